@@ -1,0 +1,1 @@
+"""GraphQL adapters of the billing app; nothing outside this package imports it."""

@@ -1,0 +1,92 @@
+"""Set up and serve the demo utility: `python manage.py demo [--no-serve]`."""
+
+import secrets
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from oauth2_provider.models import get_application_model
+
+from billing.services import customer_create, customer_portal_login_set
+from config.services import api_client_create
+
+DEMO_CLIENT = "demo-billing-system"
+HOST = "127.0.0.1:8000"
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo utility, run the pipeline and serve GraphQL, admin and portal."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="Run everything, then exit.")
+        parser.add_argument("--addrport", default=HOST, help=f"Where to serve (default {HOST}).")
+
+    def handle(self, *args, no_serve: bool, addrport: str, **options):
+        started = time.perf_counter()
+        self._step("Migrating the database", lambda: call_command("migrate", interactive=False, verbosity=0))
+        staff_password = secrets.token_urlsafe(9)
+        customer_password = secrets.token_urlsafe(9)
+        client_id, client_secret = self._step(
+            "Loading the demo utility", lambda: self._load(staff_password, customer_password)
+        )
+        for name, step in self._pipeline():
+            self._step(name, step)
+        elapsed = time.perf_counter() - started
+        db = settings.DATABASES["default"]
+        self.stdout.write(
+            self.style.SUCCESS(f"\nDemo ready in {elapsed:.1f} s on {db['ENGINE'].rsplit('.', 1)[-1]}.")
+        )
+        base = f"http://{addrport}"
+        self.stdout.write(
+            f"""
+  Admin (staff)     {base}/admin/      user: staff     password: {staff_password}
+  Portal (customer) {base}/            user: customer  password: {customer_password}
+  GraphiQL          {base}/graphql/    (sign in to admin first)
+  Health, metrics   {base}/healthz     {base}/metrics
+
+  API client (all scopes): client_id={client_id} client_secret={client_secret}
+    TOKEN=$(curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials \\
+            {base}/o/token/ | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+         -d '{{"query": "{{ customer(accountNumber: \\"DEMO-0001\\") {{ accountNumber name email }} }}"}}' {base}/graphql/
+"""
+        )
+        if not no_serve:
+            call_command("runserver", addrport, use_reloader=False)
+
+    def _step(self, name: str, action):
+        self.stdout.write(f"- {name} ...", ending="")
+        self.stdout.flush()
+        started = time.perf_counter()
+        result = action()
+        self.stdout.write(f" done ({time.perf_counter() - started:.1f} s)")
+        return result
+
+    @transaction.atomic
+    def _load(self, staff_password: str, customer_password: str) -> tuple[str, str]:
+        User = get_user_model()
+        staff, _ = User.objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
+        staff.is_staff = staff.is_superuser = True
+        staff.set_password(staff_password)
+        staff.save()
+        customer = customer_create(
+            account_number="DEMO-0001", name="Demo Customer", email="customer@example.org"
+        )
+        customer_portal_login_set(customer=customer, username="customer", password=customer_password)
+        # A fresh secret each run: the old one is hashed and cannot be shown again.
+        Application = get_application_model()
+        old = Application.objects.filter(name=DEMO_CLIENT).first()
+        if old is not None:
+            service_account = old.user
+            old.delete()
+            if service_account is not None:
+                service_account.delete()
+        client, secret = api_client_create(name=DEMO_CLIENT, scopes=list(settings.API_SCOPES))
+        return client.application.client_id, secret
+
+    def _pipeline(self):
+        """The demo pipeline; each capability adds its steps (ingest, forecast, price, bill)."""
+        return []

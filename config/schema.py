@@ -1,0 +1,32 @@
+"""The root GraphQL schema: the apps' Query and Mutation types merged, plus the shared extensions."""
+
+from decimal import Decimal
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from billing.graphql.mutations import Mutation as BillingMutation
+from billing.graphql.queries import Query as BillingQuery
+from config.api.extensions import schema_extensions
+from config.api.scalars import SafeDecimal
+from forecasting.graphql.mutations import Mutation as ForecastingMutation
+from forecasting.graphql.queries import Query as ForecastingQuery
+from grid.graphql.mutations import Mutation as GridMutation
+from grid.graphql.queries import Query as GridQuery
+from metering.graphql.mutations import Mutation as MeteringMutation
+from metering.graphql.queries import Query as MeteringQuery
+from pricing.graphql.mutations import Mutation as PricingMutation
+from pricing.graphql.queries import Query as PricingQuery
+
+Query = merge_types("Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery))
+Mutation = merge_types(
+    "Mutation", (MeteringMutation, ForecastingMutation, PricingMutation, BillingMutation, GridMutation)
+)
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=schema_extensions(),
+    config=StrawberryConfig(scalar_map={Decimal: SafeDecimal}),
+)

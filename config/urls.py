@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from oauth2_provider import urls as oauth2_urls
+
+from config.api.views import ApiGraphQLView
+from config.health import healthz
+from config.schema import schema
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # Token, revocation and introspection endpoints only; clients are created by staff, not self-served.
+    path("o/", include((oauth2_urls.base_urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),
+    path("graphql/", ApiGraphQLView.as_view(schema=schema, allow_queries_via_get=False), name="graphql"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("django_prometheus.urls")),
+    path("", include("billing.urls")),
+]

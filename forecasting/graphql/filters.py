@@ -1,0 +1,1 @@
+"""GraphQL filters of the forecasting app."""

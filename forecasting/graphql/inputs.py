@@ -1,0 +1,1 @@
+"""GraphQL inputs of the forecasting app."""

@@ -1,0 +1,1 @@
+"""GraphQL adapters of the grid app; nothing outside this package imports it."""

@@ -1,0 +1,1 @@
+"""GraphQL adapters of the pricing app; nothing outside this package imports it."""
