@@ -99,3 +99,15 @@ def test_the_celery_app_is_configured_for_safe_long_jobs():
     assert conf.task_routes["billing.tasks.*"] == {"queue": "billing"}
     assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
     assert "worker-heartbeat" in conf.beat_schedule
+
+
+@pytest.mark.django_db
+def test_beat_syncs_the_schedule_defined_in_code_into_the_database():
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    DatabaseScheduler(app=celery_app)
+
+    task = PeriodicTask.objects.get(name="worker-heartbeat")
+    assert task.task == "config.tasks.heartbeat"
+    assert task.interval.every == 60
