@@ -106,7 +106,7 @@ def test_beat_syncs_the_schedule_defined_in_code_into_the_database():
     from django_celery_beat.models import PeriodicTask
     from django_celery_beat.schedulers import DatabaseScheduler
 
-    DatabaseScheduler(app=celery_app)
+    DatabaseScheduler(app=celery_app, lazy=True).update_from_dict(celery_app.conf.beat_schedule)
 
     task = PeriodicTask.objects.get(name="worker-heartbeat")
     assert task.task == "config.tasks.heartbeat"
