@@ -101,12 +101,12 @@ def test_the_celery_app_is_configured_for_safe_long_jobs():
     assert "worker-heartbeat" in conf.beat_schedule
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the scheduler closes the connection, as beat does
 def test_beat_syncs_the_schedule_defined_in_code_into_the_database():
     from django_celery_beat.models import PeriodicTask
     from django_celery_beat.schedulers import DatabaseScheduler
 
-    DatabaseScheduler(app=celery_app, lazy=True).update_from_dict(celery_app.conf.beat_schedule)
+    DatabaseScheduler(app=celery_app)
 
     task = PeriodicTask.objects.get(name="worker-heartbeat")
     assert task.task == "config.tasks.heartbeat"
