@@ -1,1 +1,330 @@
-"""services of the metering app."""
+"""Writes of the metering app: meter points, meters, readings (every ingest path ends here)."""
+
+import hashlib
+import json
+import zoneinfo
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+from django.db import IntegrityError, transaction
+
+from config.api.errors import DomainError
+from metering import selectors
+from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
+from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality
+from metering.partitions import ensure_reading_partitions
+from metering.validation import (
+    KWH_SCALE,
+    ReadingArrays,
+    Reject,
+    first_of_duplicates,
+    reject_message,
+    validate,
+)
+
+MAX_REJECT_DETAILS = 1000
+
+
+class UnableToCreateMeterPoint(DomainError):
+    code = "meter_point_invalid"
+
+
+class UnableToInstallMeter(DomainError):
+    code = "meter_install_invalid"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UnableToCreateMeterPoint(f"'{name}' is not an IANA time zone.", field="timezone") from None
+
+
+@transaction.atomic
+def meter_point_create(
+    *,
+    identifier: str,
+    timezone: str = "Europe/London",
+    feeder_code: str = "",
+    region_code: str = "",
+    heating_type: str = "gas",
+    residents: int = 2,
+    has_pv: bool = False,
+    has_battery: bool = False,
+) -> MeterPoint:
+    """Create a meter point; the same request again returns it unchanged."""
+    identifier = identifier.strip()
+    if not identifier:
+        raise UnableToCreateMeterPoint("A meter point needs an identifier.", field="identifier")
+    _check_timezone(timezone)
+    wanted = {
+        "timezone": timezone,
+        "feeder_code": feeder_code,
+        "region_code": region_code,
+        "heating_type": heating_type,
+        "residents": residents,
+        "has_pv": has_pv,
+        "has_battery": has_battery,
+    }
+    point = MeterPoint(identifier=identifier, **wanted)
+    try:
+        point.full_clean(validate_unique=False)
+    except Exception as exc:
+        field_name, errors = next(iter(exc.error_dict.items()))
+        raise UnableToCreateMeterPoint(errors[0].messages[0], field=field_name) from exc
+    existing = MeterPoint.objects.filter(identifier=identifier).first()
+    if existing is not None:
+        if all(getattr(existing, k) == v for k, v in wanted.items()):
+            return existing
+        raise UnableToCreateMeterPoint(
+            f"Meter point {identifier} exists with other attributes.",
+            field="identifier",
+            code="meter_point_exists",
+        )
+    point.save()
+    return point
+
+
+@transaction.atomic
+def meter_install(
+    *,
+    meter_point_identifier: str,
+    serial: str,
+    direction: str = Direction.IMPORT,
+    installed_at: datetime,
+    resolution_minutes: int = 30,
+) -> Meter:
+    """Install a meter at a meter point; installing the same meter again returns it."""
+    point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
+    if point is None:
+        raise UnableToInstallMeter(
+            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code="not_found"
+        )
+    if direction not in Direction.values:
+        raise UnableToInstallMeter(
+            f"Direction must be IMPORT or EXPORT, not '{direction}'.", field="direction"
+        )
+    if resolution_minutes not in (5, 10, 15, 30, 60):
+        raise UnableToInstallMeter(
+            "Resolution must be 5, 10, 15, 30 or 60 minutes.", field="resolution_minutes"
+        )
+    serial = serial.strip()
+    if not serial:
+        raise UnableToInstallMeter("A meter needs a serial.", field="serial")
+    existing = Meter.objects.filter(serial=serial).first()
+    if existing is not None:
+        if existing.meter_point_id == point.pk and existing.direction == direction:
+            return existing
+        raise UnableToInstallMeter(
+            f"Meter {serial} is installed elsewhere.", field="serial", code="meter_exists"
+        )
+    return Meter.objects.create(
+        meter_point=point,
+        serial=serial,
+        direction=direction,
+        installed_at=installed_at,
+        resolution_minutes=resolution_minutes,
+    )
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did: accepted (written: new or revised), duplicates (nothing changed), rejected."""
+
+    accepted: int = 0
+    revised: int = 0
+    duplicates: int = 0
+    rejected_count: int = 0
+    rejected: list[dict] = field(default_factory=list)  # {index, code, field, message}, the first 1,000
+    rejected_by_code: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "revised": self.revised,
+            "duplicates": self.duplicates,
+            "rejected_count": self.rejected_count,
+            "rejected": self.rejected,
+            "rejected_by_code": self.rejected_by_code,
+        }
+
+
+def readings_ingest(
+    *,
+    readings: ReadingArrays,
+    source: int,
+    now: datetime,
+    quality: int = Quality.ACTUAL,
+    indexes: np.ndarray | None = None,
+) -> IngestResult:
+    """Validate a batch, then write every valid reading in one transaction (idempotent).
+
+    A rejected reading writes nothing; the others are written. Repeating the batch counts every valid
+    reading as a duplicate and changes nothing. `indexes` are the positions reported for rejects
+    (default: row numbers).
+    """
+    meters = selectors.meter_table(meter_ids=np.unique(readings.meter_id[readings.meter_id >= 0]))
+    codes = validate(readings, meters, now=np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s"))
+    keep = first_of_duplicates(readings, codes)
+    result = _rejects(codes, indexes)
+    result.duplicates = int((codes == 0).sum() - keep.sum())
+    rows = StagedRows(
+        readings.meter_id[keep], readings.start[keep], readings.end[keep], readings.kwh_e4[keep]
+    )
+    if len(rows):
+        ensure_reading_partitions(as_datetime(rows.start.min()), as_datetime(rows.start.max()))
+    counts = _merge_with_retry(rows, meters, quality=quality, source=source, now=now)
+    result.accepted = counts.written
+    result.revised = counts.revised
+    result.duplicates += counts.unchanged
+    return result
+
+
+def _merge_with_retry(rows: StagedRows, meters, *, quality: int, source: int, now: datetime) -> MergeCounts:
+    """Merge and mark the touched feeder intervals for the aggregates, in one transaction.
+
+    A concurrent batch that inserted some of the same intervals first makes the insert fail on the key;
+    the retry then finds them stored and counts them as duplicates or revisions.
+    """
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                counts = merge_readings(rows, quality=quality, source=source, received_at=now)
+                if counts.written:
+                    aggregate_mark_dirty(rows=rows, meters=meters)
+            return counts
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def aggregate_mark_dirty(*, rows: StagedRows, meters) -> None:
+    """Record the (feeder, region, interval) keys a write touched; the aggregate job refreshes them."""
+    pos = meters.positions(rows.meter_id)
+    feeders = meters.feeder_index[pos]
+    starts = rows.start.astype("int64")
+    keys = _unique_pairs(feeders, starts)
+    AggregateDirty.objects.bulk_create(
+        [
+            AggregateDirty(
+                feeder_code=meters.feeder_codes[f][0],
+                region_code=meters.feeder_codes[f][1],
+                interval_start=as_datetime(np.datetime64(int(t), "s")),
+            )
+            for f, t in keys.tolist()
+        ],
+        batch_size=5000,
+    )
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unique (a, b) pairs of small non-negative ints a and epoch seconds b, faster than axis=0 unique."""
+    combined = np.unique((a.astype("int64") << 40) | (b - b.min()))
+    return np.stack([combined >> 40, (combined & ((1 << 40) - 1)) + b.min()], axis=1)
+
+
+def _rejects(codes: np.ndarray, indexes: np.ndarray | None) -> IngestResult:
+    bad = np.flatnonzero(codes)
+    result = IngestResult(rejected_count=len(bad))
+    if len(bad):
+        result.rejected_by_code = {Reject(c).code: n for c, n in Counter(codes[bad].tolist()).items()}
+        positions = bad if indexes is None else indexes[bad]
+        for row, index in zip(bad[:MAX_REJECT_DETAILS], positions[:MAX_REJECT_DETAILS], strict=True):
+            code, field_name, message = reject_message(int(codes[row]))
+            result.rejected.append(
+                {"index": int(index), "code": code, "field": field_name, "message": message}
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class ReadingInput:
+    interval_start: datetime
+    interval_end: datetime
+    kwh: Decimal
+
+
+def readings_ingest_for_meter(
+    *,
+    meter_serial: str,
+    readings: list[ReadingInput],
+    source: int,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> IngestResult:
+    """Ingest one meter's readings (the GraphQL and MQTT paths); an idempotency key replays the result."""
+    request_hash = _request_hash(meter_serial, readings)
+    if idempotency_key:
+        previous = IngestBatch.objects.filter(idempotency_key=idempotency_key).first()
+        if previous is not None:
+            return _replay(previous, request_hash)
+    meter_id = selectors.meter_ids_for_serials(serials=[meter_serial]).get(meter_serial, -1)
+    arrays = readings_from_inputs(meter_id, readings)
+    result = readings_ingest(readings=arrays, source=source, now=now)
+    if idempotency_key:
+        try:
+            with transaction.atomic():
+                IngestBatch.objects.create(
+                    idempotency_key=idempotency_key, request_hash=request_hash, result=result.as_dict()
+                )
+        except IntegrityError:  # a concurrent request with the same key won; its data equals ours
+            return _replay(IngestBatch.objects.get(idempotency_key=idempotency_key), request_hash)
+    return result
+
+
+def _replay(batch: IngestBatch, request_hash: str) -> IngestResult:
+    if batch.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This idempotency key was used for different readings.", field="idempotency_key"
+        )
+    return IngestResult(**batch.result)
+
+
+def _request_hash(meter_serial: str, readings: list[ReadingInput]) -> str:
+    canonical = [meter_serial] + [
+        [r.interval_start.astimezone(UTC).isoformat(), r.interval_end.astimezone(UTC).isoformat(), str(r.kwh)]
+        for r in readings
+    ]
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+def readings_from_inputs(meter_id: int, readings: list[ReadingInput]) -> ReadingArrays:
+    """Arrays from typed inputs (Decimal kWh is converted exactly)."""
+    n = len(readings)
+    kwh_e4 = np.zeros(n, dtype="int64")
+    kwh_reject = np.zeros(n, dtype="int8")
+    for i, reading in enumerate(readings):
+        value = reading.kwh
+        if not isinstance(value, Decimal) or not value.is_finite():
+            kwh_reject[i] = Reject.INVALID_NUMBER
+            continue
+        scaled = value * KWH_SCALE
+        if scaled != scaled.to_integral_value():
+            kwh_reject[i] = Reject.TOO_PRECISE
+            continue
+        kwh_e4[i] = int(scaled)
+    return ReadingArrays(
+        meter_id=np.full(n, meter_id, dtype="int64"),
+        start=_to_datetime64([r.interval_start for r in readings]),
+        end=_to_datetime64([r.interval_end for r in readings]),
+        kwh_e4=kwh_e4,
+        kwh_reject=kwh_reject,
+    )
+
+
+def _to_datetime64(values: list[datetime]) -> np.ndarray:
+    out = np.empty(len(values), dtype="datetime64[s]")
+    for i, value in enumerate(values):
+        if value.tzinfo is None or value.microsecond:
+            out[i] = np.datetime64("NaT")
+        else:
+            out[i] = np.datetime64(int(value.timestamp()), "s")
+    return out

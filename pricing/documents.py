@@ -1,0 +1,493 @@
+"""Parse and validate tariff documents of format `tariff/v1` (see docs/TARIFFS.md).
+
+`parse_tariff_document` turns the JSON-like dict into frozen dataclasses holding `Decimal` amounts, or raises
+`InvalidTariffDocument` naming the first offending field by its dotted path (`energy.tiers[1].rate_per_kwh`).
+Pure Python: no Django, so the rate engine and the benchmarks can use it on their own.
+"""
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
+from functools import cache
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo, available_timezones
+
+import holidays
+
+FORMAT = "tariff/v1"
+EVENT_KINDS = ("critical_peak", "emergency")
+MAX_ABS_DECIMAL = Decimal("1e12")
+RATE_PLACES = 6
+KWH_PLACES = 4
+
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_PERIOD_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_MARKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+class InvalidTariffDocument(Exception):
+    """A tariff document broke a rule of `tariff/v1`; `field` is the dotted path of the offending value."""
+
+    code = "invalid_tariff_document"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field or 'document'}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FlatEnergy:
+    """One rate for every interval."""
+
+    rate_per_kwh: Decimal
+    kind: Literal["flat"] = "flat"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A tier covers cumulative consumption up to `up_to_kwh` (None: no upper bound)."""
+
+    up_to_kwh: Decimal | None
+    rate_per_kwh: Decimal
+
+
+@dataclass(frozen=True)
+class TieredEnergy:
+    """Rates by cumulative consumption in the billing period; bounds ascend, only the last may be None."""
+
+    tiers: tuple[Tier, ...]
+    kind: Literal["tiered"] = "tiered"
+
+
+@dataclass(frozen=True)
+class TouEnergy:
+    """Time-of-use rates (a read-only mapping in document order). Schedules are normalised to 12 rows
+    (January…December) of 24 or 48 period names; `holidays` is a country code of the holidays package."""
+
+    rates_per_kwh: Mapping[str, Decimal] = field(hash=False)
+    weekday: tuple[tuple[str, ...], ...]
+    weekend: tuple[tuple[str, ...], ...]
+    holidays: str | None = None
+    kind: Literal["tou"] = "tou"
+
+
+@dataclass(frozen=True)
+class PeakAdder:
+    """An adder for market intervals whose local start time is in `[start, end)`; wraps past midnight."""
+
+    start: time
+    end: time
+    per_kwh: Decimal
+
+
+@dataclass(frozen=True)
+class IndexedEnergy:
+    """Rates that follow a wholesale market: multiplier * price_per_mwh / 1000 + adders, within floor/cap."""
+
+    market: str
+    multiplier: Decimal
+    adder_per_kwh: Decimal
+    peak_adder: PeakAdder | None = None
+    cap_per_kwh: Decimal | None = None
+    floor_per_kwh: Decimal | None = None
+    kind: Literal["indexed"] = "indexed"
+
+
+@dataclass(frozen=True)
+class DynamicRule:
+    """One pricing-engine rule; its parameters are free-form and validated by the engine that uses them."""
+
+    kind: str
+    params: Mapping[str, object] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class DynamicEnergy:
+    """Rates published by the pricing engine; the document only holds the engine's parameters."""
+
+    market: str
+    rules: tuple[DynamicRule, ...] = ()
+    kind: Literal["dynamic"] = "dynamic"
+
+
+Energy = FlatEnergy | TieredEnergy | TouEnergy | IndexedEnergy | DynamicEnergy
+
+
+@dataclass(frozen=True)
+class EventRates:
+    """Rates charged while an event of that kind is active; None when the tariff does not price it."""
+
+    critical_peak_per_kwh: Decimal | None = None
+    emergency_per_kwh: Decimal | None = None
+
+    def rate_for(self, kind: str) -> Decimal | None:
+        """The rate of event `kind` ("critical_peak" or "emergency")."""
+        return getattr(self, f"{kind}_per_kwh")
+
+
+@dataclass(frozen=True)
+class Tax:
+    """A tax on the net of a version's lines, e.g. VAT at 0.05."""
+
+    name: str
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class TariffDocument:
+    """A validated `tariff/v1` document; amounts are `Decimal` exactly as written."""
+
+    currency: str
+    timezone: str
+    energy: Energy
+    standing_charge_per_day: Decimal | None = None
+    demand_rate_per_kw: Decimal | None = None
+    events: EventRates = EventRates()
+    tax: Tax | None = None
+    format: str = FORMAT
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The tariff's time zone, in which schedules and billing days are read."""
+        return ZoneInfo(self.timezone)
+
+
+def to_micros(d: Decimal) -> int:
+    """`d` in millionths, exactly; refuses values with more than 6 significant decimal places."""
+    scaled = d.scaleb(RATE_PLACES)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{d} has more than {RATE_PLACES} decimal places")
+    return int(scaled)
+
+
+def parse_tariff_document(data: object) -> TariffDocument:
+    """Validate a `tariff/v1` document and return it as frozen dataclasses; raise on the first error."""
+    doc = _object(
+        data,
+        "",
+        required=("format", "currency", "timezone", "energy"),
+        optional=("standing_charge_per_day", "demand", "events", "tax"),
+    )
+    if doc["format"] != FORMAT:
+        raise InvalidTariffDocument("format", f"must be {FORMAT!r}, got {_describe(doc['format'])}")
+    currency = doc["currency"]
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise InvalidTariffDocument(
+            "currency",
+            f"must be a 3-letter ISO 4217 code in capitals such as 'GBP', got {_describe(currency)}",
+        )
+    timezone = doc["timezone"]
+    if not isinstance(timezone, str) or timezone not in _timezones():
+        raise InvalidTariffDocument(
+            "timezone", f"must be an IANA time zone such as 'Europe/London', got {_describe(timezone)}"
+        )
+    energy = _energy(doc["energy"], "energy")
+    standing = None
+    if "standing_charge_per_day" in doc:
+        standing = _decimal(doc["standing_charge_per_day"], "standing_charge_per_day", non_negative=True)
+    demand_rate = None
+    if "demand" in doc:
+        demand = _object(doc["demand"], "demand", required=("rate_per_kw",))
+        demand_rate = _decimal(demand["rate_per_kw"], "demand.rate_per_kw", non_negative=True)
+    events = _events(doc["events"], "events") if "events" in doc else EventRates()
+    tax = _tax(doc["tax"], "tax") if "tax" in doc else None
+    return TariffDocument(
+        currency=currency,
+        timezone=timezone,
+        energy=energy,
+        standing_charge_per_day=standing,
+        demand_rate_per_kw=demand_rate,
+        events=events,
+        tax=tax,
+    )
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _object(
+    value: object, path: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """Check that `value` is an object with only the known keys and all the required ones."""
+    if not isinstance(value, dict):
+        raise InvalidTariffDocument(path, f"must be an object, got {_describe(value)}")
+    allowed = {*required, *optional}
+    for key in value:
+        if key not in allowed:
+            raise InvalidTariffDocument(
+                _join(path, str(key)), f"unknown key {key!r}; allowed: {', '.join(sorted(allowed))}"
+            )
+    for key in required:
+        if key not in value:
+            raise InvalidTariffDocument(_join(path, key), "is required")
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _describe(value: object) -> str:
+    """Name a JSON value's type and show it as JSON, for error messages."""
+    kinds = {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "object"}
+    if value is None:
+        return "null"
+    shown = json.dumps(value, default=repr)
+    return f"{kinds.get(type(value), type(value).__name__)} {shown[:60]}{'…' if len(shown) > 60 else ''}"
+
+
+def _decimal(
+    value: object,
+    path: str,
+    *,
+    places: int = RATE_PLACES,
+    non_negative: bool = False,
+) -> Decimal:
+    """Parse a decimal sent as a string (numbers sent as JSON numbers are refused: floats are inexact)."""
+    if not isinstance(value, str):
+        raise InvalidTariffDocument(
+            path, f'must be a decimal written as a string such as "0.2450", got {_describe(value)}'
+        )
+    if not _DECIMAL.fullmatch(value):
+        raise InvalidTariffDocument(
+            path, f'must be a plain decimal such as "0.2450" (no exponent, NaN or Infinity), got {value!r}'
+        )
+    parsed = Decimal(value)
+    if parsed.is_zero():
+        parsed = parsed.copy_abs()  # "-0" would otherwise stay a negative zero
+    if parsed.copy_abs() >= MAX_ABS_DECIMAL:
+        raise InvalidTariffDocument(path, f"is out of range (absolute value below 1e12), got {value!r}")
+    if parsed != parsed.quantize(Decimal(1).scaleb(-places)):
+        raise InvalidTariffDocument(path, f"has more than {places} decimal places: {value!r}")
+    if non_negative and parsed < 0:
+        raise InvalidTariffDocument(path, f"must not be negative, got {value!r}")
+    return parsed
+
+
+def _string(value: object, path: str, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidTariffDocument(path, f"must be {what}, got {_describe(value)}")
+    return value
+
+
+def _energy(value: object, path: str) -> Energy:
+    if not isinstance(value, dict):
+        raise InvalidTariffDocument(path, f"must be an object, got {_describe(value)}")
+    if "kind" not in value:
+        raise InvalidTariffDocument(_join(path, "kind"), "is required")
+    kind = value["kind"]
+    parser = _ENERGY_PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise InvalidTariffDocument(
+            _join(path, "kind"), f"must be one of {', '.join(_ENERGY_PARSERS)}, got {_describe(kind)}"
+        )
+    return parser(value, path)
+
+
+def _flat(value: dict[str, object], path: str) -> FlatEnergy:
+    doc = _object(value, path, required=("kind", "rate_per_kwh"))
+    return FlatEnergy(rate_per_kwh=_decimal(doc["rate_per_kwh"], f"{path}.rate_per_kwh"))
+
+
+def _tiered(value: dict[str, object], path: str) -> TieredEnergy:
+    doc = _object(value, path, required=("kind", "tiers"))
+    items = doc["tiers"]
+    if not isinstance(items, list) or not items:
+        raise InvalidTariffDocument(f"{path}.tiers", f"must be a non-empty list, got {_describe(items)}")
+    tiers: list[Tier] = []
+    for i, item in enumerate(items):
+        where = f"{path}.tiers[{i}]"
+        tier = _object(item, where, required=("up_to_kwh", "rate_per_kwh"))
+        bound = tier["up_to_kwh"]
+        up_to = None
+        if bound is None:
+            if i != len(items) - 1:
+                raise InvalidTariffDocument(
+                    f"{where}.up_to_kwh", "only the last tier may have no upper bound (null)"
+                )
+        else:
+            up_to = _decimal(bound, f"{where}.up_to_kwh", places=KWH_PLACES)
+            previous = tiers[-1].up_to_kwh if tiers else None
+            if up_to <= 0:
+                raise InvalidTariffDocument(f"{where}.up_to_kwh", f"must be positive, got {bound!r}")
+            if previous is not None and up_to <= previous:
+                raise InvalidTariffDocument(
+                    f"{where}.up_to_kwh",
+                    f"must be above the previous bound {previous} (tiers ascend), got {bound!r}",
+                )
+        tiers.append(
+            Tier(up_to_kwh=up_to, rate_per_kwh=_decimal(tier["rate_per_kwh"], f"{where}.rate_per_kwh"))
+        )
+    return TieredEnergy(tiers=tuple(tiers))
+
+
+def _tou(value: dict[str, object], path: str) -> TouEnergy:
+    doc = _object(
+        value, path, required=("kind", "rates_per_kwh", "weekday", "weekend"), optional=("holidays",)
+    )
+    rates_path = f"{path}.rates_per_kwh"
+    rates_doc = doc["rates_per_kwh"]
+    if not isinstance(rates_doc, dict) or not rates_doc:
+        raise InvalidTariffDocument(rates_path, f"must be a non-empty object, got {_describe(rates_doc)}")
+    rates: dict[str, Decimal] = {}
+    for name, rate in rates_doc.items():
+        if not isinstance(name, str) or not _PERIOD_NAME.fullmatch(name):
+            raise InvalidTariffDocument(
+                rates_path, f"period names are 1-40 letters, digits, '_' or '-', got {name!r}"
+            )
+        if name in EVENT_KINDS:
+            raise InvalidTariffDocument(
+                f"{rates_path}.{name}", f"{name!r} is an event kind and cannot name a period"
+            )
+        rates[name] = _decimal(rate, f"{rates_path}.{name}")
+    weekday = _schedule(doc["weekday"], f"{path}.weekday", rates)
+    weekend = _schedule(doc["weekend"], f"{path}.weekend", rates)
+    country = None
+    if "holidays" in doc:
+        country = doc["holidays"]
+        if not isinstance(country, str) or country not in holidays.list_supported_countries():
+            raise InvalidTariffDocument(
+                f"{path}.holidays",
+                f"must be a country code of the holidays package such as 'GB', got {_describe(country)}",
+            )
+    return TouEnergy(
+        rates_per_kwh=MappingProxyType(rates), weekday=weekday, weekend=weekend, holidays=country
+    )
+
+
+def _schedule(value: object, path: str, rates: Mapping[str, Decimal]) -> tuple[tuple[str, ...], ...]:
+    """A day of 24 or 48 period names, or 12 of them (one per month); normalised to 12 rows."""
+    shape = "a list of 24 or 48 period names, or a list of 12 such lists (January to December)"
+    if not isinstance(value, list):
+        raise InvalidTariffDocument(path, f"must be {shape}, got {_describe(value)}")
+    if value and all(isinstance(row, list) for row in value):
+        if len(value) != 12:
+            raise InvalidTariffDocument(path, f"must be {shape}, got a list of {len(value)} lists")
+        return tuple(_day(row, f"{path}[{month}]", rates) for month, row in enumerate(value))
+    if len(value) not in (24, 48):
+        raise InvalidTariffDocument(path, f"must be {shape}, got a list of {len(value)} items")
+    return (_day(value, path, rates),) * 12
+
+
+def _day(value: list[object], path: str, rates: Mapping[str, Decimal]) -> tuple[str, ...]:
+    if len(value) not in (24, 48):
+        raise InvalidTariffDocument(path, f"must list 24 or 48 period names, got {len(value)}")
+    names = []
+    for slot, name in enumerate(value):
+        if not isinstance(name, str):
+            raise InvalidTariffDocument(f"{path}[{slot}]", f"must be a period name, got {_describe(name)}")
+        if name not in rates:
+            raise InvalidTariffDocument(
+                f"{path}[{slot}]", f"unknown period {name!r}; rates_per_kwh defines {', '.join(rates)}"
+            )
+        names.append(name)
+    return tuple(names)
+
+
+def _indexed(value: dict[str, object], path: str) -> IndexedEnergy:
+    doc = _object(
+        value,
+        path,
+        required=("kind", "market", "multiplier", "adder_per_kwh"),
+        optional=("peak_adder", "cap_per_kwh", "floor_per_kwh"),
+    )
+    market = _string(doc["market"], f"{path}.market", _MARKET, "a market code such as 'DE-LU'")
+    multiplier = _decimal(doc["multiplier"], f"{path}.multiplier")
+    adder = _decimal(doc["adder_per_kwh"], f"{path}.adder_per_kwh")
+    peak = _peak_adder(doc["peak_adder"], f"{path}.peak_adder") if "peak_adder" in doc else None
+    cap = _optional_decimal(doc.get("cap_per_kwh"), f"{path}.cap_per_kwh")
+    floor = _optional_decimal(doc.get("floor_per_kwh"), f"{path}.floor_per_kwh")
+    if cap is not None and floor is not None and floor > cap:
+        raise InvalidTariffDocument(f"{path}.floor_per_kwh", f"floor {floor} is above cap {cap}")
+    return IndexedEnergy(
+        market=market,
+        multiplier=multiplier,
+        adder_per_kwh=adder,
+        peak_adder=peak,
+        cap_per_kwh=cap,
+        floor_per_kwh=floor,
+    )
+
+
+def _optional_decimal(value: object, path: str) -> Decimal | None:
+    return None if value is None else _decimal(value, path)
+
+
+def _peak_adder(value: object, path: str) -> PeakAdder:
+    doc = _object(value, path, required=("from", "to", "per_kwh"))
+    start = _clock(doc["from"], f"{path}.from")
+    end = _clock(doc["to"], f"{path}.to")
+    if start == end:
+        raise InvalidTariffDocument(
+            f"{path}.to", f"must differ from 'from' ({doc['from']}): the window is empty"
+        )
+    return PeakAdder(start=start, end=end, per_kwh=_decimal(doc["per_kwh"], f"{path}.per_kwh"))
+
+
+def _clock(value: object, path: str) -> time:
+    match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise InvalidTariffDocument(
+            path, f"must be a local time 'HH:MM' (00:00 to 23:59), got {_describe(value)}"
+        )
+    return time(int(match[1]), int(match[2]))
+
+
+def _dynamic(value: dict[str, object], path: str) -> DynamicEnergy:
+    doc = _object(value, path, required=("kind", "market"), optional=("rules",))
+    market = _string(doc["market"], f"{path}.market", _MARKET, "a market code such as 'DE-LU'")
+    items = doc.get("rules", [])
+    if not isinstance(items, list):
+        raise InvalidTariffDocument(
+            f"{path}.rules", f"must be a list of rule objects, got {_describe(items)}"
+        )
+    rules = []
+    for i, item in enumerate(items):
+        where = f"{path}.rules[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidTariffDocument(where, f"must be an object, got {_describe(item)}")
+        kind = item.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise InvalidTariffDocument(f"{where}.kind", f"must be a non-empty string, got {_describe(kind)}")
+        params = {key: param for key, param in item.items() if key != "kind"}
+        rules.append(DynamicRule(kind=kind, params=MappingProxyType(params)))
+    return DynamicEnergy(market=market, rules=tuple(rules))
+
+
+_ENERGY_PARSERS: dict[str, Callable[[dict[str, object], str], Energy]] = {
+    "flat": _flat,
+    "tiered": _tiered,
+    "tou": _tou,
+    "indexed": _indexed,
+    "dynamic": _dynamic,
+}
+
+
+def _events(value: object, path: str) -> EventRates:
+    doc = _object(value, path, optional=EVENT_KINDS)
+    rates = {}
+    for kind in EVENT_KINDS:
+        if kind in doc:
+            event = _object(doc[kind], f"{path}.{kind}", required=("rate_per_kwh",))
+            rates[f"{kind}_per_kwh"] = _decimal(event["rate_per_kwh"], f"{path}.{kind}.rate_per_kwh")
+    return EventRates(**rates)
+
+
+def _tax(value: object, path: str) -> Tax:
+    doc = _object(value, path, required=("name", "rate"))
+    name = doc["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidTariffDocument(f"{path}.name", f"must be a non-empty string, got {_describe(name)}")
+    rate = _decimal(doc["rate"], f"{path}.rate", non_negative=True)
+    if rate >= 1:
+        raise InvalidTariffDocument(f"{path}.rate", f"must be below 1 (a fraction such as 0.05), got {rate}")
+    return Tax(name=name, rate=rate)
