@@ -203,7 +203,7 @@ def _merge_with_retry(rows: StagedRows, meters, *, quality: int, source: int, no
         except IntegrityError:
             if attempt == 2:
                 raise
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def aggregate_mark_dirty(*, rows: StagedRows, meters) -> None:
