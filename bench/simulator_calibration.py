@@ -10,7 +10,10 @@ weekend/weekday ratio, with the targets the simulator was tuned to.
 
 Reads the real data from ../shared/data/households (not part of the project):
 
-    .venv/bin/python bench/simulator_calibration.py [--data-dir DIR] [--seed N]
+    .venv/bin/python bench/simulator_calibration.py [--data-dir DIR] [--seed N] [--spread-seeds K]
+
+The headline table is for one seed; because 300 households are a small sample, the figures are also given
+over K further seeds. Exits 1 if the headline run misses a target.
 """
 
 import argparse
@@ -30,7 +33,7 @@ DATA_DIR = ROOT.parent / "shared" / "data" / "households"
 CONSUMPTION_FILE = "lcl_2013_halfhourly_kwh_300_households_wide.csv"
 WEATHER_FILE = "london_weather_hourly_darksky_2011_2014.csv"
 TIMEZONE = "Europe/London"
-# Share of UK households by number of residents (ONS Families and Households, 2013; 6 means 6 or more).
+# Approximate share of UK households by number of residents (ONS Families and Households, 2013; 6 = 6+).
 UK_RESIDENTS_SHARE = {1: 0.29, 2: 0.35, 3: 0.16, 4: 0.13, 5: 0.05, 6: 0.02}
 EVENING_SLOTS = slice(32, 48)  # 16:00-24:00 local
 

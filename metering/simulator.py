@@ -96,7 +96,7 @@ _SPIKE_SHARE = 0.25  # share of activity energy that arrives as spikes
 _SPIKE_MEAN_KWH = 0.45
 
 _CHUNK_CELLS = 1_000_000  # premises x intervals evaluated at once; bounds memory to ~10 MB per array
-_NOISE_BLOCK = 16  # premises per random stream, so a premise's noise does not depend on the others
+_GOLDEN_GAMMA = 0x9E3779B97F4A7C15  # splitmix64's increment, spreads the interval keys
 _TRAIT_COUNT = 11
 
 
@@ -146,11 +146,14 @@ def simulate(
     `starts_utc` holds the UTC interval starts (naive datetime64 meaning UTC), strictly increasing.
     `temperature_c` is the outdoor temperature per interval, shape (len(starts_utc),) or
     (len(premises), len(starts_utc)); without it a typical London seasonal and daily curve is used.
-    Premise i's readings depend only on the seed, i, its own attributes, the intervals and the temperature:
-    appending premises leaves the earlier ones' readings unchanged.
+    A reading depends only on the seed, the premise's position and attributes, the temperature and the
+    local day it falls in: appending premises leaves the earlier ones unchanged, and simulating a month
+    day by day gives the same readings as simulating it at once.
     """
     if interval_minutes <= 0:
         raise ValueError("interval_minutes must be positive")
+    if seed < 0:
+        raise ValueError("seed must be >= 0")
     starts = np.asarray(starts_utc).astype("datetime64[s]")
     if starts.ndim != 1:
         raise ValueError("starts_utc must be one-dimensional")
@@ -168,13 +171,12 @@ def simulate(
     traits = _Traits.draw(premises, seed)
     pv_kw_per_kwp = _pv_kw_per_kwp(calendar, seed)
 
-    blocks_per_chunk = max(1, _CHUNK_CELLS // (n_intervals * _NOISE_BLOCK))
-    rows = blocks_per_chunk * _NOISE_BLOCK
+    rows = max(1, _CHUNK_CELLS // n_intervals)
     for first in range(0, n_premises, rows):
         part = slice(first, first + rows)
         chunk_traits = traits.take(part)
         chunk_temperature = temperature if temperature.shape[0] == 1 else temperature[part]
-        draws = _random_draws(seed, first, chunk_traits.base_kw.size, n_intervals)
+        draws = _random_draws(seed, np.arange(first, first + chunk_traits.base_kw.size), starts)
         load = _load_kwh(chunk_traits, calendar, chunk_temperature, draws)
         import_kwh[part], export_kwh[part] = _with_pv_and_battery(load, chunk_traits, calendar, pv_kw_per_kwp)
     return import_kwh, export_kwh
@@ -300,20 +302,34 @@ def _temperature(temperature_c: np.ndarray | None, calendar: _Calendar, n_premis
     return temperature
 
 
-def _random_draws(seed: int, first: int, rows: int, n_intervals: int) -> np.ndarray:
-    """Standard normal, uniform and standard exponential draws, shape (3, rows, intervals).
+def _random_draws(seed: int, premise_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Standard normal, uniform and standard exponential draws, shape (3, premises, intervals).
 
-    Each block of _NOISE_BLOCK premises has its own stream keyed by its position, and a whole block is
-    always drawn, so premise i gets the same numbers however many premises are simulated with it.
+    Each draw is a hash of (seed, premise index, interval start) rather than the next number of a stream,
+    so a premise's reading for an interval is the same whichever other premises and whichever window are
+    simulated with it, and consecutive days do not repeat each other's noise.
     """
-    blocks = []
-    for block in range(first // _NOISE_BLOCK, -(-(first + rows) // _NOISE_BLOCK)):
-        rng = np.random.default_rng([seed, 1, block])
-        shape = (_NOISE_BLOCK, n_intervals)
-        blocks.append(
-            np.stack([rng.standard_normal(shape), rng.random(shape), rng.standard_exponential(shape)])
-        )
-    return np.concatenate(blocks, axis=1)[:, :rows]
+    seed_key = _mix64(np.array([seed], dtype=np.uint64))
+    premise_key = _mix64(premise_index.astype(np.uint64) ^ seed_key)[:, None]
+    time_key = _mix64(starts.astype(np.int64).astype(np.uint64) + np.uint64(_GOLDEN_GAMMA))[None, :]
+    uniforms = []
+    for stream in (1, 2):
+        bits = _mix64(premise_key ^ _mix64(time_key ^ np.uint64(stream)))
+        uniforms += [
+            ((bits >> np.uint64(32)) + 0.5) / 2.0**32,
+            ((bits & np.uint64(0xFFFFFFFF)) + 0.5) / 2.0**32,
+        ]
+    normal = np.sqrt(-2 * np.log(uniforms[0])) * np.cos(2 * np.pi * uniforms[1])  # Box-Muller
+    return np.stack([normal, uniforms[2], -np.log(uniforms[3])])
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective 64-bit hash whose output bits look independent and uniform."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _load_kwh(traits: _Traits, calendar: _Calendar, temperature: np.ndarray, draws: np.ndarray) -> np.ndarray:

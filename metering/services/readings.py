@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from config.api.errors import DomainError
 from metering import selectors
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
-from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality
+from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality, Source
 from metering.partitions import ensure_reading_partitions
 from metering.validation import (
     KWH_SCALE,
@@ -163,17 +163,20 @@ def readings_ingest(
     now: datetime,
     quality: int = Quality.ACTUAL,
     indexes: np.ndarray | None = None,
+    all_or_nothing: bool = False,
 ) -> IngestResult:
     """Validate a batch, then write every valid reading in one transaction (idempotent).
 
     A rejected reading writes nothing; the others are written. Repeating the batch counts every valid
     reading as a duplicate and changes nothing. `indexes` are the positions reported for rejects
-    (default: row numbers).
+    (default: row numbers). With `all_or_nothing`, one rejected reading means nothing is written.
     """
     meters = selectors.meter_table(meter_ids=np.unique(readings.meter_id[readings.meter_id >= 0]))
     codes = validate(readings, meters, now=np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s"))
     keep = first_of_duplicates(readings, codes)
     result = _rejects(codes, indexes)
+    if all_or_nothing and result.rejected_count:
+        return result
     result.duplicates = int((codes == 0).sum() - keep.sum())
     rows = StagedRows(
         readings.meter_id[keep], readings.start[keep], readings.end[keep], readings.kwh_e4[keep]
@@ -328,3 +331,130 @@ def _to_datetime64(values: list[datetime]) -> np.ndarray:
         else:
             out[i] = np.datetime64(int(value.timestamp()), "s")
     return out
+
+
+@transaction.atomic
+def meters_ensure(
+    *,
+    serials: list[str],
+    timezone: str,
+    installed_at: datetime,
+    feeder_code: str = "",
+    region_code: str = "",
+    resolution_minutes: int = 30,
+) -> int:
+    """Create a meter point and an import meter (same identifier) for each serial that has none."""
+    _check_timezone(timezone)
+    missing = sorted(
+        set(serials) - set(Meter.objects.filter(serial__in=serials).values_list("serial", flat=True))
+    )
+    if not missing:
+        return 0
+    points = {
+        p.identifier: p
+        for p in MeterPoint.objects.bulk_create(
+            [
+                MeterPoint(identifier=s, timezone=timezone, feeder_code=feeder_code, region_code=region_code)
+                for s in missing
+                if not MeterPoint.objects.filter(identifier=s).exists()
+            ],
+            batch_size=5000,
+        )
+    }
+    points.update({p.identifier: p for p in MeterPoint.objects.filter(identifier__in=missing)})
+    Meter.objects.bulk_create(
+        [
+            Meter(
+                meter_point=points[s],
+                serial=s,
+                installed_at=installed_at,
+                resolution_minutes=resolution_minutes,
+            )
+            for s in missing
+        ],
+        batch_size=5000,
+    )
+    return len(missing)
+
+
+@dataclass
+class FileImportResult:
+    result: IngestResult
+    rows: int
+    unknown_serials: list[str]
+    meters_created: int
+
+
+def readings_import_file(
+    *,
+    path,
+    now: datetime,
+    file_format: str = "auto",
+    assume_tz: str | None = None,
+    create_meters_in_zone: str | None = None,
+    installed_at: datetime | None = None,
+    feeder_code: str = "",
+    region_code: str = "",
+    all_or_nothing: bool = False,
+    progress=None,
+) -> FileImportResult:
+    """Import a long or wide readings file (see metering.files); one validation and one merge."""
+    from pathlib import Path
+
+    from metering import files
+
+    path = Path(path)
+    if file_format == "auto":
+        file_format = files.detect_format(path)
+    created = 0
+    if create_meters_in_zone:
+        header_serials = _serials_in(path, file_format)
+        created = meters_ensure(
+            serials=header_serials,
+            timezone=create_meters_in_zone,
+            installed_at=installed_at or datetime(2000, 1, 1, tzinfo=UTC),
+            feeder_code=feeder_code,
+            region_code=region_code,
+        )
+
+    def lookup(serials: list[str]) -> dict[str, int]:
+        return selectors.meter_ids_for_serials(serials=serials)
+
+    if file_format == "long":
+        parsed = files.read_long(path, lookup=lookup, assume_tz=assume_tz, progress=progress)
+    else:
+
+        def resolution_s(meter_ids: np.ndarray) -> np.ndarray:
+            table = selectors.meter_table(meter_ids=np.unique(meter_ids[meter_ids >= 0]))
+            pos = table.positions(meter_ids)
+            return np.where(pos >= 0, table.resolution_s[np.where(pos >= 0, pos, 0)], 1800)
+
+        parsed = files.read_wide(
+            path, lookup=lookup, resolution_s=resolution_s, assume_tz=assume_tz, progress=progress
+        )
+    result = readings_ingest(
+        readings=parsed.readings,
+        source=Source.FILE,
+        now=now,
+        indexes=parsed.line_numbers,
+        all_or_nothing=all_or_nothing,
+    )
+    return FileImportResult(result, len(parsed.readings), parsed.unknown_serials, created)
+
+
+def _serials_in(path, file_format: str) -> list[str]:
+    import pandas as pd
+
+    if file_format == "wide":
+        return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns[1:]]
+    from metering.files import LONG_ALIASES
+
+    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+    column = next(c for c in header if LONG_ALIASES.get(c.strip().lower()) == "serial")
+    return (
+        pd.read_csv(path, usecols=[column], dtype="string", encoding="utf-8-sig")[column]
+        .dropna()
+        .str.strip()
+        .unique()
+        .tolist()
+    )
