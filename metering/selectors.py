@@ -1,9 +1,15 @@
 """Reads of the metering app."""
 
-import numpy as np
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
-from metering.models import Meter, MeterPoint
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Max, QuerySet, Sum
+
+from metering.models import Meter, MeterPoint, Reading
+from metering.periods import local_buckets
 from metering.validation import KWH_SCALE, MeterTable
 
 LOAD_ALL_METERS_ABOVE = 2_000
@@ -15,6 +21,88 @@ def meter_point_get(*, identifier: str) -> MeterPoint | None:
 
 def meter_list(*, meter_point: MeterPoint) -> QuerySet[Meter]:
     return Meter.objects.filter(meter_point=meter_point).order_by("serial")
+
+
+@dataclass(frozen=True)
+class ReadingBucket:
+    interval_start: datetime
+    interval_end: datetime
+    kwh: Decimal
+    quality: int  # the worst quality in the bucket: ESTIMATED if any reading was estimated
+    reading_count: int
+
+
+MAX_BUCKETS = 10_000
+
+
+class PeriodTooLong(ValueError):
+    pass
+
+
+def reading_series(
+    *,
+    meter_point: MeterPoint,
+    period_from: datetime,
+    period_to: datetime,
+    group_by: str = "HALF_HOUR",
+    direction: str = "IMPORT",
+    after: datetime | None = None,
+    limit: int = MAX_BUCKETS,
+) -> list[ReadingBucket]:
+    """A meter point's energy over [period_from, period_to), per reading interval or per local
+    hour/day/month (the meter point's zone, so DST days have 23/25 hours), summed in SQL."""
+    if after is not None:
+        period_from = max(period_from, after)
+    meters = Meter.objects.filter(meter_point=meter_point, direction=direction).values("id")
+    readings = Reading.objects.filter(meter__in=meters)
+    if group_by == "HALF_HOUR":
+        rows = (
+            readings.filter(interval_start__gte=period_from, interval_start__lt=period_to)
+            .values("interval_start")
+            .annotate(end=Max("interval_end"), kwh=Sum("energy_kwh"), worst=Max("quality"), n=Count("id"))
+            .order_by("interval_start")[: limit + 1]
+        )
+        buckets = [ReadingBucket(r["interval_start"], r["end"], r["kwh"], r["worst"], r["n"]) for r in rows]
+    else:
+        edges = local_buckets(period_from, period_to, meter_point.timezone, group_by)[: limit + 1]
+        buckets = _bucketed(list(meters.values_list("id", flat=True)), edges)
+    if len(buckets) > limit:
+        raise PeriodTooLong(f"More than {limit} intervals; page with `after` or use a coarser groupBy.")
+    return buckets
+
+
+def _bucketed(meter_ids: list[int], edges: list[tuple]) -> list[ReadingBucket]:
+    """Sum readings into the given UTC buckets with one SQL statement (a VALUES list of edges)."""
+    if not meter_ids or not edges:
+        return []
+    values = ", ".join(["(%s, %s)"] * len(edges))
+    ids = ", ".join(["%s"] * len(meter_ids))
+    cast = "::timestamptz" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"WITH b(s, e) AS (VALUES {values}) "
+        f"SELECT b.s{cast}, b.e{cast}, SUM(r.energy_kwh), MAX(r.quality), COUNT(*) FROM b "
+        f"JOIN metering_reading r ON r.interval_start >= b.s{cast} AND r.interval_start < b.e{cast} "
+        f"WHERE r.meter_id IN ({ids}) AND r.interval_start >= %s AND r.interval_start < %s "
+        "GROUP BY b.s, b.e ORDER BY b.s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value  # naive UTC text on SQLite, unchanged on PostgreSQL
+    params = (
+        [adapt(v) for edge in edges for v in edge] + meter_ids + [adapt(edges[0][0]), adapt(edges[-1][1])]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    field = Reading._meta.get_field("energy_kwh")
+    start_field = Reading._meta.get_field("interval_start")
+    out = []
+    for start, end, kwh, worst, n in rows:
+        if connection.vendor != "postgresql":
+            start, end = (
+                connection.ops.convert_datetimefield_value(v, start_field, connection) for v in (start, end)
+            )
+            kwh = field.to_python(str(kwh))
+        out.append(ReadingBucket(start, end, Decimal(kwh).quantize(Decimal("0.0001")), worst, n))
+    return out
 
 
 def meter_ids_for_serials(*, serials) -> dict[str, int]:
@@ -67,3 +155,37 @@ def meter_table(*, meter_ids: np.ndarray) -> MeterTable:
         ),
         feeder_codes=feeder_codes,
     )
+
+
+def load_aggregate_list(*, level: str, code: str, period_start: datetime, period_end: datetime) -> QuerySet:
+    """The aggregates of one feeder or region with interval_start in [period_start, period_end)."""
+    from metering.models import LoadAggregate  # appended: the imports above are shared
+
+    return LoadAggregate.objects.filter(
+        level=level, code=code, interval_start__gte=period_start, interval_start__lt=period_end
+    ).order_by("interval_start", "id")
+
+
+def data_issue_list(
+    *,
+    meter_ids: list[int] | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+) -> QuerySet:
+    """Data issues, optionally of some meters, kind and status, overlapping [period_start, period_end)."""
+    from metering.models import DataIssue  # appended: the imports above are shared
+
+    issues = DataIssue.objects.all()
+    if meter_ids is not None:
+        issues = issues.filter(meter_id__in=meter_ids)
+    if kind is not None:
+        issues = issues.filter(kind=kind)
+    if status is not None:
+        issues = issues.filter(status=status)
+    if period_start is not None:
+        issues = issues.filter(period_end__gt=period_start)
+    if period_end is not None:
+        issues = issues.filter(period_start__lt=period_end)
+    return issues.order_by("period_start", "id")

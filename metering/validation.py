@@ -140,6 +140,8 @@ def validate(readings: ReadingArrays, meters: MeterTable, *, now: np.datetime64)
         codes[(codes == 0) & mask] = code
 
     mark(~known, Reject.UNKNOWN_METER)
+    if len(meters.ids) == 0:
+        return codes
     mark(np.isnat(readings.start) | np.isnat(readings.end), Reject.INVALID_TIMESTAMP)
     mark(readings.kwh_reject == Reject.INVALID_NUMBER, Reject.INVALID_NUMBER)
     mark(readings.kwh_reject == Reject.TOO_PRECISE, Reject.TOO_PRECISE)

@@ -106,5 +106,15 @@ def customer_b(db):
     return CustomerFactory(account_number="ACC-B", name="Bob Baker", user__username="bob")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_partition_cache():
+    """Partitions created inside a test's transaction vanish with its rollback; forget them."""
+    from metering.partitions import forget_known_partitions
+
+    forget_known_partitions()
+    yield
+    forget_known_partitions()
+
+
 def error_codes(result: dict) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]

@@ -1,8 +1,62 @@
 """GraphQL mutations of the metering app."""
 
 import strawberry
+import strawberry_django
+from django.utils import timezone
+
+from config.api.errors import BAD_USER_INPUT, api_error
+from config.api.permissions import ScopeRequired
+from metering import services
+from metering.graphql.inputs import MeterInstallInput, MeterPointCreateInput, ReadingsIngestInput
+from metering.graphql.types import IngestResult, MeterPointType, MeterType, RejectedReading
+from metering.models import Source
+
+MAX_READINGS_PER_REQUEST = 10_000
 
 
 @strawberry.type
 class Mutation:
-    pass
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
+    def meter_point_create(self, input: MeterPointCreateInput) -> MeterPointType:
+        return services.meter_point_create(
+            identifier=input.identifier,
+            timezone=input.timezone,
+            feeder_code=input.feeder_code,
+            region_code=input.region_code,
+            heating_type=input.heating_type,
+            residents=input.residents,
+            has_pv=input.has_pv,
+            has_battery=input.has_battery,
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
+    def meter_install(self, input: MeterInstallInput) -> MeterType:
+        return services.meter_install(
+            meter_point_identifier=input.meter_point_identifier,
+            serial=input.serial,
+            direction=input.direction.value,
+            installed_at=input.installed_at or timezone.now(),
+            resolution_minutes=input.resolution_minutes,
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
+    def readings_ingest(self, input: ReadingsIngestInput) -> IngestResult:
+        """Validate and store a meter's readings; each rejected reading is reported and not written."""
+        if len(input.readings) > MAX_READINGS_PER_REQUEST:
+            raise api_error(
+                f"At most {MAX_READINGS_PER_REQUEST} readings per request.", BAD_USER_INPUT, field="readings"
+            )
+        result = services.readings_ingest_for_meter(
+            meter_serial=input.meter_serial,
+            readings=[services.ReadingInput(r.interval_start, r.interval_end, r.kwh) for r in input.readings],
+            source=Source.GRAPHQL,
+            now=timezone.now(),
+            idempotency_key=input.idempotency_key,
+        )
+        return IngestResult(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            revised=result.revised,
+            rejected_count=result.rejected_count,
+            rejected=[RejectedReading(**r) for r in result.rejected],
+        )

@@ -1,1 +1,128 @@
 """GraphQL types of the metering app."""
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+import strawberry_django
+from strawberry import auto
+from strawberry.types import Info
+
+from config.api.errors import BAD_USER_INPUT, api_error
+from metering import models, selectors
+
+
+@strawberry.enum
+class Direction(enum.Enum):
+    IMPORT = "IMPORT"
+    EXPORT = "EXPORT"
+
+
+@strawberry.enum
+class ReadingQuality(enum.Enum):
+    ACTUAL = models.Quality.ACTUAL
+    ESTIMATED = models.Quality.ESTIMATED
+    SUBSTITUTED = models.Quality.SUBSTITUTED
+
+
+@strawberry.enum
+class GroupBy(enum.Enum):
+    HALF_HOUR = "HALF_HOUR"
+    HOUR = "HOUR"
+    DAY = "DAY"
+    MONTH = "MONTH"
+
+
+@strawberry.type
+class ReadingValue:
+    """Energy over [intervalStart, intervalEnd): one reading interval or a local hour/day/month."""
+
+    interval_start: datetime
+    interval_end: datetime
+    kwh: Decimal
+    quality: ReadingQuality
+    reading_count: int
+
+
+@strawberry_django.type(models.Meter, name="Meter")
+class MeterType:
+    serial: auto
+    resolution_minutes: auto
+    installed_at: auto
+    removed_at: auto
+
+    @strawberry_django.field(only=["direction"])
+    def direction(self) -> Direction:
+        return Direction(self.direction)
+
+
+@strawberry_django.type(models.MeterPoint, name="MeterPoint")
+class MeterPointType:
+    identifier: auto
+    timezone: auto
+    feeder_code: auto
+    region_code: auto
+    heating_type: auto
+    residents: auto
+    has_pv: auto
+    has_battery: auto
+    meters: list[MeterType]
+
+    @strawberry_django.field(only=["timezone"])
+    def readings(
+        self,
+        info: Info,
+        period_from: datetime,
+        period_to: datetime,
+        group_by: GroupBy = GroupBy.HALF_HOUR,
+        direction: Direction = Direction.IMPORT,
+        after: datetime | None = None,
+        first: int = selectors.MAX_BUCKETS,
+    ) -> list[ReadingValue]:
+        """Readings in [periodFrom, periodTo), grouped in the meter point's local time; page with `after`."""
+        if period_from.tzinfo is None or period_to.tzinfo is None:
+            raise api_error("periodFrom and periodTo need an offset.", BAD_USER_INPUT, field="periodFrom")
+        if period_to <= period_from:
+            raise api_error("periodTo must be after periodFrom.", BAD_USER_INPUT, field="periodTo")
+        if not 1 <= first <= selectors.MAX_BUCKETS:
+            raise api_error(f"first must be 1..{selectors.MAX_BUCKETS}.", BAD_USER_INPUT, field="first")
+        try:
+            buckets = selectors.reading_series(
+                meter_point=self,
+                period_from=period_from,
+                period_to=period_to,
+                group_by=group_by.value,
+                direction=direction.value,
+                after=after,
+                limit=first,
+            )
+        except selectors.PeriodTooLong as exc:
+            raise api_error(str(exc), BAD_USER_INPUT, field="periodTo") from exc
+        return [
+            ReadingValue(
+                interval_start=b.interval_start,
+                interval_end=b.interval_end,
+                kwh=b.kwh,
+                quality=ReadingQuality(b.quality),
+                reading_count=b.reading_count,
+            )
+            for b in buckets
+        ]
+
+
+@strawberry.type
+class RejectedReading:
+    index: int
+    code: str
+    field: str | None
+    message: str
+
+
+@strawberry.type
+class IngestResult:
+    accepted: int
+    duplicates: int
+    revised: int
+    rejected_count: int
+    rejected: list[RejectedReading]

@@ -1,5 +1,5 @@
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {file}")
         installed_at = None
         if options["installed_at"]:
-            installed_at = datetime.fromisoformat(options["installed_at"]).replace(tzinfo=timezone.UTC)
+            installed_at = datetime.fromisoformat(options["installed_at"]).replace(tzinfo=UTC)
         bar = tqdm(desc=f"reading {file.name}", unit=" rows", disable=options["no_progress"], unit_scale=True)
         started = time.perf_counter()
         try:
