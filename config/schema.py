@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
 from billing.graphql.mutations import Mutation as BillingMutation
 from billing.graphql.queries import Query as BillingQuery
 from config.api.extensions import schema_extensions
+from config.api.merge import merge_root_types
 from config.api.scalars import SafeDecimal
 from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
@@ -19,8 +19,8 @@ from metering.graphql.queries import Query as MeteringQuery
 from pricing.graphql.mutations import Mutation as PricingMutation
 from pricing.graphql.queries import Query as PricingQuery
 
-Query = merge_types("Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery))
-Mutation = merge_types(
+Query = merge_root_types("Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery))
+Mutation = merge_root_types(
     "Mutation", (MeteringMutation, ForecastingMutation, PricingMutation, BillingMutation, GridMutation)
 )
 

@@ -1,8 +1,6 @@
-"""GraphQL mutations of the pricing app."""
+"""GraphQL mutations of the pricing app (merged from its sub-domains)."""
 
-import strawberry
+from config.api.merge import merge_root_types
+from pricing.graphql import ledger, markets, tariffs
 
-
-@strawberry.type
-class Mutation:
-    pass
+Mutation = merge_root_types("PricingMutation", (tariffs.Mutation, markets.Mutation, ledger.Mutation))

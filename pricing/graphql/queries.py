@@ -1,8 +1,6 @@
-"""GraphQL queries of the pricing app."""
+"""GraphQL queries of the pricing app (merged from its sub-domains)."""
 
-import strawberry
+from config.api.merge import merge_root_types
+from pricing.graphql import ledger, markets, tariffs
 
-
-@strawberry.type
-class Query:
-    pass
+Query = merge_root_types("PricingQuery", (tariffs.Query, markets.Query, ledger.Query))

@@ -2,18 +2,25 @@
 
 import secrets
 import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from billing.services import customer_create, customer_portal_login_set
 from config.services import api_client_create
+from metering.models import Source
+from metering.services import readings_ingest
+from metering.services.readings import readings_import_file
+from metering.services.simulation import simulated_days, simulated_fleet_ensure
 
 DEMO_CLIENT = "demo-billing-system"
+DATA = settings.BASE_DIR / "data"
 HOST = "127.0.0.1:8000"
 
 
@@ -89,4 +96,28 @@ class Command(BaseCommand):
 
     def _pipeline(self):
         """The demo pipeline; each capability adds its steps (ingest, forecast, price, bill)."""
-        return []
+        return [
+            ("Importing 20 real London households (Jan-Feb 2013)", self._import_households),
+            ("Simulating 100 smart meters for the same weeks", self._simulate_meters),
+        ]
+
+    def _import_households(self) -> None:
+        outcome = readings_import_file(
+            path=DATA / "households" / "lcl_2013_sample_wide.csv",
+            now=timezone.now(),
+            assume_tz="UTC",
+            create_meters_in_zone="Europe/London",
+            installed_at=datetime(2012, 1, 1, tzinfo=UTC),
+            feeder_code="LDN-F01",
+            region_code="LDN",
+        )
+        self.stdout.write(
+            f" {outcome.result.accepted:,} readings new, {outcome.result.duplicates:,} already there,"
+            f" {outcome.result.rejected_count} rejected;",
+            ending="",
+        )
+
+    def _simulate_meters(self) -> None:
+        fleet = simulated_fleet_ensure(count=100, prefix="DEMO-SIM", feeders=4, regions=1)
+        for readings in simulated_days(fleet=fleet, start=datetime(2013, 1, 1, tzinfo=UTC), days=14):
+            readings_ingest(readings=readings, source=Source.SIMULATOR, now=timezone.now())
