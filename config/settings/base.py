@@ -206,6 +206,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
     "config.ApiClient",
     "billing.Customer",
+    "metering.MeterPoint",
+    "metering.Meter",
+    "pricing.Market",
+    "pricing.Tariff",
+    "pricing.TariffVersion",
+    "pricing.PricingEvent",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False

@@ -1,0 +1,1 @@
+"""Reads of the pricing app, by sub-domain: `tariffs`, `markets`, `ledger`."""
