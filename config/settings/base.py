@@ -144,6 +144,12 @@ CELERY_TASK_ROUTES = {f"{name}.tasks.*": {"queue": name} for name in APP_QUEUES}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.tasks.heartbeat", "schedule": 60.0, "options": {"expires": 55}},
+    # Every 15 minutes: fetch tomorrow's day-ahead prices of each market whose results time has passed.
+    "pricing-market-prices-fetch-due": {
+        "task": "pricing.tasks.market_prices_fetch_due",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
 }
 
 # --- GraphQL ------------------------------------------------------------------------------------------------
