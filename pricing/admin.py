@@ -1,1 +1,3 @@
-"""admin of the pricing app."""
+"""Admin of the pricing app, by sub-domain."""
+
+from pricing import admin_markets, admin_tariffs  # noqa: F401 - registering the admin classes

@@ -1,1 +1,206 @@
-"""Writes of the pricing app: tariffs."""
+"""Writes of the pricing app: tariffs, their published versions and pricing events.
+
+Published versions are never updated or deleted here (nor anywhere else: migrations/0002 refuses it on
+PostgreSQL); a change of price is a new version for a later period.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
+
+from config.api.errors import DomainError
+from pricing.documents import InvalidTariffDocument, parse_tariff_document
+from pricing.models import PricingEvent, Tariff, TariffDirection, TariffVersion
+from pricing.selectors.tariffs import tariff_versions_overlapping
+
+MAX_EVENT_LENGTH = timedelta(days=7)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class UnableToCreateTariff(DomainError):
+    code = "tariff_invalid"
+
+
+class UnableToPublishTariff(DomainError):
+    code = "tariff_version_invalid"
+
+
+class InvalidTariffDocumentError(UnableToPublishTariff):
+    code = "invalid_tariff_document"
+
+
+class OverlappingTariffVersion(UnableToPublishTariff):
+    code = "tariff_version_overlap"
+
+
+class UnableToDeclareEvent(DomainError):
+    code = "pricing_event_invalid"
+
+
+def canonical_json(document: object) -> str:
+    """The document as canonical JSON: sorted keys, no spaces (what `document_sha256` hashes)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def document_sha256(document: object) -> str:
+    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+@transaction.atomic
+def tariff_create(*, code: str, name: str, direction: str = TariffDirection.IMPORT) -> Tariff:
+    """Create a tariff; the same request again returns it, other attributes for its code are refused."""
+    code, name = code.strip(), name.strip()
+    if not code or len(code) > 40:
+        raise UnableToCreateTariff("A tariff code has 1 to 40 characters.", field="code")
+    if not name or len(name) > 200:
+        raise UnableToCreateTariff("A tariff name has 1 to 200 characters.", field="name")
+    if direction not in TariffDirection.values:
+        raise UnableToCreateTariff(
+            f"Direction must be IMPORT or EXPORT, not '{direction}'.", field="direction"
+        )
+    existing = Tariff.objects.filter(code=code).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return Tariff.objects.create(code=code, name=name, direction=direction)
+        except IntegrityError:  # created concurrently: compare with the winner
+            existing = Tariff.objects.get(code=code)
+    if existing.name == name and existing.direction == direction:
+        return existing
+    raise UnableToCreateTariff(
+        f"Tariff {code} exists with another name or direction.", field="code", code="tariff_exists"
+    )
+
+
+@transaction.atomic
+def tariff_version_publish(
+    *,
+    tariff_code: str,
+    valid_from: datetime,
+    valid_to: datetime | None,
+    document: object,
+    now: datetime | None = None,
+) -> TariffVersion:
+    """Publish a version of a tariff valid over `[valid_from, valid_to)` (open end: None).
+
+    The document is validated (`tariff/v1`); the period must not overlap another version. Publishing the
+    identical version again returns it.
+    """
+    tariff = Tariff.objects.select_for_update().filter(code=tariff_code).first()  # serialises publishing
+    if tariff is None:
+        raise UnableToPublishTariff(f"No tariff '{tariff_code}'.", field="tariff_code", code="not_found")
+    _check_instant(valid_from, "valid_from", UnableToPublishTariff)
+    if valid_to is not None:
+        _check_instant(valid_to, "valid_to", UnableToPublishTariff)
+        if valid_to <= valid_from:
+            raise UnableToPublishTariff("validTo must be after validFrom.", field="valid_to")
+    try:
+        parsed = parse_tariff_document(document)
+    except InvalidTariffDocument as exc:
+        path = f"document.{exc.field}" if exc.field else "document"
+        raise InvalidTariffDocumentError(exc.message, field=path) from exc
+    sha256 = document_sha256(document)
+    overlapping = list(tariff_versions_overlapping(tariff=tariff, valid_from=valid_from, valid_to=valid_to))
+    for version in overlapping:
+        if (
+            version.valid_from == valid_from
+            and version.valid_to == valid_to
+            and version.document_sha256 == sha256
+        ):
+            return version
+    if overlapping:
+        raise _overlap_error(tariff, overlapping[0])
+    try:
+        with transaction.atomic():
+            return TariffVersion.objects.create(
+                tariff=tariff,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                document=document,
+                kind=parsed.energy.kind,
+                document_sha256=sha256,
+                published_at=now or django_timezone.now(),
+            )
+    except IntegrityError as exc:
+        if "tariff_version_no_overlap" not in str(exc):
+            raise
+        # The exclusion constraint caught a version published concurrently (PostgreSQL).
+        winner = tariff_versions_overlapping(tariff=tariff, valid_from=valid_from, valid_to=valid_to).first()
+        if winner is None:
+            raise OverlappingTariffVersion(
+                f"The period overlaps another version of tariff {tariff.code}.", field="valid_from"
+            ) from exc
+        raise _overlap_error(tariff, winner) from exc
+
+
+def _overlap_error(tariff: Tariff, version: TariffVersion) -> OverlappingTariffVersion:
+    until = _iso(version.valid_to) if version.valid_to else "open end"
+    return OverlappingTariffVersion(
+        f"The period overlaps version {version.pk} of tariff {tariff.code} valid from"
+        f" {_iso(version.valid_from)} to {until}; published versions never change, publish a version for"
+        " a later period instead.",
+        field="valid_from",
+    )
+
+
+@transaction.atomic
+def pricing_event_declare(
+    *,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    tariff_codes: Sequence[str],
+    now: datetime | None = None,
+) -> PricingEvent:
+    """Declare a critical-peak or emergency window `[start, end)` for tariffs; the identical declaration
+    again returns the existing event. Every version of those tariffs in the window must price the kind."""
+    if kind not in PricingEvent.Kind.values:
+        raise UnableToDeclareEvent(
+            f"Kind must be one of {', '.join(PricingEvent.Kind.values)}.", field="kind"
+        )
+    _check_instant(start, "start", UnableToDeclareEvent)
+    _check_instant(end, "end", UnableToDeclareEvent)
+    if end <= start:
+        raise UnableToDeclareEvent("An event must end after it starts.", field="end")
+    if end - start > MAX_EVENT_LENGTH:
+        raise UnableToDeclareEvent(f"An event lasts at most {MAX_EVENT_LENGTH.days} days.", field="end")
+    codes = sorted(set(tariff_codes))
+    if not codes:
+        raise UnableToDeclareEvent("Name at least one tariff.", field="tariff_codes")
+    tariffs = list(Tariff.objects.filter(code__in=codes).order_by("code"))
+    unknown = sorted(set(codes) - {t.code for t in tariffs})
+    if unknown:
+        raise UnableToDeclareEvent(f"No tariff '{unknown[0]}'.", field="tariff_codes", code="not_found")
+    for tariff in tariffs:
+        for version in tariff_versions_overlapping(tariff=tariff, valid_from=start, valid_to=end):
+            if parse_tariff_document(version.document).events.rate_for(kind) is None:
+                raise UnableToDeclareEvent(
+                    f"Tariff {tariff.code} (version from {_iso(version.valid_from)}) has no rate for"
+                    f" {kind} events (events.{kind}.rate_per_kwh).",
+                    field="tariff_codes",
+                    code="unpriced_event",
+                )
+    wanted = {t.pk for t in tariffs}
+    for event in PricingEvent.objects.filter(kind=kind, start=start, end=end).prefetch_related("tariffs"):
+        if {t.pk for t in event.tariffs.all()} == wanted:
+            return event
+    event = PricingEvent.objects.create(
+        kind=kind, start=start, end=end, declared_at=now or django_timezone.now()
+    )
+    event.tariffs.set(tariffs)
+    return event
+
+
+def _check_instant(moment: datetime, field: str, error: type[DomainError]) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise error("Give a date and time with a UTC offset.", field=field)
+    if moment.microsecond:
+        raise error("Give a whole second.", field=field)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
