@@ -7,6 +7,7 @@ local-memory cache. Production sets DATABASE_URL, REDIS_URL and DJANGO_SECRET_KE
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -149,6 +150,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.tasks.market_prices_fetch_due",
         "schedule": 900.0,
         "options": {"expires": 840},
+    },
+    # Every 15 minutes: publish tomorrow's dynamic rates of each tariff whose market has closed.
+    "pricing-dynamic-prices-publish-due": {
+        "task": "pricing.tasks.dynamic_prices_publish_due",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    "pricing-price-ledger-verify": {
+        "task": "pricing.tasks.price_ledger_verify",
+        "schedule": crontab(hour=3, minute=0),
     },
 }
 

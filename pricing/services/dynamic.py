@@ -1,1 +1,331 @@
-"""Writes of the pricing app: dynamic pricing and the ledger."""
+"""Writes of the pricing app: dynamic pricing and the ledger.
+
+`dynamic_prices_publish` prices a local day of a dynamic tariff with the rule pipeline (pricing/dynamic.py),
+stores it as a `RatePublication` with its `PublishedRate` rows and appends a `LedgerEntry`, all in one
+transaction. Repeating it with the same inputs changes nothing; different content is a new revision.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from config.api.errors import DomainError
+from metering.models import LoadAggregate
+from pricing import dynamic, ledger
+from pricing.documents import DynamicEnergy, InvalidTariffDocument, TariffDocument, parse_tariff_document
+from pricing.models import (
+    LedgerEntry,
+    Market,
+    MarketPrice,
+    PublishedRate,
+    RatePublication,
+    Tariff,
+    TariffVersion,
+)
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key serialising ledger appends ("pricelgr" as a big-endian int64).
+LEDGER_LOCK_KEY = 0x70726963656C6772
+PUBLISH_ATTEMPTS = 3
+LOAD_LOOKBACK_DAYS = 28
+
+
+class UnableToPublishPrices(DomainError):
+    code = "unable_to_publish_prices"
+
+
+class TariffNotFound(UnableToPublishPrices):
+    code = "not_found"
+
+
+class NotADynamicTariff(UnableToPublishPrices):
+    code = "not_dynamic"
+
+
+class InvalidDynamicRule(UnableToPublishPrices):
+    code = "invalid_dynamic_rule"
+
+
+class MissingMarketPrice(UnableToPublishPrices):
+    code = "missing_market_price"
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """The publication of the day (new, or the existing one when the content was identical)."""
+
+    publication: RatePublication
+    created: bool
+    ledger_entry: LedgerEntry
+
+
+@dataclass(frozen=True)
+class DueReport:
+    published: list[str] = field(default_factory=list)
+    already_published: list[str] = field(default_factory=list)
+    not_due: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "published": self.published,
+            "already_published": self.already_published,
+            "not_due": self.not_due,
+            "failed": self.failed,
+        }
+
+
+def dynamic_prices_publish(
+    *,
+    tariff_code: str,
+    day: date,
+    now: datetime,
+    temperatures: Mapping[datetime, object] | None = None,
+    load_forecast: Mapping | None = None,
+) -> PublishOutcome:
+    """Price the local `day` of a dynamic tariff and publish it with its ledger entry.
+
+    `temperatures` maps interval starts (or UTC hour starts) to °C; `load_forecast` maps interval starts
+    to kWh (used by every demand rule), or region codes to such maps. Identical content returns the
+    existing publication (created=False); different content becomes revision + 1.
+    """
+    tariff = Tariff.objects.filter(code=tariff_code).first()
+    if tariff is None:
+        raise TariffNotFound(f"No tariff with code {tariff_code!r}.", field="tariffCode")
+    version, document, energy = _dynamic_version(tariff, day)
+    rules = _rules(energy)
+    zone = document.zone
+    intervals = dynamic.day_intervals(day, zone)
+    day_start, day_end = intervals[0][0], intervals[-1][1]
+    market = []
+    if any(isinstance(rule, dynamic.MarketRule) for rule in rules):
+        market = _market_intervals(energy.market, day_start, day_end)
+    loads = _loads(rules, day, zone, day_start, _forecasts(load_forecast, rules))
+    try:
+        priced = dynamic.day_price(
+            rules,
+            intervals,
+            zone=zone,
+            market=market,
+            loads=loads,
+            temperatures=_temperatures(temperatures),
+        )
+    except dynamic.MissingMarketPrice as exc:
+        raise MissingMarketPrice(
+            f"No {energy.market} market price covers the interval starting {dynamic.iso_utc(exc.start)}.",
+            field="day",
+        ) from exc
+    lines = [ledger.RateLine(p.start, p.end, p.rate_per_kwh, p.breakdown()) for p in priced]
+    for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _publish(tariff=tariff, version=version, day=day, lines=lines, now=now)
+        except IntegrityError:
+            # Another publisher appended to the head we read (only without the advisory lock): retry.
+            if attempt == PUBLISH_ATTEMPTS:
+                raise
+            log.warning("ledger append raced for %s %s; retrying", tariff_code, day)
+    raise AssertionError("unreachable")
+
+
+def _publish(
+    *, tariff: Tariff, version: TariffVersion, day: date, lines: list[ledger.RateLine], now: datetime
+) -> PublishOutcome:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
+    latest = (
+        RatePublication.objects.filter(tariff=tariff, day=day)
+        .select_related("ledger_entry")
+        .order_by("-revision")
+        .first()
+    )
+
+    def content(revision: int) -> str:
+        return ledger.sha256_hex(
+            ledger.canonical_content(
+                tariff_code=tariff.code,
+                version_id=version.pk,
+                version_sha256=version.document_sha256,
+                day=day,
+                revision=revision,
+                rates=lines,
+            )
+        )
+
+    if latest is not None and content(latest.revision) == latest.content_sha256:
+        return PublishOutcome(publication=latest, created=False, ledger_entry=latest.ledger_entry)
+    revision = latest.revision + 1 if latest is not None else 1
+    content_sha256 = content(revision)
+    publication = RatePublication.objects.create(
+        tariff=tariff,
+        tariff_version=version,
+        day=day,
+        revision=revision,
+        published_at=now,
+        content_sha256=content_sha256,
+    )
+    PublishedRate.objects.bulk_create(
+        PublishedRate(
+            publication=publication,
+            interval_start=line.interval_start,
+            interval_end=line.interval_end,
+            rate_per_kwh=line.rate_per_kwh,
+            breakdown=line.breakdown,
+        )
+        for line in lines
+    )
+    head = LedgerEntry.objects.order_by("-sequence").first()
+    sequence = head.sequence + 1 if head is not None else 1
+    previous = head.entry_sha256 if head is not None else ledger.GENESIS
+    entry = LedgerEntry.objects.create(
+        sequence=sequence,
+        publication=publication,
+        content_sha256=content_sha256,
+        previous_sha256=previous,
+        entry_sha256=ledger.entry_hash(previous, content_sha256, sequence),
+        created_at=now,
+    )
+    return PublishOutcome(publication=publication, created=True, ledger_entry=entry)
+
+
+def dynamic_prices_publish_due(*, now: datetime) -> DueReport:
+    """Publish tomorrow's prices of every dynamic tariff whose market's day-ahead results are in.
+
+    "Tomorrow" is the next local day in the tariff's zone; results for a day arrive on the day before at
+    the market's `day_ahead_results_at` (market-local). A day that has a publication is left alone.
+    """
+    report = DueReport()
+    tariff_ids = TariffVersion.objects.filter(kind="dynamic").values("tariff_id")
+    for tariff in Tariff.objects.filter(pk__in=tariff_ids).order_by("code"):
+        latest = tariff.versions.filter(kind="dynamic").order_by("-valid_from").first()
+        try:
+            document = parse_tariff_document(latest.document)
+            day = now.astimezone(document.zone).date() + timedelta(days=1)
+            if RatePublication.objects.filter(tariff=tariff, day=day).exists():
+                report.already_published.append(tariff.code)
+                continue
+            market = Market.objects.filter(code=document.energy.market).first()
+            if market is None:
+                raise UnableToPublishPrices(f"Unknown market {document.energy.market!r}.")
+            results_at = datetime.combine(
+                day - timedelta(days=1), market.day_ahead_results_at, tzinfo=ZoneInfo(market.timezone)
+            )
+            if now < results_at:
+                report.not_due.append(tariff.code)
+                continue
+            dynamic_prices_publish(tariff_code=tariff.code, day=day, now=now)
+            report.published.append(tariff.code)
+        except (DomainError, InvalidTariffDocument) as exc:
+            log.warning("dynamic prices of %s not published: %s", tariff.code, exc)
+            report.failed[tariff.code] = "; ".join(getattr(exc, "messages", [str(exc)]))
+    return report
+
+
+def _dynamic_version(tariff: Tariff, day: date) -> tuple[TariffVersion, TariffDocument, DynamicEnergy]:
+    """The version valid at the local midnight starting `day` (read in each candidate's own zone)."""
+    candidates = tariff.versions.order_by("-valid_from")
+    for version in candidates:
+        try:
+            document = parse_tariff_document(version.document)
+        except InvalidTariffDocument as exc:
+            raise UnableToPublishPrices(exc.message, field=f"document.{exc.field}") from exc
+        start, _ = dynamic.day_bounds(day, document.zone)
+        if version.valid_from <= start and (version.valid_to is None or start < version.valid_to):
+            if not isinstance(document.energy, DynamicEnergy):
+                raise NotADynamicTariff(
+                    f"Tariff {tariff.code} is {document.energy.kind!r} on {day}, not 'dynamic'.",
+                    field="tariffCode",
+                )
+            return version, document, document.energy
+    raise NotADynamicTariff(f"Tariff {tariff.code} has no version valid on {day}.", field="day")
+
+
+def _rules(energy: DynamicEnergy) -> tuple[dynamic.Rule, ...]:
+    try:
+        rules = dynamic.rules_parse(energy.rules)
+        dynamic.rules_check_order(rules)
+    except dynamic.InvalidRule as exc:
+        raise InvalidDynamicRule(exc.message, field=exc.field) from exc
+    return rules
+
+
+def _market_intervals(code: str, start: datetime, end: datetime) -> list[dynamic.MarketInterval]:
+    rows = MarketPrice.objects.filter(
+        market__code=code, interval_start__lt=end, interval_end__gt=start
+    ).order_by("interval_start")
+    return [
+        dynamic.MarketInterval(start, end_, price)
+        for start, end_, price in rows.values_list("interval_start", "interval_end", "price_per_mwh")
+    ]
+
+
+def _forecasts(
+    load_forecast: Mapping | None, rules: tuple[dynamic.Rule, ...]
+) -> dict[str, Mapping[datetime, Decimal]]:
+    """Normalise the forecast to region -> {interval_start: kWh}."""
+    if not load_forecast:
+        return {}
+    regions = {rule.region for rule in rules if isinstance(rule, dynamic.DemandRule)}
+    if all(isinstance(value, Mapping) for value in load_forecast.values()):
+        per_region = load_forecast
+    else:
+        per_region = dict.fromkeys(regions, load_forecast)
+    return {
+        region: {start: _decimal(kwh, "loadForecast") for start, kwh in series.items()}
+        for region, series in per_region.items()
+    }
+
+
+def _loads(
+    rules: tuple[dynamic.Rule, ...],
+    day: date,
+    zone: ZoneInfo,
+    day_start: datetime,
+    forecasts: dict[str, Mapping[datetime, Decimal]],
+) -> dict[str, Callable[[datetime], dynamic.Load | None]]:
+    """Per region: the forecast where there is one, else the average of recent aggregates, by local slot."""
+    lookups = {}
+    for region in {rule.region for rule in rules if isinstance(rule, dynamic.DemandRule)}:
+        rows = (
+            LoadAggregate.objects.filter(
+                Q(level=LoadAggregate.Level.REGION, code=region),
+                interval_start__gte=day_start - timedelta(days=LOAD_LOOKBACK_DAYS),
+                interval_start__lt=day_start,
+            )
+            .order_by("interval_start")
+            .values_list("interval_start", "import_kwh", "export_kwh")
+        )
+        history = dynamic.average_load_by_slot(
+            ((start, imported - exported) for start, imported, exported in rows), zone=zone, before=day
+        )
+        forecast = forecasts.get(region, {})
+
+        def lookup(start: datetime, forecast=forecast, history=history) -> dynamic.Load | None:
+            if start in forecast:
+                return dynamic.Load(forecast[start], "forecast")
+            return history.get(dynamic.local_slot(start, zone))
+
+        lookups[region] = lookup
+    return lookups
+
+
+def _temperatures(temperatures: Mapping[datetime, object] | None) -> dict[datetime, Decimal]:
+    return {start: _decimal(value, "temperatures") for start, value in (temperatures or {}).items()}
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        parsed = Decimal(str(value)) if isinstance(value, float | int | str) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise UnableToPublishPrices(f"{value!r} is not a number.", field=what) from exc
+    if not parsed.is_finite():
+        raise UnableToPublishPrices(f"{value!r} is not a finite number.", field=what)
+    return parsed
