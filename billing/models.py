@@ -1,6 +1,13 @@
+"""Customers, agreements, bill runs, invoices with lines, credit notes and webhook deliveries.
+
+Issued invoices are immutable: services never change them (a correction is a credit note plus a new
+invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
+"""
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F, Q
 
 account_number_validator = RegexValidator(
     r"^[A-Z0-9][A-Z0-9-]{2,31}$", "Account numbers are 3-32 characters: capital letters, digits and '-'."
@@ -26,3 +33,207 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_number} {self.name}"
+
+
+class Agreement(models.Model):
+    """Supply of a meter point to a customer under an import (and optional export) tariff, over
+    [valid_from, valid_to); agreements of one meter point never overlap."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agreements")
+    meter_point = models.ForeignKey(
+        "metering.MeterPoint", on_delete=models.PROTECT, related_name="agreements"
+    )
+    import_tariff = models.ForeignKey("pricing.Tariff", on_delete=models.PROTECT, related_name="+")
+    export_tariff = models.ForeignKey(
+        "pricing.Tariff", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="agreement_period_not_empty",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ {self.meter_point_id} from {self.valid_from:%Y-%m-%d}"
+
+
+class BillRun(models.Model):
+    """Billing of a period [period_start, period_end) (local dates) for all or some accounts."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    account_numbers = models.JSONField(null=True, blank=True, help_text="Only these accounts; all if empty.")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    invoice_count = models.PositiveIntegerField(default=0)
+    held_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="bill_run_period_not_empty"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end} ({self.status})"
+
+
+class BillRunItem(models.Model):
+    """The outcome of one account in one bill run: invoiced, held (with the reason) or failed."""
+
+    class Outcome(models.TextChoices):
+        INVOICED = "INVOICED"
+        HELD = "HELD"
+        FAILED = "FAILED"
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="items")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bill_run", "customer"], name="bill_run_item_once")]
+
+    def __str__(self) -> str:
+        return f"{self.bill_run_id}/{self.customer_id} {self.outcome}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT"
+        ISSUED = "ISSUED"
+        VOID = "VOID"
+
+    number = models.CharField(
+        max_length=20, unique=True, null=True, blank=True, help_text="From a gap-free sequence, at issue."
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    bill_run = models.ForeignKey(
+        BillRun, on_delete=models.PROTECT, related_name="invoices", null=True, blank=True
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(max_length=3)
+    net_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    readings_as_of = models.DateTimeField(help_text="Readings received up to this time were billed.")
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The voided invoice this one corrects (re-bill).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One live invoice per account and period, whatever runs race; a voided one may be re-billed.
+            models.UniqueConstraint(
+                fields=["customer", "period_start", "period_end"],
+                condition=~Q(status="VOID"),
+                name="invoice_one_per_account_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_amount=F("net_amount") + F("tax_amount")),
+                name="invoice_total_is_net_plus_tax",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        ENERGY = "ENERGY"
+        STANDING_CHARGE = "STANDING_CHARGE"
+        DEMAND = "DEMAND"
+        EVENT = "EVENT"
+        EXPORT_CREDIT = "EXPORT_CREDIT"
+        ADJUSTMENT = "ADJUSTMENT"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    band = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    unit = models.CharField(max_length=8, help_text="kWh, day or kW.")
+    unit_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    tariff_version = models.ForeignKey(
+        "pricing.TariffVersion", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    estimated = models.BooleanField(default=False, help_text="Includes estimated readings.")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.band} {self.amount}"
+
+
+class InvoiceNumberSeries(models.Model):
+    """A gap-free counter: the number is taken in the issuing transaction, under a row lock."""
+
+    prefix = models.CharField(max_length=8, unique=True)
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.next_value}"
+
+
+class CreditNote(models.Model):
+    """Cancels an issued invoice in full; the invoice becomes VOID."""
+
+    number = models.CharField(max_length=20, unique=True)
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
+    reason = models.CharField(max_length=300)
+    net_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    issued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class WebhookDelivery(models.Model):
+    """A signed notification to the billing system; retried with back-off until delivered."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        DELIVERED = "DELIVERED"
+        FAILED = "FAILED"
+
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
