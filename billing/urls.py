@@ -9,4 +9,7 @@ urlpatterns = [
     path("", views.portal_home, name="home"),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("bills.csv", views.bills_csv, name="bills-csv"),
+    path("bills/<str:number>.pdf", views.bill_pdf, name="bill-pdf"),
+    path("bills/<str:number>/", views.bill_detail, name="bill"),
 ]

@@ -1,11 +1,15 @@
-"""The customer portal: sign in, see one's own account and bills."""
+"""The customer portal: sign in, see one's own account, bills (page, PDF) and a CSV export.
+
+A customer sees only their own issued and void invoices; anything else is a 404, never another account.
+"""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from billing import selectors
+from billing import documents, selectors
+from billing.models import Customer, Invoice
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -13,7 +17,54 @@ class PortalLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _customer_or_404(request: HttpRequest) -> Customer:
+    customer = selectors.customer_for_user(user=request.user)
+    if customer is None:
+        raise Http404("This login is not linked to an energy account.")
+    return customer
+
+
+def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
+    invoice = documents.customer_invoice_get(customer=_customer_or_404(request), number=number)
+    if invoice is None:
+        raise Http404("No such bill.")
+    return invoice
+
+
 @login_required
 def portal_home(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for_user(user=request.user)
-    return render(request, "portal/home.html", {"customer": customer})
+    invoices = documents.customer_invoice_list(customer=customer) if customer else []
+    return render(request, "portal/home.html", {"customer": customer, "invoices": invoices})
+
+
+@login_required
+def bill_detail(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = _invoice_or_404(request, number)
+    charts = documents.invoice_charts(invoice=invoice)
+    context = {
+        "customer": invoice.customer,
+        "invoice": invoice,
+        "lines": invoice.lines.all(),
+        "usage_chart": documents.usage_bar_svg(charts.daily_usage),
+        "rate_chart": documents.rate_line_svg(charts.unit_rates, charts.timezone),
+    }
+    return render(request, "portal/bill.html", context)
+
+
+@login_required
+def bill_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = _invoice_or_404(request, number)
+    response = HttpResponse(documents.invoice_pdf(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{documents.bill_filename(invoice, "pdf")}"'
+    return response
+
+
+@login_required
+def bills_csv(request: HttpRequest) -> HttpResponse:
+    customer = _customer_or_404(request)
+    response = HttpResponse(
+        documents.customer_invoices_csv(customer=customer), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="bills-{customer.account_number}.csv"'
+    return response
