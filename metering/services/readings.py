@@ -26,6 +26,7 @@ from metering.validation import (
 )
 
 MAX_REJECT_DETAILS = 1000
+MAX_KWH = Decimal("1e9")  # beyond any meter; also keeps kWh × 10^4 inside int64
 
 
 class UnableToCreateMeterPoint(DomainError):
@@ -306,7 +307,7 @@ def readings_from_inputs(meter_id: int, readings: list[ReadingInput]) -> Reading
     kwh_reject = np.zeros(n, dtype="int8")
     for i, reading in enumerate(readings):
         value = reading.kwh
-        if not isinstance(value, Decimal) or not value.is_finite():
+        if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= MAX_KWH:
             kwh_reject[i] = Reject.INVALID_NUMBER
             continue
         scaled = value * KWH_SCALE

@@ -1,9 +1,15 @@
 import logging
 import signal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from metering.mqtt import DEFAULT_CLIENT_ID, SESSION_NEVER_EXPIRES, MqttIngestor, mqtt_url
+from metering.mqtt import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_TOPIC_ROOT,
+    SESSION_NEVER_EXPIRES,
+    MqttIngestor,
+    mqtt_url,
+)
 
 
 class Command(BaseCommand):
@@ -11,11 +17,17 @@ class Command(BaseCommand):
         "Ingest live meter readings from MQTT (meters/+/readings, QoS 1, persistent session) until "
         "SIGTERM/SIGINT; each message is acknowledged after its batch committed. See docs/mqtt.md."
     )
+    # A telemetry consumer serves no URLs: skip the checks that import the URL conf and GraphQL schema
+    # (seconds of start-up, and unrelated to ingest).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default=None, help="Broker, e.g. mqtt://user:pass@host:1883 (MQTT_URL)")
         parser.add_argument(
             "--client-id", default=DEFAULT_CLIENT_ID, help="Stable id that names the persistent session"
+        )
+        parser.add_argument(
+            "--topic-root", default=DEFAULT_TOPIC_ROOT, help="Readings on <root>/<serial>/readings"
         )
         parser.add_argument("--batch-size", type=int, default=500, help="Messages per batch at most")
         parser.add_argument("--batch-ms", type=int, default=100, help="Wait after a batch's first message")
@@ -36,9 +48,20 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         level = {0: logging.WARNING, 1: logging.INFO}.get(options["verbosity"], logging.DEBUG)
         logging.getLogger("metering.mqtt").setLevel(level)
-        ingestor = MqttIngestor(
+        try:
+            ingestor = self._ingestor(options)
+        except ValueError as exc:  # a bad URL, topic root or batch option
+            raise CommandError(str(exc)) from exc
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: ingestor.stop())
+        stats = ingestor.run()
+        self.stdout.write(f"mqtt_ingest stopped: {stats.summary()}")
+
+    def _ingestor(self, options) -> MqttIngestor:
+        return MqttIngestor(
             url=options["url"] or mqtt_url(),
             client_id=options["client_id"],
+            topic_root=options["topic_root"],
             batch_size=options["batch_size"],
             batch_ms=options["batch_ms"],
             progress_seconds=options["progress_seconds"],
@@ -47,7 +70,3 @@ class Command(BaseCommand):
             protocol=options["protocol"],
             session_expiry=options["session_expiry"],
         )
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: ingestor.stop())
-        stats = ingestor.run()
-        self.stdout.write(f"mqtt_ingest stopped: {stats.summary()}")
