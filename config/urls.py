@@ -13,5 +13,6 @@ urlpatterns = [
     path("graphql/", ApiGraphQLView.as_view(schema=schema, allow_queries_via_get=False), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("", include("django_prometheus.urls")),
+    path("", include("billing.urls_api")),
     path("", include("billing.urls")),
 ]

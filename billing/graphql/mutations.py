@@ -2,10 +2,18 @@
 
 import strawberry
 import strawberry_django
+from django.utils import timezone
 
 from billing import services
-from billing.graphql.inputs import CustomerCreateInput
-from billing.graphql.types import CustomerType
+from billing.graphql.inputs import (
+    AgreementCreateInput,
+    BillRunStartInput,
+    CustomerCreateInput,
+    InvoiceIssueInput,
+    InvoiceVoidInput,
+)
+from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
+from billing.services import agreements, invoices
 from config.api.permissions import ScopeRequired
 
 
@@ -15,4 +23,38 @@ class Mutation:
     def customer_create(self, input: CustomerCreateInput) -> CustomerType:
         return services.customer_create(
             account_number=input.account_number, name=input.name, email=input.email or ""
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def agreement_create(self, input: AgreementCreateInput) -> AgreementType:
+        return agreements.agreement_create(  # type: ignore[return-value]
+            account_number=input.account_number,
+            meter_point_identifier=input.meter_point_identifier,
+            tariff_code=input.tariff_code,
+            export_tariff_code=input.export_tariff_code or None,
+            valid_from=input.valid_from,
+            valid_to=input.valid_to,
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def bill_run_start(self, input: BillRunStartInput) -> BillRunType:
+        # Imported here: the billing engine is its own module and the schema must load without it.
+        from billing.services.bill_runs import bill_run_start
+
+        return bill_run_start(  # type: ignore[return-value]
+            period_start=input.period_start,
+            period_end=input.period_end,
+            idempotency_key=input.idempotency_key,
+            account_numbers=input.account_numbers or None,
+            now=timezone.now(),
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def invoice_issue(self, input: InvoiceIssueInput) -> InvoiceType:
+        return invoices.invoice_issue(number=input.number, now=timezone.now())  # type: ignore[return-value]
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def invoice_void(self, input: InvoiceVoidInput) -> CreditNoteType:
+        return invoices.invoice_void(  # type: ignore[return-value]
+            number=input.number, reason=input.reason, now=timezone.now()
         )

@@ -3,9 +3,12 @@
 import strawberry
 import strawberry_django
 from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
 
 from billing import selectors
-from billing.graphql.types import CustomerType
+from billing.graphql.types import BillRunType, CustomerType, InvoiceStatus, InvoiceType
+from billing.models import BillRun, Invoice
+from billing.selectors import invoices as invoice_selectors
 from config.api.auth import Kind
 from config.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
 
@@ -26,3 +29,33 @@ class Query:
     @strawberry_django.field(extensions=[SignedInUserRequired()])
     def me(self, info: Info) -> CustomerType | None:
         return selectors.customer_for_user(user=principal_of(info).user)
+
+    @strawberry_django.connection(
+        DjangoListConnection[InvoiceType],
+        extensions=[ScopeRequired("billing:read", signed_in_users=True)],
+        max_results=500,
+    )
+    def invoices(
+        self, info: Info, account_number: str | None = None, status: InvoiceStatus | None = None
+    ) -> list[InvoiceType]:
+        return invoice_selectors.invoice_list(  # type: ignore[return-value]
+            account_number=account_number,
+            status=status.value if status is not None else None,
+            visible_to_user=_customer_filter_user(info),
+        )
+
+    @strawberry_django.field(extensions=[ScopeRequired("billing:read", signed_in_users=True)])
+    def invoice(self, info: Info, number: str) -> InvoiceType | None:
+        invoice: Invoice | None = invoice_selectors.invoice_get(
+            number=number, visible_to_user=_customer_filter_user(info)
+        )
+        return invoice  # type: ignore[return-value]
+
+    @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
+    def bill_run(self, id: strawberry.ID) -> BillRunType | None:
+        try:
+            bill_run_id = int(id)
+        except ValueError:
+            return None
+        run: BillRun | None = invoice_selectors.bill_run_get(bill_run_id=bill_run_id)
+        return run  # type: ignore[return-value]

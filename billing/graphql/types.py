@@ -1,9 +1,127 @@
 """GraphQL types of the billing app."""
 
-import strawberry_django
-from strawberry import auto
+import enum
+from datetime import date, datetime
+from decimal import Decimal
 
-from billing.models import Customer
+import strawberry
+import strawberry_django
+from django.db.models import QuerySet
+from strawberry import auto
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
+
+from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine
+from billing.selectors.invoices import invoice_reference
+from config.api.auth import Kind
+from config.api.permissions import principal_of
+
+
+@strawberry.enum(name="InvoiceStatus")
+class InvoiceStatus(enum.Enum):
+    DRAFT = "DRAFT"
+    ISSUED = "ISSUED"
+    VOID = "VOID"
+
+
+@strawberry.enum(name="InvoiceLineKind")
+class InvoiceLineKind(enum.Enum):
+    ENERGY = "ENERGY"
+    STANDING_CHARGE = "STANDING_CHARGE"
+    DEMAND = "DEMAND"
+    EVENT = "EVENT"
+    EXPORT_CREDIT = "EXPORT_CREDIT"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+@strawberry.enum(name="BillRunStatus")
+class BillRunStatus(enum.Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+@strawberry_django.type(InvoiceLine, name="InvoiceLine")
+class InvoiceLineType:
+    band: auto
+    description: auto
+    quantity: Decimal
+    unit: auto
+    unit_price: Decimal | None
+    amount: Decimal
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self, root: InvoiceLine) -> InvoiceLineKind:
+        return InvoiceLineKind(root.kind)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[InvoiceLine], info: Info, **kwargs) -> QuerySet[InvoiceLine]:
+        return queryset.order_by("id")
+
+
+@strawberry_django.type(Invoice, name="Invoice")
+class InvoiceType:
+    period_start: date
+    period_end: date
+    currency: auto
+    net_amount: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+    issued_at: datetime | None
+    lines: list[InvoiceLineType]
+
+    @strawberry_django.field(
+        only=["id", "number"],
+        description="The invoice number; a draft's provisional reference `DRAFT-<id>` until it is issued.",
+    )
+    def number(self, root: Invoice) -> str:
+        return invoice_reference(root)
+
+    @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
+    def account_number(self, root: Invoice) -> str:
+        return root.customer.account_number
+
+    @strawberry_django.field(only=["status"])
+    def status(self, root: Invoice) -> InvoiceStatus:
+        return InvoiceStatus(root.status)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Invoice], info: Info, **kwargs) -> QuerySet[Invoice]:
+        # Object-level filtering wherever invoices appear (e.g. Customer.invoices): a customer sees the
+        # issued and voided invoices of their own account, never drafts or anyone else's.
+        principal = principal_of(info)
+        if principal.kind == Kind.USER:
+            return queryset.filter(customer__user=principal.user).exclude(status=Invoice.Status.DRAFT)
+        return queryset
+
+
+@strawberry_django.type(Agreement, name="Agreement")
+class AgreementType:
+    id: auto
+    valid_from: auto
+    valid_to: auto
+
+    @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
+    def account_number(self, root: Agreement) -> str:
+        return root.customer.account_number
+
+    @strawberry_django.field(only=["meter_point__identifier"], select_related=["meter_point"])
+    def meter_point_identifier(self, root: Agreement) -> str:
+        return root.meter_point.identifier
+
+    @strawberry_django.field(only=["import_tariff__code"], select_related=["import_tariff"])
+    def tariff_code(self, root: Agreement) -> str:
+        return root.import_tariff.code
+
+    @strawberry_django.field(only=["export_tariff__code"], select_related=["export_tariff"])
+    def export_tariff_code(self, root: Agreement) -> str | None:
+        return root.export_tariff.code if root.export_tariff_id else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Agreement], info: Info, **kwargs) -> QuerySet[Agreement]:
+        return queryset.order_by("valid_from", "id")
 
 
 @strawberry_django.type(Customer, name="Customer")
@@ -11,3 +129,33 @@ class CustomerType:
     account_number: auto
     name: auto
     email: auto
+    agreements: list[AgreementType]
+    invoices: DjangoListConnection[InvoiceType] = strawberry_django.connection()
+
+
+@strawberry_django.type(BillRun, name="BillRun")
+class BillRunType:
+    id: auto
+    period_start: date
+    period_end: date
+    invoice_count: int
+    held_count: int
+    errors: JSON
+
+    @strawberry_django.field(only=["status"])
+    def status(self, root: BillRun) -> BillRunStatus:
+        return BillRunStatus(root.status)
+
+
+@strawberry_django.type(CreditNote, name="CreditNote")
+class CreditNoteType:
+    number: auto
+    reason: auto
+    net_amount: Decimal
+    tax_amount: Decimal
+    total_amount: Decimal
+    issued_at: datetime
+
+    @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
+    def invoice_number(self, root: CreditNote) -> str:
+        return root.invoice.number

@@ -235,6 +235,12 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted; 0 trusts none.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# --- Billing system integration ----------------------------------------------------------------------------
+# When set, issuing or voiding an invoice POSTs a signed event (HMAC-SHA256, see docs) to this URL.
+BILLING_WEBHOOK_URL = env("BILLING_WEBHOOK_URL", default="")
+BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
+MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
+
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -1,0 +1,68 @@
+"""Reads of invoices and bill runs.
+
+A draft has no number until it is issued; until then it is referred to by its provisional reference
+`DRAFT-<id>` (see `draft_reference`), which is never stored and cannot collide with an issued number
+(`INV-…`). Customers never see drafts: a draft may still be re-run or held.
+"""
+
+import re
+
+from django.db.models import Prefetch, QuerySet
+
+from billing.models import BillRun, Invoice, InvoiceLine
+
+DRAFT_PREFIX = "DRAFT-"
+_DRAFT_REFERENCE = re.compile(r"^DRAFT-([1-9][0-9]{0,17})$")
+
+
+def draft_reference(invoice: Invoice) -> str:
+    """The provisional reference of a draft: `DRAFT-<id>`."""
+    return f"{DRAFT_PREFIX}{invoice.pk}"
+
+
+def invoice_reference(invoice: Invoice) -> str:
+    """The invoice number once issued, the provisional draft reference before."""
+    return invoice.number or draft_reference(invoice)
+
+
+def draft_id_of(reference: str) -> int | None:
+    """The id a `DRAFT-<id>` reference names, or None when `reference` is not a draft reference."""
+    match = _DRAFT_REFERENCE.match(reference.strip())
+    return int(match.group(1)) if match else None
+
+
+def invoice_list(
+    *, account_number: str | None = None, status: str | None = None, visible_to_user=None
+) -> QuerySet[Invoice]:
+    """Invoices, newest period first (ties broken by id); a customer (`visible_to_user`) sees only the
+    issued or voided invoices of their own account."""
+    invoices = Invoice.objects.all()
+    if visible_to_user is not None:
+        invoices = invoices.filter(customer__user=visible_to_user).exclude(status=Invoice.Status.DRAFT)
+    if account_number is not None:
+        invoices = invoices.filter(customer__account_number=account_number)
+    if status is not None:
+        invoices = invoices.filter(status=status)
+    return invoices.order_by("-period_start", "-id")
+
+
+def invoice_list_with_lines(**filters) -> QuerySet[Invoice]:
+    """`invoice_list` with the customer joined and the lines prefetched in line order."""
+    return (
+        invoice_list(**filters)
+        .select_related("customer")
+        .prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("id")))
+    )
+
+
+def invoice_get(*, number: str, visible_to_user=None) -> Invoice | None:
+    """The invoice with this number, or the draft with this `DRAFT-<id>` reference."""
+    invoices = invoice_list(visible_to_user=visible_to_user)
+    draft_id = draft_id_of(number)
+    if draft_id is not None:
+        return invoices.filter(pk=draft_id, number__isnull=True).first()
+    return invoices.filter(number=number.strip()).first()
+
+
+def bill_run_get(*, bill_run_id: int) -> BillRun | None:
+    return BillRun.objects.filter(pk=bill_run_id).first()

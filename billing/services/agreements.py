@@ -1,0 +1,115 @@
+"""Supply agreements: a meter point supplied to a customer under an import (and optional export) tariff.
+
+Agreements of one meter point never overlap in time: checked here under a lock on the meter point, and on
+PostgreSQL also by the exclusion constraint `agreement_no_overlap` (migrations/0003), whose violation is
+reported as the same domain error.
+"""
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from billing.models import Agreement, Customer
+from config.api.errors import DomainError
+from metering.models import MeterPoint
+from pricing.models import Tariff, TariffDirection
+
+
+class UnableToCreateAgreement(DomainError):
+    code = "agreement_invalid"
+
+
+class AgreementOverlaps(DomainError):
+    code = "agreement_overlap"
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    account_number: str,
+    meter_point_identifier: str,
+    tariff_code: str,
+    export_tariff_code: str | None = None,
+    valid_from: datetime,
+    valid_to: datetime | None = None,
+) -> Agreement:
+    """Create an agreement over [valid_from, valid_to); repeating the same request returns the same one."""
+    for name, value in (("valid_from", valid_from), ("valid_to", valid_to)):
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise UnableToCreateAgreement("Give the time with its UTC offset.", field=name)
+    if valid_to is not None and valid_to <= valid_from:
+        raise UnableToCreateAgreement("valid_to must be after valid_from.", field="valid_to")
+    customer = Customer.objects.filter(account_number=account_number.strip()).first()
+    if customer is None:
+        raise UnableToCreateAgreement(
+            f"No customer {account_number}.", field="account_number", code="unknown_account"
+        )
+    # The lock serialises agreements of one meter point, so the overlap check below is reliable.
+    meter_point = (
+        MeterPoint.objects.select_for_update().filter(identifier=meter_point_identifier.strip()).first()
+    )
+    if meter_point is None:
+        raise UnableToCreateAgreement(
+            f"No meter point {meter_point_identifier}.",
+            field="meter_point_identifier",
+            code="unknown_meter_point",
+        )
+    import_tariff = _tariff(tariff_code, TariffDirection.IMPORT, field="tariff_code")
+    export_tariff = (
+        _tariff(export_tariff_code, TariffDirection.EXPORT, field="export_tariff_code")
+        if export_tariff_code
+        else None
+    )
+    same = Agreement.objects.filter(
+        customer=customer,
+        meter_point=meter_point,
+        import_tariff=import_tariff,
+        export_tariff=export_tariff,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    ).first()
+    if same is not None:
+        return same
+    overlapping = Agreement.objects.filter(meter_point=meter_point).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=valid_from)
+    )
+    if valid_to is not None:
+        overlapping = overlapping.filter(valid_from__lt=valid_to)
+    if overlapping.exists():
+        raise _overlap(meter_point.identifier)
+    agreement = Agreement(
+        customer=customer,
+        meter_point=meter_point,
+        import_tariff=import_tariff,
+        export_tariff=export_tariff,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    try:
+        with transaction.atomic():
+            agreement.save()
+    except IntegrityError as exc:
+        if "agreement_no_overlap" in str(exc):
+            raise _overlap(meter_point.identifier) from exc
+        raise
+    return agreement
+
+
+def _tariff(code: str, direction: str, *, field: str) -> Tariff:
+    tariff = Tariff.objects.filter(code=code.strip()).first()
+    if tariff is None:
+        raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code="unknown_tariff")
+    if tariff.direction != direction:
+        raise UnableToCreateAgreement(
+            f"Tariff {code} is an {tariff.direction} tariff; {direction} is needed here.",
+            field=field,
+            code="tariff_direction_mismatch",
+        )
+    return tariff
+
+
+def _overlap(identifier: str) -> AgreementOverlaps:
+    return AgreementOverlaps(
+        f"Meter point {identifier} has an agreement overlapping this period.", field="valid_from"
+    )

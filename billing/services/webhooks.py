@@ -1,0 +1,123 @@
+"""Signed webhooks to the billing system: recorded with the change, delivered after commit, retried.
+
+An event is a `WebhookDelivery` row written in the transaction that made the change (so a rolled-back
+change sends nothing) and handed to Celery on commit. The body is JSON; the headers carry the event id,
+a timestamp and `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>`.
+Settings: `BILLING_WEBHOOK_URL` (unset or empty: no webhooks) and `BILLING_WEBHOOK_SECRET`.
+"""
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.models import WebhookDelivery
+
+TIMEOUT_SECONDS = 10
+
+
+class WebhookAttemptFailed(Exception):
+    """One delivery attempt failed (network error or a non-2xx answer); the task retries it."""
+
+
+def webhook_url() -> str:
+    return getattr(settings, "BILLING_WEBHOOK_URL", "") or ""
+
+
+def webhook_secret() -> str:
+    return getattr(settings, "BILLING_WEBHOOK_SECRET", "") or ""
+
+
+def webhook_event_record(*, event_type: str, payload: dict, now: datetime) -> WebhookDelivery | None:
+    """Record an event to send, and enqueue its delivery once the surrounding transaction commits."""
+    if not webhook_url():
+        return None
+    delivery = WebhookDelivery.objects.create(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        payload={"occurredAt": now.isoformat(), **payload},
+    )
+    # robust: the change is committed by then; a broker outage is logged and leaves the delivery PENDING.
+    transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
+    return delivery
+
+
+def _enqueue(delivery_id: int) -> None:
+    from billing.tasks_webhooks import webhook_deliver  # adapters import services, not the other way
+
+    webhook_deliver.delay(delivery_id=delivery_id)
+
+
+def webhook_body(delivery: WebhookDelivery) -> bytes:
+    envelope = {"id": str(delivery.event_id), "type": delivery.event_type, "data": delivery.payload}
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>`; receivers recompute and compare."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def webhook_attempt(*, delivery_id: int, now: datetime) -> WebhookDelivery:
+    """POST one delivery once; mark it DELIVERED, or record the error and raise WebhookAttemptFailed.
+
+    Already delivered (a retried task that succeeded before): nothing is sent again.
+    """
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if delivery.status == WebhookDelivery.Status.DELIVERED:
+        return delivery
+    url = webhook_url()
+    if not url.startswith(("https://", "http://")):
+        raise WebhookAttemptFailed(f"BILLING_WEBHOOK_URL is not an http(s) URL: {url!r}")
+    body = webhook_body(delivery)
+    timestamp = str(int(now.timestamp()))
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "billing-webhooks/1",
+            "X-Webhook-Id": str(delivery.event_id),
+            "X-Webhook-Timestamp": timestamp,
+            "X-Webhook-Signature": webhook_signature(secret=webhook_secret(), timestamp=timestamp, body=body),
+        },
+    )
+    WebhookDelivery.objects.filter(pk=delivery_id).update(attempts=delivery.attempts + 1)
+    delivery.attempts += 1
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        _record_error(delivery, f"HTTP {exc.code}")
+        raise WebhookAttemptFailed(f"HTTP {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        _record_error(delivery, str(exc))
+        raise WebhookAttemptFailed(str(exc)) from exc
+    if not 200 <= status < 300:
+        _record_error(delivery, f"HTTP {status}")
+        raise WebhookAttemptFailed(f"HTTP {status}")
+    delivery.status = WebhookDelivery.Status.DELIVERED
+    delivery.delivered_at = now
+    delivery.last_error = ""
+    delivery.save(update_fields=["status", "delivered_at", "last_error"])
+    return delivery
+
+
+def webhook_give_up(*, delivery_id: int, error: str) -> None:
+    """Mark a delivery FAILED after its last retry."""
+    WebhookDelivery.objects.filter(pk=delivery_id).exclude(status=WebhookDelivery.Status.DELIVERED).update(
+        status=WebhookDelivery.Status.FAILED, last_error=error[:300]
+    )
+
+
+def _record_error(delivery: WebhookDelivery, error: str) -> None:
+    delivery.last_error = error[:300]
+    delivery.save(update_fields=["last_error"])
