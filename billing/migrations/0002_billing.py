@@ -140,8 +140,4 @@ class Migration(migrations.Migration):
             model_name='invoice',
             constraint=models.UniqueConstraint(condition=models.Q(('status', 'VOID'), _negated=True), fields=('customer', 'period_start', 'period_end'), name='invoice_one_per_account_period'),
         ),
-        migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount', django.db.models.expressions.CombinedExpression(models.F('net_amount'), '+', models.F('tax_amount')))), name='invoice_total_is_net_plus_tax'),
-        ),
     ]

@@ -1,10 +1,12 @@
-"""PostgreSQL guards: agreements of one meter point never overlap; issued invoices, their lines and
+"""PostgreSQL guards: total = net + tax (exact numeric here, unlike SQLite's floats); agreements of one meter point never overlap; issued invoices, their lines and
 credit notes cannot be changed (an issued invoice may only become VOID, nothing else about it changes)."""
 
 from django.db import migrations
 
 GUARDS = """
 CREATE EXTENSION IF NOT EXISTS btree_gist;
+ALTER TABLE billing_invoice ADD CONSTRAINT invoice_total_is_net_plus_tax
+    CHECK (total_amount = net_amount + tax_amount);
 ALTER TABLE billing_agreement ADD CONSTRAINT agreement_no_overlap
     EXCLUDE USING gist (meter_point_id WITH =, tstzrange(valid_from, valid_to, '[)') WITH &&);
 

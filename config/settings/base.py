@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.tasks.price_ledger_verify",
         "schedule": crontab(hour=3, minute=0),
     },
+    # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
+    "billing-monthly": {
+        "task": "billing.tasks.bill_run_monthly",
+        "schedule": crontab(day_of_month=2, hour=3, minute=0),
+    },
 }
 
 # --- GraphQL ------------------------------------------------------------------------------------------------

@@ -1,0 +1,467 @@
+"""The bill arithmetic of docs/TARIFFS.md: invoice lines, tax and totals of one account for one period.
+
+Pure Python with numpy, no Django, so it can be tested and benchmarked on its own. Representation as in
+`pricing.engine`: interval starts are `datetime64[s]` UTC instants, energy is `int64` in 0.0001 kWh, rates
+are `int64` micro-units per kWh, and sums of `kwh × rate` are exact integers in 1e-10 of the currency.
+Rounding happens once per line (ROUND_HALF_UP to 0.01) and once per tax; every amount is a `Decimal` with
+exponent -2. Intervals are grouped per (version, charge, band) with `np.unique` and summed with
+`np.add.reduceat` on exact integers: no Decimal work per interval.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from pricing import engine as rates
+from pricing.documents import EVENT_KINDS, TariffDocument, TieredEnergy
+
+CENT = Decimal("0.01")
+KWH_PLACES = Decimal("0.0001")
+MICRO = Decimal("0.000001")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INT64_MAX = np.iinfo(np.int64).max
+_MAX_GAPS_NAMED = 3
+
+IMPORT = "IMPORT"
+EXPORT = "EXPORT"
+
+# InvoiceLine.Kind values (billing.models), repeated here to keep this module free of Django.
+ENERGY = "ENERGY"
+STANDING_CHARGE = "STANDING_CHARGE"
+DEMAND = "DEMAND"
+EVENT = "EVENT"
+EXPORT_CREDIT = "EXPORT_CREDIT"
+
+
+class BillHeld(Exception):
+    """The account cannot be billed as it stands (missing readings, no tariff version, no price)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason[:300]
+
+
+@dataclass(frozen=True)
+class MeterSeries:
+    """One meter's readings: `starts` (datetime64[s] UTC), `kwh_e4` (int64), `estimated` (bool)."""
+
+    serial: str
+    direction: str
+    interval_seconds: int
+    installed_at: datetime
+    removed_at: datetime | None
+    starts: np.ndarray
+    kwh_e4: np.ndarray
+    estimated: np.ndarray
+
+
+@dataclass(frozen=True)
+class PricedVersion:
+    """A tariff version with what its rates need: market prices, published rates, declared events."""
+
+    version_id: int
+    valid_from: datetime
+    valid_to: datetime | None
+    document: TariffDocument
+    market: rates.PriceSeries | None = None
+    published: rates.PriceSeries | None = None
+    events: tuple[rates.Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreementInput:
+    """One agreement of the account: its period, its tariffs' versions and its meters."""
+
+    valid_from: datetime
+    valid_to: datetime | None
+    import_versions: Sequence[PricedVersion]
+    export_versions: Sequence[PricedVersion] = ()
+    meters: Sequence[MeterSeries] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str
+    band: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal | None
+    amount: Decimal
+    version_id: int
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class TaxCharge:
+    name: str
+    rate: Decimal
+    base: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Bill:
+    currency: str
+    lines: list[Line]
+    taxes: list[TaxCharge]
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    versions_tax: dict[int, tuple[str, Decimal] | None] = field(default_factory=dict)
+
+
+def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, period_end: date) -> Bill:
+    """The bill of an account for the local dates `[period_start, period_end)`; raise `BillHeld`."""
+    if period_end <= period_start:
+        raise ValueError("the billing period must end after it starts")
+    lines: list[Line] = []
+    version_tax: dict[int, tuple[str, Decimal] | None] = {}
+    currencies: set[str] = set()
+    for agreement in agreements:
+        for versions in (agreement.import_versions, agreement.export_versions):
+            for version in versions:
+                tax = version.document.tax
+                version_tax[version.version_id] = (tax.name, tax.rate) if tax else None
+        lines += _agreement_lines(agreement, period_start, period_end, currencies)
+    if len(currencies) > 1:
+        raise BillHeld(
+            f"the account's tariffs charge in several currencies ({', '.join(sorted(currencies))})"
+        )
+    net = sum((line.amount for line in lines), Decimal("0.00"))
+    taxes = _taxes(lines, version_tax)
+    tax = sum((charge.amount for charge in taxes), Decimal("0.00"))
+    return Bill(
+        currency=next(iter(currencies), ""),
+        lines=lines,
+        taxes=taxes,
+        net=net,
+        tax=tax,
+        total=net + tax,
+        versions_tax=version_tax,
+    )
+
+
+def _taxes(lines: list[Line], version_tax: dict[int, tuple[str, Decimal] | None]) -> list[TaxCharge]:
+    """One charge per distinct (name, rate): ROUND_HALF_UP(Σ amounts of its versions' lines × rate)."""
+    bases: dict[tuple[str, Decimal], Decimal] = {}
+    for line in lines:
+        key = version_tax.get(line.version_id)
+        if key is not None:
+            bases[key] = bases.get(key, Decimal("0.00")) + line.amount
+    return [
+        TaxCharge(name=name, rate=rate, base=base, amount=(base * rate).quantize(CENT, ROUND_HALF_UP))
+        for (name, rate), base in sorted(bases.items())
+    ]
+
+
+def _agreement_lines(
+    agreement: AgreementInput, period_start: date, period_end: date, currencies: set[str]
+) -> list[Line]:
+    if not agreement.import_versions:
+        raise BillHeld(f"{_label(agreement)}no version of the import tariff covers the period")
+    zone = agreement.import_versions[0].document.zone
+    window_from = max(_local_midnight(period_start, zone), agreement.valid_from)
+    window_to = _local_midnight(period_end, zone)
+    if agreement.valid_to is not None:
+        window_to = min(window_to, agreement.valid_to)
+    if window_to <= window_from:
+        return []
+    lines: list[Line] = []
+    directions = [(IMPORT, agreement.import_versions, 1)]
+    if agreement.export_versions:
+        directions.append((EXPORT, agreement.export_versions, -1))
+    for direction, versions, sign in directions:
+        versions = sorted(versions, key=lambda v: v.valid_from)
+        currencies.update(v.document.currency for v in versions if _overlaps(v, window_from, window_to))
+        meters = [m for m in agreement.meters if m.direction == direction]
+        if not meters:
+            raise BillHeld(f"{_label(agreement)}no {direction.lower()} meter at the meter point")
+        starts, kwh_e4, estimated, seconds = _complete_readings(agreement, meters, window_from, window_to)
+        lines += _energy_lines(agreement, versions, starts, kwh_e4, estimated, sign, direction)
+        lines += _standing_lines(agreement, versions, period_start, period_end, zone, sign)
+        lines += _demand_lines(versions, starts, kwh_e4, estimated, seconds, sign)
+    return lines
+
+
+def _label(agreement: AgreementInput) -> str:
+    return f"{agreement.label}: " if agreement.label else ""
+
+
+def _overlaps(version: PricedVersion, start: datetime, end: datetime) -> bool:
+    return version.valid_from < end and (version.valid_to is None or start < version.valid_to)
+
+
+@lru_cache(maxsize=4096)
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant of local midnight starting `day` in `zone` (the first instant of the day)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _instant(moment: datetime) -> np.datetime64:
+    return np.datetime64((moment - _EPOCH) // timedelta(seconds=1), "s")
+
+
+def _iso(seconds: np.datetime64) -> str:
+    return (_EPOCH + timedelta(seconds=int(seconds.astype(np.int64)))).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _complete_readings(
+    agreement: AgreementInput, meters: Sequence[MeterSeries], window_from: datetime, window_to: datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The readings of `meters` whose starts fall in the window, in start order, with each interval's
+    length; raise `BillHeld` naming the gap if an interval of a meter's installed time has no reading."""
+    parts = []
+    for meter in meters:
+        start = max(window_from, meter.installed_at)
+        end = window_to if meter.removed_at is None else min(window_to, meter.removed_at)
+        if end <= start:
+            continue
+        first, last = _instant(start), _instant(end)
+        step = meter.interval_seconds
+        aligned = -(-first.astype(np.int64) // step) * step
+        expected = np.arange(aligned, last.astype(np.int64), step, dtype=np.int64).astype("datetime64[s]")
+        inside = (meter.starts >= first) & (meter.starts < last)
+        starts = meter.starts[inside]
+        missing = expected[~np.isin(expected, starts)]
+        if len(missing):
+            named = ", ".join(_iso(m) for m in missing[:_MAX_GAPS_NAMED])
+            more = f" and {len(missing) - _MAX_GAPS_NAMED} more" if len(missing) > _MAX_GAPS_NAMED else ""
+            raise BillHeld(
+                f"{_label(agreement)}meter {meter.serial} has no reading (actual or estimated) for "
+                f"{len(missing)} interval{'s' if len(missing) != 1 else ''} of {step // 60} min "
+                f"starting {named}{more}"
+            )
+        parts.append((starts, meter.kwh_e4[inside], meter.estimated[inside], np.full(len(starts), step)))
+    if not parts:
+        empty = np.array([], dtype="datetime64[s]")
+        return empty, np.array([], np.int64), np.array([], bool), np.array([], np.int64)
+    starts, kwh_e4, estimated, seconds = (np.concatenate(column) for column in zip(*parts, strict=True))
+    order = np.argsort(starts, kind="stable")
+    return starts[order], kwh_e4[order].astype(np.int64), estimated[order].astype(bool), seconds[order]
+
+
+def _version_index(versions: Sequence[PricedVersion], starts: np.ndarray) -> np.ndarray:
+    """The position in `versions` (sorted, non-overlapping) of the version valid at each start; -1 if none."""
+    index = np.full(len(starts), -1, dtype=np.int64)
+    for i, version in enumerate(versions):
+        inside = starts >= _instant(version.valid_from)
+        if version.valid_to is not None:
+            inside &= starts < _instant(version.valid_to)
+        index[inside] = i
+    return index
+
+
+def _energy_lines(
+    agreement: AgreementInput,
+    versions: Sequence[PricedVersion],
+    starts: np.ndarray,
+    kwh_e4: np.ndarray,
+    estimated: np.ndarray,
+    sign: int,
+    direction: str,
+) -> list[Line]:
+    which = _version_index(versions, starts)
+    if np.any(which < 0):
+        first = starts[which < 0][0]
+        raise BillHeld(f"{_label(agreement)}no {direction.lower()} tariff version is valid at {_iso(first)}")
+    # Each interval contributes one or more (group, kwh, rate) pieces: tiers split an interval.
+    keys: list[np.ndarray] = []
+    piece_kwh: list[np.ndarray] = []
+    piece_rate: list[np.ndarray] = []
+    piece_estimated: list[np.ndarray] = []
+    before = 0  # consumption of the period before the version's first interval (tiers are cumulative)
+    for i, version in enumerate(versions):
+        mask = which == i
+        if not mask.any():
+            continue
+        v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
+        try:
+            series = rates.unit_rates(
+                version.document,
+                v_starts,
+                market=version.market,
+                published=version.published,
+                events=version.events,
+            )
+        except (rates.MissingPrice, rates.UnpricedEvent) as exc:
+            raise BillHeld(f"{_label(agreement)}version {version.version_id}: {exc}") from exc
+        bands = series.band.astype(str)
+        if isinstance(version.document.energy, TieredEnergy):
+            event = np.isin(bands, EVENT_KINDS)
+            split = rates.tier_split(version.document, np.concatenate([[before], v_kwh]).astype(np.int64))
+            by_tier = split.kwh_e4_by_tier[1:]
+            for j, (band, _, rate, _) in enumerate(split.per_tier):
+                take = ~event & (by_tier[:, j] > 0)
+                keys.append(np.char.add(f"{i}|{ENERGY}|", np.full(int(take.sum()), band)))
+                piece_kwh.append(by_tier[take, j])
+                piece_rate.append(np.full(int(take.sum()), rate, dtype=np.int64))
+                piece_estimated.append(v_est[take])
+            if event.any():
+                keys.append(np.char.add(f"{i}|{EVENT}|", bands[event]))
+                piece_kwh.append(v_kwh[event])
+                piece_rate.append(series.rate_micros[event])
+                piece_estimated.append(v_est[event])
+        else:
+            charge = np.where(np.isin(bands, EVENT_KINDS), EVENT, ENERGY)
+            keys.append(np.char.add(np.char.add(f"{i}|", charge), np.char.add("|", bands)))
+            piece_kwh.append(v_kwh)
+            piece_rate.append(series.rate_micros)
+            piece_estimated.append(v_est)
+        before += int(v_kwh.sum())
+    if not keys:
+        return []
+    all_keys = np.concatenate(keys)
+    kwh = np.concatenate(piece_kwh).astype(np.int64)
+    rate = np.concatenate(piece_rate).astype(np.int64)
+    est = np.concatenate(piece_estimated).astype(bool)
+    groups, inverse = np.unique(all_keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+    kwh_sorted, rate_sorted = kwh[order], rate[order]
+    kwh_sum = np.add.reduceat(kwh_sorted, bounds)
+    amount = _exact_group_sums(kwh_sorted, rate_sorted, bounds)
+    rate_min = np.minimum.reduceat(rate_sorted, bounds)
+    rate_max = np.maximum.reduceat(rate_sorted, bounds)
+    any_estimated = np.logical_or.reduceat(est[order], bounds)
+    lines = []
+    for g, key in enumerate(groups.tolist()):
+        index, charge, band = key.split("|", 2)
+        version = versions[int(index)]
+        kind = EXPORT_CREDIT if sign < 0 and charge == ENERGY else charge
+        uniform = rate_min[g] == rate_max[g]
+        lines.append(
+            Line(
+                kind=kind,
+                band=band,
+                description=_describe(kind, band, direction),
+                quantity=Decimal(int(kwh_sum[g])).scaleb(-4).quantize(KWH_PLACES),
+                unit="kWh",
+                unit_price=Decimal(int(rate_min[g])).scaleb(-6).quantize(MICRO) if uniform else None,
+                amount=rates.round_half_up_cents(sign * amount[g]),
+                version_id=version.version_id,
+                estimated=bool(any_estimated[g]),
+            )
+        )
+    lines.sort(key=lambda line: (_position(versions, line.version_id), line.kind, line.band))
+    return lines
+
+
+def _position(versions: Sequence[PricedVersion], version_id: int) -> int:
+    return next(i for i, v in enumerate(versions) if v.version_id == version_id)
+
+
+def _exact_group_sums(kwh: np.ndarray, rate: np.ndarray, bounds: np.ndarray) -> list[int]:
+    """Σ kwh × rate per group (rows sorted by group, groups starting at `bounds`), exactly."""
+    if not len(kwh):
+        return []
+    if int(np.abs(kwh).max()) * int(np.abs(rate).max()) * len(kwh) <= _INT64_MAX:
+        return [int(v) for v in np.add.reduceat(kwh * rate, bounds)]
+    products = kwh.astype(object) * rate.astype(object)
+    ends = [*bounds[1:].tolist(), len(kwh)]
+    return [int(sum(products[a:b])) for a, b in zip(bounds.tolist(), ends, strict=True)]
+
+
+def _describe(kind: str, band: str, direction: str) -> str:
+    label = band.replace("_", " ")
+    if kind == EVENT:
+        return f"{label.capitalize()} event energy" + (" (export)" if direction == EXPORT else "")
+    if kind == EXPORT_CREDIT:
+        return f"Export credit ({label})"
+    return f"Energy ({label})"
+
+
+def _standing_lines(
+    agreement: AgreementInput,
+    versions: Sequence[PricedVersion],
+    period_start: date,
+    period_end: date,
+    zone: ZoneInfo,
+    sign: int,
+) -> list[Line]:
+    """Days of the period whose local midnight is in both the agreement and the version."""
+    midnights = _midnights(period_start, period_end, zone)
+    in_agreement = midnights >= _instant(agreement.valid_from)
+    if agreement.valid_to is not None:
+        in_agreement &= midnights < _instant(agreement.valid_to)
+    lines = []
+    for version in versions:
+        per_day = version.document.standing_charge_per_day
+        if per_day is None:
+            continue
+        inside = in_agreement & (midnights >= _instant(version.valid_from))
+        if version.valid_to is not None:
+            inside &= midnights < _instant(version.valid_to)
+        days = int(inside.sum())
+        if not days:
+            continue
+        amount = (days * per_day).quantize(CENT, ROUND_HALF_UP)
+        lines.append(
+            Line(
+                kind=STANDING_CHARGE,
+                band="",
+                description="Standing charge" + (" (export)" if sign < 0 else ""),
+                quantity=Decimal(days).quantize(KWH_PLACES),
+                unit="day",
+                unit_price=per_day.quantize(MICRO),
+                amount=sign * amount,
+                version_id=version.version_id,
+            )
+        )
+    return lines
+
+
+@lru_cache(maxsize=256)
+def _midnights_cached(period_start: date, period_end: date, zone: ZoneInfo) -> tuple[int, ...]:
+    days = (period_end - period_start).days
+    return tuple(
+        (_local_midnight(period_start + timedelta(days=d), zone) - _EPOCH) // timedelta(seconds=1)
+        for d in range(days)
+    )
+
+
+def _midnights(period_start: date, period_end: date, zone: ZoneInfo) -> np.ndarray:
+    return np.array(_midnights_cached(period_start, period_end, zone), dtype=np.int64).astype("datetime64[s]")
+
+
+def _demand_lines(
+    versions: Sequence[PricedVersion],
+    starts: np.ndarray,
+    kwh_e4: np.ndarray,
+    estimated: np.ndarray,
+    seconds: np.ndarray,
+    sign: int,
+) -> list[Line]:
+    """Per version with a demand rate: the highest average kW of its intervals × rate_per_kw."""
+    if not len(starts):
+        return []
+    which = _version_index(versions, starts)
+    # Average kW in 0.0001 kW units, exactly: kwh_e4 × 3600 / seconds (meter resolutions divide an hour).
+    kw_e4 = kwh_e4 * 3600 // seconds
+    lines = []
+    for i, version in enumerate(versions):
+        per_kw = version.document.demand_rate_per_kw
+        mask = which == i
+        if per_kw is None or not mask.any():
+            continue
+        peak = Decimal(int(kw_e4[mask].max())).scaleb(-4).quantize(KWH_PLACES)
+        lines.append(
+            Line(
+                kind=DEMAND,
+                band="",
+                description="Demand charge (highest average kW)",
+                quantity=peak,
+                unit="kW",
+                unit_price=per_kw.quantize(MICRO),
+                amount=sign * (peak * per_kw).quantize(CENT, ROUND_HALF_UP),
+                version_id=version.version_id,
+                estimated=bool(estimated[mask].any()),
+            )
+        )
+    return lines
