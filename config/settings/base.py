@@ -145,6 +145,21 @@ CELERY_TASK_ROUTES = {f"{name}.tasks.*": {"queue": name} for name in APP_QUEUES}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.tasks.heartbeat", "schedule": 60.0, "options": {"expires": 55}},
+    # Metering: refresh the feeder/region aggregates from what changed; VEE nightly; partitions ahead of time.
+    "metering-aggregates-refresh": {
+        "task": "metering.tasks.aggregates_refresh_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "metering-vee-run": {
+        "task": "metering.tasks.vee_run_task",
+        "schedule": crontab(hour=3, minute=30),
+        "kwargs": {"period_days": 2},
+    },
+    "metering-reading-partitions": {
+        "task": "metering.tasks.reading_partitions_ensure_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # Every 15 minutes: fetch tomorrow's day-ahead prices of each market whose results time has passed.
     "pricing-market-prices-fetch-due": {
         "task": "pricing.tasks.market_prices_fetch_due",
@@ -266,5 +281,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Strawberry logs every client error; config.api.errors logs the unexpected ones itself.
         "strawberry.execution": {"level": "CRITICAL"},
+        # In-process (eager) tasks: no broker connection to report, no per-task chatter.
+        "kombu.connection": {"level": "ERROR"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

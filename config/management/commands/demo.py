@@ -2,7 +2,7 @@
 
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,15 +12,23 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from billing.selectors.invoices import draft_reference, invoice_list
 from billing.services import customer_create, customer_portal_login_set
+from billing.services.agreements import agreement_create
+from billing.services.bill_runs import bill_run_start
+from billing.services.invoices import invoice_issue
 from config.services import api_client_create
-from metering.models import Source
+from metering.models import Meter, MeterPoint, Source
 from metering.services import readings_ingest
 from metering.services.readings import readings_import_file
+from metering.services.aggregates import aggregates_refresh
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
+from metering.services.vee import vee_run
+from pricing.services.tariffs import tariff_create, tariff_version_publish
 
 DEMO_CLIENT = "demo-billing-system"
 DATA = settings.BASE_DIR / "data"
+FLAT_TARIFF = "LCL-FLAT-2013"
 HOST = "127.0.0.1:8000"
 
 
@@ -99,7 +107,75 @@ class Command(BaseCommand):
         return [
             ("Importing 20 real London households (Jan-Feb 2013)", self._import_households),
             ("Simulating 100 smart meters for the same weeks", self._simulate_meters),
+            ("Checking the readings (VEE) and estimating gaps", self._vee),
+            ("Refreshing feeder and region load aggregates", self._aggregates),
+            ("Publishing the trial's flat tariff and agreements", self._tariffs_and_agreements),
+            ("Billing January 2013 and issuing the invoices", self._bill_january),
         ]
+
+    def _vee(self) -> None:
+        households = Meter.objects.filter(meter_point__feeder_code="LDN-F01").values_list("id", flat=True)
+        report = vee_run(
+            period_start=datetime(2013, 1, 1, tzinfo=UTC),
+            period_end=datetime(2013, 3, 1, tzinfo=UTC),
+            as_of=datetime(2013, 3, 1, tzinfo=UTC),
+            meter_ids=list(households),
+        )
+        self.stdout.write(
+            f" {report.gaps_found} gaps, {report.intervals_estimated} intervals estimated,"
+            f" {report.spikes} spikes, {report.stuck_runs} stuck runs;",
+            ending="",
+        )
+
+    def _aggregates(self) -> None:
+        rows = aggregates_refresh(now=timezone.now())
+        self.stdout.write(f" {rows:,} aggregate rows;", ending="")
+
+    def _tariffs_and_agreements(self) -> None:
+        """The Low Carbon London trial's real flat rate (14.228 p/kWh) for the 20 sampled households."""
+        tariff_create(code=FLAT_TARIFF, name="Low Carbon London flat rate 2013")
+        tariff_version_publish(
+            tariff_code=FLAT_TARIFF,
+            valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+            valid_to=None,
+            document={
+                "format": "tariff/v1",
+                "currency": "GBP",
+                "timezone": "Europe/London",
+                "standing_charge_per_day": "0.1500",
+                "energy": {"kind": "flat", "rate_per_kwh": "0.14228"},
+                "tax": {"name": "VAT", "rate": "0.05"},
+            },
+        )
+        households = sorted(
+            MeterPoint.objects.filter(feeder_code="LDN-F01").values_list("identifier", flat=True)
+        )
+        for index, household in enumerate(households):
+            # The demo customer (portal login "customer") is the first household.
+            account = "DEMO-0001" if index == 0 else f"LCL-{household}"
+            if index:
+                customer_create(account_number=account, name=f"Household {household}")
+            agreement_create(
+                account_number=account,
+                meter_point_identifier=household,
+                tariff_code=FLAT_TARIFF,
+                valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+            )
+
+    def _bill_january(self) -> None:
+        now = timezone.now()
+        run = bill_run_start(
+            period_start=date(2013, 1, 1),
+            period_end=date(2013, 2, 1),
+            idempotency_key="demo-2013-01",
+            now=now,
+        )
+        run.refresh_from_db()
+        for invoice in invoice_list(status="DRAFT").filter(bill_run=run):
+            invoice_issue(number=draft_reference(invoice), now=now)
+        self.stdout.write(
+            f" run {run.status}: {run.invoice_count} invoices, {run.held_count} held;", ending=""
+        )
 
     def _import_households(self) -> None:
         outcome = readings_import_file(
