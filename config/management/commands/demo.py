@@ -20,8 +20,8 @@ from billing.services.invoices import invoice_issue
 from config.services import api_client_create
 from metering.models import Meter, MeterPoint, Source
 from metering.services import readings_ingest
-from metering.services.readings import readings_import_file
 from metering.services.aggregates import aggregates_refresh
+from metering.services.readings import readings_import_file
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
 from metering.services.vee import vee_run
 from pricing.services.tariffs import tariff_create, tariff_version_publish
