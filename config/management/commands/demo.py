@@ -15,7 +15,7 @@ from oauth2_provider.models import get_application_model
 from billing.selectors.invoices import draft_reference, invoice_list
 from billing.services import customer_create, customer_portal_login_set
 from billing.services.agreements import agreement_create
-from billing.services.bill_runs import bill_run_start
+from billing.services.bill_runs import bill_run_execute, bill_run_start
 from billing.services.invoices import invoice_issue
 from config.services import api_client_create
 from metering.models import Meter, MeterPoint, Source
@@ -170,7 +170,8 @@ class Command(BaseCommand):
             idempotency_key="demo-2013-01",
             now=now,
         )
-        run.refresh_from_db()
+        # Run it here rather than wait for the queued task: resuming a finished run does nothing.
+        run = bill_run_execute(bill_run_id=run.pk, now=now)
         for invoice in invoice_list(status="DRAFT").filter(bill_run=run):
             invoice_issue(number=draft_reference(invoice), now=now)
         self.stdout.write(

@@ -2,21 +2,40 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from billing.models import Customer
+from billing.models import Customer, Invoice
 from config.models import ApiClient
+from metering.models import Reading
+
+
+def counts() -> dict:
+    return {
+        "customers": Customer.objects.count(),
+        "readings": Reading.objects.count(),
+        "issued": Invoice.objects.filter(status=Invoice.Status.ISSUED).count(),
+        "api_clients": ApiClient.objects.count(),
+    }
 
 
 @pytest.mark.django_db
-def test_demo_loads_the_utility_and_prints_working_logins(capsys):
+def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     call_command("demo", "--no-serve")
+    first = counts()
     call_command("demo", "--no-serve")  # a second run changes nothing but the printed secrets
 
     out = capsys.readouterr().out.split("Demo ready")[-1]
     staff_password = out.split("user: staff     password: ")[1].split()[0]
     customer_password = out.split("user: customer  password: ")[1].split()[0]
     assert authenticate(username="staff", password=staff_password).is_staff
-    assert (
-        authenticate(username="customer", password=customer_password).customer.account_number == "DEMO-0001"
+    customer = authenticate(username="customer", password=customer_password).customer
+    assert customer.account_number == "DEMO-0001"
+    assert counts() == first
+    assert first["customers"] == 20
+    assert first["issued"] == 20  # one January 2013 invoice per household
+    assert first["api_clients"] == 1
+    invoice = customer.invoices.get()
+    assert (str(invoice.period_start), str(invoice.period_end), invoice.currency) == (
+        "2013-01-01",
+        "2013-02-01",
+        "GBP",
     )
-    assert Customer.objects.count() == 1
-    assert ApiClient.objects.count() == 1
+    assert invoice.total_amount == invoice.net_amount + invoice.tax_amount > 0
