@@ -330,7 +330,7 @@ def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> byt
             [
                 ["Account", f"{invoice.customer.account_number} {invoice.customer.name}"],
                 ["Invoice number", number],
-                ["Period", f"{invoice.period_start:%d %b %Y} to {invoice.period_end:%d %b %Y} (exclusive)"],
+                ["Period", f"{invoice.period_start:%d %b %Y} to {invoice.period_last_day:%d %b %Y}"],
                 ["Status", invoice.get_status_display()],
                 ["Issued", f"{invoice.issued_at:%d %b %Y}" if invoice.issued_at else ""],
             ],

@@ -4,6 +4,8 @@ Issued invoices are immutable: services never change them (a correction is a cre
 invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -162,6 +164,11 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"draft {self.pk}"
+
+    @property
+    def period_last_day(self):
+        """The last local date billed: the period is [period_start, period_end)."""
+        return self.period_end - timedelta(days=1)
 
 
 class InvoiceLine(models.Model):
