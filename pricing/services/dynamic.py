@@ -123,16 +123,21 @@ def dynamic_prices_publish(
             field="day",
         ) from exc
     lines = [ledger.RateLine(p.start, p.end, p.rate_per_kwh, p.breakdown()) for p in priced]
+    return _publish_with_retry(tariff=tariff, version=version, day=day, lines=lines, now=now)
+
+
+def _publish_with_retry(*, tariff, version, day: date, lines: list, now: datetime) -> PublishOutcome:
+    """`_publish` in its own transaction, retried when another publisher appended to the head we read
+    (only possible without the advisory lock, i.e. not on PostgreSQL)."""
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 return _publish(tariff=tariff, version=version, day=day, lines=lines, now=now)
         except IntegrityError:
-            # Another publisher appended to the head we read (only without the advisory lock): retry.
             if attempt == PUBLISH_ATTEMPTS:
                 raise
-            log.warning("ledger append raced for %s %s; retrying", tariff_code, day)
-    raise AssertionError("unreachable")
+            log.warning("ledger append raced for %s %s; retrying", tariff.code, day)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _publish(
@@ -208,6 +213,10 @@ def dynamic_prices_publish_due(*, now: datetime) -> DueReport:
         latest = tariff.versions.filter(kind="dynamic").order_by("-valid_from").first()
         try:
             document = parse_tariff_document(latest.document)
+            if not document.energy.rules:
+                # No rules: the rates are announced from outside (announced_rates_publish), not computed.
+                report.not_due.append(tariff.code)
+                continue
             day = now.astimezone(document.zone).date() + timedelta(days=1)
             if RatePublication.objects.filter(tariff=tariff, day=day).exists():
                 report.already_published.append(tariff.code)
@@ -329,3 +338,43 @@ def _decimal(value: object, what: str) -> Decimal:
     if not parsed.is_finite():
         raise UnableToPublishPrices(f"{value!r} is not a finite number.", field=what)
     return parsed
+
+
+@dataclass(frozen=True)
+class AnnouncedRate:
+    """One interval of rates announced outside the rule engine (e.g. a trial's day-ahead band)."""
+
+    start: datetime
+    end: datetime
+    rate_per_kwh: Decimal
+    band: str
+
+
+def announced_rates_publish(
+    *, tariff_code: str, day: date, rates: list[AnnouncedRate], now: datetime
+) -> PublishOutcome:
+    """Publish rates that were announced, not computed, for the local `day` of a dynamic tariff.
+
+    `rates` must cover the day's half hours exactly (46/48/50 in the tariff's zone). Each published interval
+    has one breakdown step {"rule": "announced", "per_kwh": rate, "note": "band <band>"}. Storage, ledger
+    append and idempotency are those of `dynamic_prices_publish` (identical content returns the existing
+    publication; different content becomes revision + 1).
+    """
+    tariff = Tariff.objects.filter(code=tariff_code).first()
+    if tariff is None:
+        raise TariffNotFound(f"No tariff with code {tariff_code!r}.", field="tariffCode")
+    version, document, _ = _dynamic_version(tariff, day)
+    expected = dynamic.day_intervals(day, document.zone)
+    ordered = sorted(rates, key=lambda rate: rate.start)
+    if [(rate.start, rate.end) for rate in ordered] != expected:
+        raise UnableToPublishPrices(
+            f"The announced rates must cover the {len(expected)} half hours of {day} in {document.timezone}"
+            f" exactly; got {len(ordered)} intervals.",
+            field="rates",
+        )
+    lines = []
+    for rate in ordered:
+        per_kwh = _decimal(rate.rate_per_kwh, "rates")
+        step = dynamic.Step("announced", per_kwh, f"band {rate.band}")
+        lines.append(ledger.RateLine(rate.start, rate.end, per_kwh, [step.as_json()]))
+    return _publish_with_retry(tariff=tariff, version=version, day=day, lines=lines, now=now)

@@ -1,8 +1,11 @@
 """Set up and serve the demo utility: `python manage.py demo [--no-serve]`."""
 
+import csv
 import secrets
 import time
-from datetime import UTC, date, datetime
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,11 +27,19 @@ from metering.services.aggregates import aggregates_refresh
 from metering.services.readings import readings_import_file
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
 from metering.services.vee import vee_run
+from pricing.services.dynamic import AnnouncedRate, announced_rates_publish
+from pricing.services.markets import market_prices_import_file
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 
 DEMO_CLIENT = "demo-billing-system"
 DATA = settings.BASE_DIR / "data"
 FLAT_TARIFF = "LCL-FLAT-2013"
+DTOU_TARIFF = "LCL-DTOU-2013"
+HOUSEHOLDS = DATA / "households" / "lcl_2013_300_households_january_wide.csv"
+HOUSEHOLD_INFO = DATA / "households" / "lcl_household_info_300.csv"
+DTOU_SCHEDULE = DATA / "households" / "lcl_dtou_tariff_schedule_2013.csv"
+US_PRICES = DATA / "prices" / "us_day_ahead_hourly_2021-02-10_2021-02-24_wide.csv"
+JANUARY = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, tzinfo=UTC))
 HOST = "127.0.0.1:8000"
 
 
@@ -105,20 +116,22 @@ class Command(BaseCommand):
     def _pipeline(self):
         """The demo pipeline; each capability adds its steps (ingest, forecast, price, bill)."""
         return [
-            ("Importing 20 real London households (Jan-Feb 2013)", self._import_households),
-            ("Simulating 100 smart meters for the same weeks", self._simulate_meters),
+            ("Importing 300 real London households (January 2013)", self._import_households),
+            ("Simulating 100 smart meters for two weeks", self._simulate_meters),
             ("Checking the readings (VEE) and estimating gaps", self._vee),
             ("Refreshing feeder and region load aggregates", self._aggregates),
-            ("Publishing the trial's flat tariff and agreements", self._tariffs_and_agreements),
+            ("Publishing the trial's flat and dynamic ToU tariffs", self._trial_tariffs),
+            ("Publishing one tariff of every other kind", self._other_tariffs),
+            ("Creating a customer and agreement per household", self._agreements),
             ("Billing January 2013 and issuing the invoices", self._bill_january),
         ]
 
     def _vee(self) -> None:
         households = Meter.objects.filter(meter_point__feeder_code="LDN-F01").values_list("id", flat=True)
         report = vee_run(
-            period_start=datetime(2013, 1, 1, tzinfo=UTC),
-            period_end=datetime(2013, 3, 1, tzinfo=UTC),
-            as_of=datetime(2013, 3, 1, tzinfo=UTC),
+            period_start=JANUARY[0],
+            period_end=JANUARY[1],
+            as_of=JANUARY[1],
             meter_ids=list(households),
         )
         self.stdout.write(
@@ -131,36 +144,130 @@ class Command(BaseCommand):
         rows = aggregates_refresh(now=timezone.now())
         self.stdout.write(f" {rows:,} aggregate rows;", ending="")
 
-    def _tariffs_and_agreements(self) -> None:
-        """The Low Carbon London trial's real flat rate (14.228 p/kWh) for the 20 sampled households."""
+    def _trial_tariffs(self) -> None:
+        """The Low Carbon London trial's two real tariffs of 2013.
+
+        The flat rate (14.228 p/kWh) of the standard households, and the dynamic time-of-use tariff of the
+        ToU households: its rates were announced by the trial a day ahead (Low 3.99, Normal 11.76, High
+        67.20 p/kWh), so they are published as announced rates, not computed by the rule engine. A dynamic
+        document must name a market; "LCL-DTOU" names the trial's announcements (no such market is loaded,
+        and the document has no rules: the engine has nothing to compute for it).
+        """
         tariff_create(code=FLAT_TARIFF, name="Low Carbon London flat rate 2013")
         tariff_version_publish(
             tariff_code=FLAT_TARIFF,
-            valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+            valid_from=JANUARY[0],
             valid_to=None,
+            document=_document({"kind": "flat", "rate_per_kwh": "0.14228"}),
+        )
+        tariff_create(code=DTOU_TARIFF, name="Low Carbon London dynamic time-of-use 2013")
+        tariff_version_publish(
+            tariff_code=DTOU_TARIFF,
+            valid_from=JANUARY[0],
+            valid_to=datetime(2014, 1, 1, tzinfo=UTC),
+            document=_document({"kind": "dynamic", "market": "LCL-DTOU", "rules": []}),
+        )
+        days = defaultdict(list)
+        with DTOU_SCHEDULE.open(newline="") as rows:
+            for row in csv.DictReader(rows):
+                start = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)  # GMT, as the trial
+                if JANUARY[0] <= start < JANUARY[1]:
+                    rate = Decimal(row["dtou_price_p_per_kwh"]) / 100
+                    days[start.date()].append(
+                        AnnouncedRate(start, start + timedelta(minutes=30), rate, row["dtou_band"])
+                    )
+        # Announced the day before, at noon (the trial announced a day ahead).
+        created = 0
+        for day, rates in sorted(days.items()):
+            announced_at = datetime.combine(day - timedelta(days=1), datetime.min.time(), UTC) + timedelta(
+                hours=12
+            )
+            outcome = announced_rates_publish(tariff_code=DTOU_TARIFF, day=day, rates=rates, now=announced_at)
+            created += outcome.created
+        self.stdout.write(f" {len(days)} days of dToU rates ({created} new publications);", ending="")
+
+    def _other_tariffs(self) -> None:
+        """Example tariffs of the remaining kinds, for staff to look at (admin, unitRates); no customers."""
+        tariff_create(code="DEMO-TIERED", name="Demo tiered (example rates)")
+        tariff_version_publish(
+            tariff_code="DEMO-TIERED",
+            valid_from=JANUARY[0],
+            valid_to=None,
+            document=_document(
+                {
+                    "kind": "tiered",
+                    "tiers": [
+                        {"up_to_kwh": "300", "rate_per_kwh": "0.1200"},
+                        {"up_to_kwh": None, "rate_per_kwh": "0.1600"},
+                    ],
+                }
+            ),
+        )
+        tariff_create(code="DEMO-TOU", name="Demo time-of-use, peak 16:00-19:00 weekdays (example rates)")
+        weekday = ["off_peak"] * 14 + ["day"] * 18 + ["peak"] * 6 + ["day"] * 8 + ["off_peak"] * 2
+        tariff_version_publish(
+            tariff_code="DEMO-TOU",
+            valid_from=JANUARY[0],
+            valid_to=None,
+            document=_document(
+                {
+                    "kind": "tou",
+                    "rates_per_kwh": {"off_peak": "0.0800", "day": "0.1500", "peak": "0.3000"},
+                    "weekday": weekday,
+                    "weekend": ["off_peak"] * 14 + ["day"] * 32 + ["off_peak"] * 2,
+                    "holidays": "GB",
+                }
+            ),
+        )
+        # Indexed needs market prices: the committed public ERCOT sample (winter storm Uri, February 2021).
+        market_prices_import_file(
+            path=US_PRICES, now=timezone.now(), market_codes=["ERCOT"], create_markets=True
+        )
+        tariff_create(code="DEMO-INDEXED-ERCOT", name="Demo indexed on ERCOT day-ahead (example terms)")
+        tariff_version_publish(
+            tariff_code="DEMO-INDEXED-ERCOT",
+            valid_from=datetime(2021, 2, 10, 6, tzinfo=UTC),
+            valid_to=datetime(2021, 2, 25, 6, tzinfo=UTC),
             document={
                 "format": "tariff/v1",
-                "currency": "GBP",
-                "timezone": "Europe/London",
-                "standing_charge_per_day": "0.1500",
-                "energy": {"kind": "flat", "rate_per_kwh": "0.14228"},
-                "tax": {"name": "VAT", "rate": "0.05"},
+                "currency": "USD",
+                "timezone": "America/Chicago",
+                "standing_charge_per_day": "0.3000",
+                "energy": {
+                    "kind": "indexed",
+                    "market": "ERCOT",
+                    "multiplier": "1.00",
+                    "adder_per_kwh": "0.0400",
+                    "cap_per_kwh": "1.00",
+                    "floor_per_kwh": "0.00",
+                },
             },
         )
+
+    def _agreements(self) -> None:
+        """One customer and agreement per household: ToU households on the dToU tariff, the rest flat."""
+        with HOUSEHOLD_INFO.open(newline="") as rows:
+            tou = {row["LCLid"] for row in csv.DictReader(rows) if row["stdorToU"] == "ToU"}
         households = sorted(
             MeterPoint.objects.filter(feeder_code="LDN-F01").values_list("identifier", flat=True)
         )
-        for index, household in enumerate(households):
-            # The demo customer (portal login "customer") is the first household.
-            account = "DEMO-0001" if index == 0 else f"LCL-{household}"
-            if index:
+        # The demo customer (portal login "customer") is the first ToU household: the portal shows dynamic prices.
+        demo_household = min((h for h in households if h in tou), default=households[0])
+        for household in households:
+            account = "DEMO-0001" if household == demo_household else f"LCL-{household}"
+            if household != demo_household:
                 customer_create(account_number=account, name=f"Household {household}")
             agreement_create(
                 account_number=account,
                 meter_point_identifier=household,
-                tariff_code=FLAT_TARIFF,
-                valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+                tariff_code=DTOU_TARIFF if household in tou else FLAT_TARIFF,
+                valid_from=JANUARY[0],
             )
+        self.stdout.write(
+            f" {len(households)} households: {len(tou & set(households))} dToU, "
+            f"{len(set(households) - tou)} flat; DEMO-0001 is {demo_household};",
+            ending="",
+        )
 
     def _bill_january(self) -> None:
         now = timezone.now()
@@ -180,7 +287,7 @@ class Command(BaseCommand):
 
     def _import_households(self) -> None:
         outcome = readings_import_file(
-            path=DATA / "households" / "lcl_2013_sample_wide.csv",
+            path=HOUSEHOLDS,
             now=timezone.now(),
             assume_tz="UTC",
             create_meters_in_zone="Europe/London",
@@ -198,3 +305,14 @@ class Command(BaseCommand):
         fleet = simulated_fleet_ensure(count=100, prefix="DEMO-SIM", feeders=4, regions=1)
         for readings in simulated_days(fleet=fleet, start=datetime(2013, 1, 1, tzinfo=UTC), days=14):
             readings_ingest(readings=readings, source=Source.SIMULATOR, now=timezone.now())
+
+
+def _document(energy: dict) -> dict:
+    return {
+        "format": "tariff/v1",
+        "currency": "GBP",
+        "timezone": "Europe/London",
+        "standing_charge_per_day": "0.1500",
+        "energy": energy,
+        "tax": {"name": "VAT", "rate": "0.05"},
+    }

@@ -2,9 +2,11 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from billing.models import Customer, Invoice
+from billing.models import Agreement, BillRun, Customer, Invoice
 from config.models import ApiClient
 from metering.models import Reading
+from pricing.models import Tariff
+from pricing.selectors.ledger import ledger_verify
 
 
 def counts() -> dict:
@@ -13,6 +15,8 @@ def counts() -> dict:
         "readings": Reading.objects.count(),
         "issued": Invoice.objects.filter(status=Invoice.Status.ISSUED).count(),
         "api_clients": ApiClient.objects.count(),
+        "tariffs": sorted(Tariff.objects.values_list("code", flat=True)),
+        "agreements": sorted(Agreement.objects.values_list("import_tariff__code", flat=True)),
     }
 
 
@@ -29,10 +33,23 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     customer = authenticate(username="customer", password=customer_password).customer
     assert customer.account_number == "DEMO-0001"
     assert counts() == first
-    assert first["customers"] == 20
-    assert first["issued"] == 20  # one January 2013 invoice per household
+    assert first["customers"] == 300  # the 300 London households
+    run = BillRun.objects.get()
+    assert run.held_count == 3  # three households miss readings in January (as in the trial's data)
+    assert first["issued"] == run.invoice_count == 300 - run.held_count
+    assert first["tariffs"] == [
+        "DEMO-INDEXED-ERCOT",
+        "DEMO-TIERED",
+        "DEMO-TOU",
+        "LCL-DTOU-2013",
+        "LCL-FLAT-2013",
+    ]
+    assert first["agreements"].count("LCL-DTOU-2013") == 50
+    assert first["agreements"].count("LCL-FLAT-2013") == 250
+    assert ledger_verify().ok
     assert first["api_clients"] == 1
     invoice = customer.invoices.get()
+    assert {line.band for line in invoice.lines.all()} == {"dynamic", ""}  # DEMO-0001 is a dToU household
     assert (str(invoice.period_start), str(invoice.period_end), invoice.currency) == (
         "2013-01-01",
         "2013-02-01",
