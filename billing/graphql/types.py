@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 import strawberry_django
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from strawberry import auto
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -43,22 +43,34 @@ class BillRunStatus(enum.Enum):
     FAILED = "FAILED"
 
 
-@strawberry_django.type(InvoiceLine, name="InvoiceLine")
+@strawberry.type(name="InvoiceLine", description=InvoiceLine.__doc__)
 class InvoiceLineType:
-    band: auto
-    description: auto
+    """A line of an invoice, resolved straight off the prefetched `InvoiceLine` rows: every field is a plain
+    attribute of the row, so none goes through per-field Django field machinery (a page of 100 invoices has
+    1,000 lines, 7,000 fields). `kind` is the row's `InvoiceLine.Kind` value, which is the name and value of
+    the matching `InvoiceLineKind` member, so the enum serializes it as is."""
+
+    band: str
+    description: str
     quantity: Decimal
-    unit: auto
+    unit: str = strawberry.field(description="kWh, day or kW.")
     unit_price: Decimal | None
     amount: Decimal
+    kind: InvoiceLineKind
 
-    @strawberry_django.field(only=["kind"])
-    def kind(self, root: InvoiceLine) -> InvoiceLineKind:
-        return InvoiceLineKind(root.kind)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet[InvoiceLine], info: Info, **kwargs) -> QuerySet[InvoiceLine]:
-        return queryset.order_by("id")
+# The page's lines are prefetched into a plain list attribute rather than each invoice's `lines` manager
+# cache, which spares Django a queryset clone per invoice.
+LINES_IN_ORDER = "lines_in_order"
+
+
+def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    """The invoice's lines in line order: from the prefetch of the whole page when there is one (the
+    optimizer adds it wherever invoices are listed), else one query."""
+    prefetched = getattr(invoice, LINES_IN_ORDER, None)
+    if prefetched is not None:
+        return prefetched
+    return list(invoice.lines.order_by("id"))
 
 
 @strawberry_django.type(Invoice, name="Invoice")
@@ -70,7 +82,14 @@ class InvoiceType:
     tax_amount: Decimal
     total_amount: Decimal
     issued_at: datetime | None
-    lines: list[InvoiceLineType]
+
+    @strawberry_django.field(
+        prefetch_related=[
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("id"), to_attr=LINES_IN_ORDER)
+        ],
+    )
+    def lines(self, root: Invoice) -> list[InvoiceLineType]:
+        return _invoice_lines(root)  # type: ignore[return-value]  # rows, resolved as InvoiceLineType
 
     @strawberry_django.field(
         only=["id", "number"],

@@ -24,7 +24,7 @@ from billing import engine
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine
 from config.api.errors import DomainError
 from metering.models import Meter, Quality, Reading
-from metering.services.vee import _load_readings
+from metering.selectors import reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
@@ -313,7 +313,7 @@ def _bill_customers(customer_ids: list[int], context: _Context) -> dict[int, _Ou
 def _meter_series(meters: list[Meter], context: _Context) -> dict[int, engine.MeterSeries]:
     """Every meter's readings from ONE query (binary COPY on PostgreSQL), split per meter with numpy."""
     ids = np.array(sorted(m.pk for m in meters), dtype=np.int64)
-    loaded = _load_readings(meter_ids=ids, start=context.window_from, end=context.window_to)
+    loaded = reading_arrays(meter_ids=ids, start=context.window_from, end=context.window_to)
     order = np.lexsort((loaded.start_s, loaded.meter_id))
     meter_id = loaded.meter_id[order]
     starts = loaded.start_s[order].astype("datetime64[s]")

@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from config.api.errors import DomainError
-from metering import vee
-from metering.ingest import PG_EPOCH_S
-from metering.models import DataIssue, Meter, Quality, Reading, Source
+from metering import selectors, vee
+from metering.models import DataIssue, Meter, Quality, Source
 from metering.services.readings import readings_ingest
 from metering.validation import KWH_SCALE, ReadingArrays
 
@@ -123,14 +122,6 @@ def _meters(*, period_start: datetime, period_end: datetime, meter_ids: list[int
 
 
 @dataclass
-class _Loaded:
-    meter_id: np.ndarray
-    start_s: np.ndarray
-    kwh_e4: np.ndarray
-    quality: np.ndarray
-
-
-@dataclass
 class _Issue:
     meter_id: int
     kind: str
@@ -162,7 +153,7 @@ class _Run:
         return self.windows[key]
 
     def chunk(self, meters: _Meters) -> None:
-        loaded = _load_readings(
+        loaded = selectors.reading_arrays(
             meter_ids=meters.ids,
             start=_datetime(vee.load_start(self.period_start_s)),
             end=_datetime(self.period_end_s),
@@ -357,58 +348,6 @@ def _issues_save(
             list(update.values()), ["period_end", "detail", "estimated"], batch_size=2000
         )
     return len(create), len(update)
-
-
-def _load_readings(*, meter_ids: np.ndarray, start: datetime, end: datetime) -> _Loaded:
-    """The readings of the given meters with interval_start in [start, end): one query."""
-    if connection.vendor == "postgresql":
-        return _load_readings_postgresql(meter_ids=meter_ids, start=start, end=end)
-    rows = list(
-        Reading.objects.filter(
-            meter_id__in=[int(i) for i in meter_ids], interval_start__gte=start, interval_start__lt=end
-        ).values_list("meter_id", "interval_start", "energy_kwh", "quality")
-    )
-    return _Loaded(
-        meter_id=np.array([r[0] for r in rows], dtype="int64"),
-        start_s=np.array([_seconds(r[1]) for r in rows], dtype="int64"),
-        kwh_e4=np.array([int(r[2] * KWH_SCALE) for r in rows], dtype="int64"),
-        quality=np.array([r[3] for r in rows], dtype="int8"),
-    )
-
-
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
-_COPY_ROW = np.dtype(
-    [("count", ">i2")] + [(f, t) for i in range(4) for f, t in ((f"len{i}", ">i4"), (f"v{i}", ">i8"))]
-)
-
-
-def _load_readings_postgresql(*, meter_ids: np.ndarray, start: datetime, end: datetime) -> _Loaded:
-    """Binary COPY of four 8-byte columns, decoded by numpy without a Python object per row."""
-    data = bytearray()
-    query = (
-        "COPY (SELECT meter_id, interval_start, (energy_kwh * 10000)::bigint, quality::bigint "
-        "FROM metering_reading WHERE meter_id = ANY(%s) AND interval_start >= %s AND interval_start < %s"
-        ") TO STDOUT (FORMAT BINARY)"
-    )
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(query, [[int(i) for i in meter_ids], start, end]) as copy,
-    ):
-        for block in copy:
-            data += block
-    if not data.startswith(_COPY_HEADER):
-        raise RuntimeError("Unexpected COPY output.")
-    extension = int.from_bytes(data[15:19], "big")
-    body = memoryview(data)[19 + extension : len(data) - 2]  # header, then the -1 trailer
-    rows = np.frombuffer(body, dtype=_COPY_ROW)
-    if len(rows) and ((rows["count"] != 4).any() or (rows["len2"] != 8).any()):
-        raise RuntimeError("Unexpected COPY row layout.")
-    return _Loaded(
-        meter_id=rows["v0"].astype("int64"),
-        start_s=rows["v1"].astype("int64") // 1_000_000 + PG_EPOCH_S,
-        kwh_e4=rows["v2"].astype("int64"),
-        quality=rows["v3"].astype("int8"),
-    )
 
 
 def _rows_of(ids: np.ndarray, meter_ids: np.ndarray) -> np.ndarray:
