@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from config.api.admin import EstimatedCountPaginator, ReadOnlyAdmin
 from metering.models import DataIssue, LoadAggregate, Meter, MeterPoint, Reading, ReadingRevision
+from metering.services.vee import data_issues_resolve
 
 
 class MeterInline(admin.TabularInline):
@@ -85,7 +86,7 @@ class DataIssueAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected issues resolved")
     def mark_resolved(self, request, queryset):
-        updated = queryset.filter(status=DataIssue.Status.OPEN).update(status=DataIssue.Status.RESOLVED)
+        updated = data_issues_resolve(issue_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{updated} issues resolved.")
 
     def has_add_permission(self, request) -> bool:

@@ -208,13 +208,13 @@ class _Context:
             .order_by("tariff_id", "valid_from", "pk")
         )
         documents = {row.pk: parse_tariff_document(row.document) for row in rows}
-        markets = tariff_selectors._market_series(
+        markets = tariff_selectors.market_series(
             {d.energy.market for d in documents.values() if isinstance(d.energy, IndexedEnergy)},
             self.window_from,
             self.window_to,
         )
         events = {
-            pk: tuple(tariff_selectors._events(tariffs[pk], self.window_from, self.window_to))
+            pk: tuple(tariff_selectors.tariff_events(tariffs[pk], self.window_from, self.window_to))
             for pk in missing
         }
         for pk in missing:
@@ -223,7 +223,7 @@ class _Context:
             document = documents[row.pk]
             published = None
             if isinstance(document.energy, DynamicEnergy):
-                published = tariff_selectors._published_series(
+                published = tariff_selectors.published_series(
                     tariffs[row.tariff_id],
                     document.zone,
                     max(row.valid_from, self.window_from),

@@ -374,3 +374,10 @@ def _kwh(value_e4: float) -> str:
             Decimal("0.0001"), rounding=ROUND_HALF_UP
         )
     )
+
+
+def data_issues_resolve(*, issue_ids: list[int]) -> int:
+    """Mark open data issues resolved (staff looked at them); returns how many changed."""
+    return DataIssue.objects.filter(pk__in=issue_ids, status=DataIssue.Status.OPEN).update(
+        status=DataIssue.Status.RESOLVED
+    )

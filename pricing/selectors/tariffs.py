@@ -91,12 +91,12 @@ def unit_rates(*, tariff_code: str, period_from: datetime, period_to: datetime) 
         raise TariffNotFound(f"No tariff '{tariff_code}'.", field="tariff_code")
     _check_period(period_from, period_to)
     versions = list(tariff_versions_overlapping(tariff=tariff, valid_from=period_from, valid_to=period_to))
-    events = _events(tariff, period_from, period_to)
+    events = tariff_events(tariff, period_from, period_to)
     grid = _half_hours(period_from, period_to)
     covered = np.zeros(len(grid), dtype=bool)
     parts: list[_Priced] = []
     documents = {version.pk: parse_tariff_document(version.document) for version in versions}
-    markets = _market_series(
+    markets = market_series(
         {doc.energy.market for doc in documents.values() if isinstance(doc.energy, IndexedEnergy)},
         period_from,
         period_to,
@@ -124,12 +124,12 @@ def tariff_version_rates(
     valid then), with the tariff's events: a preview of what a version charges."""
     _check_period(period_from, period_to)
     document = parse_tariff_document(version.document)
-    markets = _market_series(
+    markets = market_series(
         {document.energy.market} if isinstance(document.energy, IndexedEnergy) else set(),
         period_from,
         period_to,
     )
-    events = _events(version.tariff, period_from, period_to)
+    events = tariff_events(version.tariff, period_from, period_to)
     grid = _half_hours(period_from, period_to)
     return _as_unit_rates(
         [_price_segment(version.tariff, document, version, grid, period_from, period_to, events, markets)]
@@ -170,14 +170,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _events(tariff: Tariff, period_from: datetime, period_to: datetime) -> list[engine.Event]:
+def tariff_events(tariff: Tariff, period_from: datetime, period_to: datetime) -> list[engine.Event]:
     return [
         engine.Event(kind=event.kind, start=event.start, end=event.end)
         for event in pricing_events_overlapping(tariff=tariff, period_from=period_from, period_to=period_to)
     ]
 
 
-def _market_series(codes: Iterable[str], period_from: datetime, period_to: datetime) -> dict:
+def market_series(codes: Iterable[str], period_from: datetime, period_to: datetime) -> dict:
     """Each market's prices over the period as a `PriceSeries`: one query per market named."""
     series = {}
     for code in sorted(codes):
@@ -196,7 +196,7 @@ def _market_series(codes: Iterable[str], period_from: datetime, period_to: datet
     return series
 
 
-def _published_series(tariff: Tariff, zone: ZoneInfo, start: datetime, end: datetime) -> engine.PriceSeries:
+def published_series(tariff: Tariff, zone: ZoneInfo, start: datetime, end: datetime) -> engine.PriceSeries:
     """The latest revision of each day's published rates of a dynamic tariff within `[start, end)`."""
     first_day = start.astimezone(zone).date() - timedelta(days=1)
     last_day = end.astimezone(zone).date() + timedelta(days=1)
@@ -237,7 +237,7 @@ def _price_segment(
     if isinstance(document.energy, IndexedEnergy):
         market = markets[document.energy.market]
     elif isinstance(document.energy, DynamicEnergy):
-        published = _published_series(tariff, document.zone, start, end)
+        published = published_series(tariff, document.zone, start, end)
         starts, ends = _published_grid(published, start, end)
     if not isinstance(document.energy, DynamicEnergy):
         ends = starts + np.timedelta64(HALF_HOUR_SECONDS, "s")
