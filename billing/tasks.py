@@ -5,7 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from billing.services.bill_runs import bill_run_execute, bill_run_start
+from billing.services.bill_runs import bill_rebill_revised, bill_run_execute, bill_run_start
 
 
 @shared_task(acks_late=True)
@@ -34,6 +34,13 @@ def bill_run_monthly() -> int:
         now=now,
     )
     return run.pk
+
+
+@shared_task
+def bill_rebill_revised_task() -> dict:
+    """Credit and re-bill issued invoices whose readings were revised after they were billed."""
+    report = bill_rebill_revised(now=timezone.now())
+    return {"credited": len(report.credited), "replaced": len(report.replaced), "held": len(report.held)}
 
 
 from billing.tasks_webhooks import webhook_deliver  # noqa: E402,F401 - registers billing.tasks.webhook_deliver

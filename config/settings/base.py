@@ -177,6 +177,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0),
     },
     # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
+    # Daily after VEE: credit and re-bill issued invoices whose readings were revised since.
+    "billing-rebill-revised": {
+        "task": "billing.tasks.bill_rebill_revised_task",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "billing-monthly": {
         "task": "billing.tasks.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),

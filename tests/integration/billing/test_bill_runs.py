@@ -321,11 +321,8 @@ def test_query_count_does_not_grow_with_the_number_of_accounts(django_assert_max
 
 @pytest.mark.django_db
 def test_revised_readings_credit_and_rebill_an_issued_invoice():
-    invoices = pytest.importorskip(
-        "billing.services.invoices", reason="the invoices service provides invoice_void"
-    )
-    if not hasattr(invoices, "invoice_void"):
-        pytest.skip("billing.services.invoices.invoice_void is not there yet")
+    from billing.services import invoices
+
     customers, meters = make_accounts(make_tariff(), 2)
     start_and_execute()
     for invoice in Invoice.objects.all():
@@ -347,6 +344,24 @@ def test_revised_readings_credit_and_rebill_an_issued_invoice():
     )
     assert Invoice.objects.get(customer=customers[1]).status == Invoice.Status.ISSUED
     assert bill_rebill_revised(now=RUN_AT + timedelta(days=5)).credited == []
+
+
+@pytest.mark.django_db
+def test_the_daily_rebill_task_credits_what_was_revised():
+    from billing.services import invoices
+    from billing.tasks import bill_rebill_revised_task
+
+    _customers, meters = make_accounts(make_tariff(), 2)
+    start_and_execute()
+    for invoice in Invoice.objects.all():
+        invoices.invoice_issue(number=f"DRAFT-{invoice.pk}", now=RUN_AT)
+    ingest(meters[1], half_hours(OCT_FROM, 1, "0.9000"), now=RUN_AT + timedelta(days=3))
+
+    first = bill_rebill_revised_task.apply().get()
+    again = bill_rebill_revised_task.apply().get()
+
+    assert first == {"credited": 1, "replaced": 1, "held": 0}
+    assert again == {"credited": 0, "replaced": 0, "held": 0}
 
 
 @pytest.mark.postgres
