@@ -92,6 +92,41 @@ def gql_as(client, make_token):
 
 
 @pytest.fixture
+def matrix_caller(gql_as, make_token, staff, customer_a, customer_b):
+    """The GraphQL client of one role of a permission matrix.
+
+    `tokens` maps the test's token roles to the scopes of a client-credentials token; the other roles are
+    "anonymous", "bad_token", "staff", "customer" (= "customer_a") and "customer_b".
+    """
+    people = {
+        "staff": staff,
+        "customer": customer_a.user,
+        "customer_a": customer_a.user,
+        "customer_b": customer_b.user,
+    }
+
+    def build(name: str, tokens: dict[str, tuple[str, ...]]) -> GraphQLClient:
+        if name in tokens:
+            return gql_as(make_token(*tokens[name]))
+        return gql_as(people.get(name, name))
+
+    return build
+
+
+# Roles and expected errors of a mutation that needs the app's write scope ("read", "write" and "other"
+# being tokens with the app's read scope, its write scope, and another app's scopes).
+WRITE_MATRIX = [
+    ("anonymous", "UNAUTHENTICATED"),
+    ("bad_token", "UNAUTHENTICATED"),
+    ("other", "FORBIDDEN"),
+    ("read", "FORBIDDEN"),
+    ("customer", "FORBIDDEN"),
+    ("write", None),
+    ("staff", None),
+]
+
+
+@pytest.fixture
 def staff(db):
     return StaffFactory(username="staff-user", is_superuser=True)
 

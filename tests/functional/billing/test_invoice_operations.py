@@ -44,17 +44,15 @@ def world(customer_a, customer_b):
 
 
 @pytest.fixture
-def caller(request, gql_as, make_token, staff, customer_a, customer_b):
-    name = request.param
-    tokens = {
-        "token_other_scope": ("metering:read", "metering:write"),
-        "token_read": ("billing:read",),
-        "token_write": ("billing:read", "billing:write"),
-    }
-    if name in tokens:
-        return gql_as(make_token(*tokens[name]))
-    who = {"staff": staff, "customer_a": customer_a.user, "customer_b": customer_b.user}.get(name, name)
-    return gql_as(who)
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {
+            "token_other_scope": ("metering:read", "metering:write"),
+            "token_read": ("billing:read",),
+            "token_write": ("billing:read", "billing:write"),
+        },
+    )
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from metering.models import Meter, MeterPoint, Reading
-from tests.conftest import error_codes
+from tests.conftest import WRITE_MATRIX, error_codes
 from tests.factories.metering import half_hours, ingest, make_meter
 
 pytestmark = pytest.mark.django_db
@@ -30,27 +30,15 @@ READINGS = [
 
 
 @pytest.fixture
-def caller(request, gql_as, make_token, staff, customer_a):
-    name = request.param
-    tokens = {
-        "read": ("metering:read",),
-        "write": ("metering:write",),
-        "other": ("billing:read", "billing:write"),
-    }
-    if name in tokens:
-        return gql_as(make_token(*tokens[name]))
-    return gql_as({"staff": staff, "customer": customer_a.user}.get(name, name))
-
-
-WRITE_MATRIX = [
-    ("anonymous", "UNAUTHENTICATED"),
-    ("bad_token", "UNAUTHENTICATED"),
-    ("other", "FORBIDDEN"),
-    ("read", "FORBIDDEN"),
-    ("customer", "FORBIDDEN"),
-    ("write", None),
-    ("staff", None),
-]
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {
+            "read": ("metering:read",),
+            "write": ("metering:write",),
+            "other": ("billing:read", "billing:write"),
+        },
+    )
 
 
 @pytest.mark.parametrize(("caller", "denied"), WRITE_MATRIX, indirect=["caller"])

@@ -17,16 +17,11 @@ PUBLISH = """mutation($input: DynamicPricesPublishInput!) { dynamicPricesPublish
 
 
 @pytest.fixture
-def caller(request, gql_as, make_token, staff, customer_a):
-    tokens = {
-        "read": ("pricing:read",),
-        "write": ("pricing:write",),
-        "other": ("billing:read", "metering:write"),
-    }
-    name = request.param
-    if name in tokens:
-        return gql_as(make_token(*tokens[name]))
-    return gql_as({"staff": staff, "customer": customer_a.user}.get(name, name))
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {"read": ("pricing:read",), "write": ("pricing:write",), "other": ("billing:read", "metering:write")},
+    )
 
 
 @pytest.fixture

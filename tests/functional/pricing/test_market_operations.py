@@ -49,16 +49,15 @@ def de():
 
 
 @pytest.fixture
-def caller(request, gql_as, make_token, staff, customer_a):
-    name = request.param
-    tokens = {
-        "read": ("pricing:read",),
-        "write": ("pricing:write",),
-        "other": ("metering:read", "metering:write"),
-    }
-    if name in tokens:
-        return gql_as(make_token(*tokens[name]))
-    return gql_as({"staff": staff, "customer": customer_a.user}.get(name, name))
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {
+            "read": ("pricing:read",),
+            "write": ("pricing:write",),
+            "other": ("metering:read", "metering:write"),
+        },
+    )
 
 
 @pytest.mark.parametrize(

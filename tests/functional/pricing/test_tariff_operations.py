@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from config.schema import schema
 from pricing.models import PricingEvent, Tariff, TariffVersion
-from tests.conftest import error_codes
+from tests.conftest import WRITE_MATRIX, error_codes
 from tests.integration.pricing.test_tariffs import JAN, doc, publish
 
 pytestmark = pytest.mark.django_db
@@ -42,27 +42,13 @@ DECLARE_INPUT = {
 
 
 @pytest.fixture
-def caller(request, gql_as, make_token, staff, customer_a):
-    name = request.param
-    tokens = {
-        "read": ("pricing:read",),
-        "write": ("pricing:write",),
-        "other": ("billing:read", "metering:write"),
-    }
-    if name in tokens:
-        return gql_as(make_token(*tokens[name]))
-    return gql_as({"staff": staff, "customer": customer_a.user}.get(name, name))
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {"read": ("pricing:read",), "write": ("pricing:write",), "other": ("billing:read", "metering:write")},
+    )
 
 
-WRITE_MATRIX = [
-    ("anonymous", "UNAUTHENTICATED"),
-    ("bad_token", "UNAUTHENTICATED"),
-    ("other", "FORBIDDEN"),
-    ("read", "FORBIDDEN"),
-    ("customer", "FORBIDDEN"),
-    ("write", None),
-    ("staff", None),
-]
 READ_MATRIX = [
     ("anonymous", "UNAUTHENTICATED"),
     ("bad_token", "UNAUTHENTICATED"),
