@@ -248,6 +248,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
     "config.ApiClient",
     "billing.Customer",
+    "billing.Agreement",
     "metering.MeterPoint",
     "metering.Meter",
     "pricing.Market",

@@ -1,0 +1,22 @@
+"""The models staff and integrations change are in the audit log."""
+
+from auditlog.registry import auditlog
+from django.apps import apps
+
+AUDITED = [
+    "billing.Customer",
+    "billing.Agreement",
+    "config.ApiClient",
+    "metering.MeterPoint",
+    "metering.Meter",
+    "pricing.Market",
+    "pricing.Tariff",
+    "pricing.TariffVersion",
+    "pricing.PricingEvent",
+]
+
+
+def test_every_model_that_staff_or_integrations_change_is_audited():
+    missing = [label for label in AUDITED if not auditlog.contains(apps.get_model(label))]
+
+    assert missing == []
