@@ -18,32 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils.safestring import SafeString, mark_safe
 
-from billing.models import Agreement, Customer, Invoice, InvoiceLine
+from billing.models import Agreement, Invoice, InvoiceLine
 from metering.selectors import PeriodTooLong, reading_series
 from pricing.selectors.tariffs import unit_rates
-
-CUSTOMER_VISIBLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.VOID)
-
-
-# --- Reads --------------------------------------------------------------------------------------------------
-
-
-def customer_invoice_list(*, customer: Customer) -> QuerySet[Invoice]:
-    """The invoices `customer` may see (issued and void), newest period first."""
-    return Invoice.objects.filter(customer=customer, status__in=CUSTOMER_VISIBLE_STATUSES).order_by(
-        "-period_start", "-pk"
-    )
-
-
-def customer_invoice_get(*, customer: Customer, number: str) -> Invoice | None:
-    """One of `customer`'s visible invoices by number, with its lines; None for anyone else's."""
-    return (
-        customer_invoice_list(customer=customer)
-        .filter(number=number)
-        .select_related("customer")
-        .prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("pk")))
-        .first()
-    )
 
 
 @dataclass(frozen=True)
@@ -184,10 +161,6 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> str:
                 ]
             )
     return out.getvalue()
-
-
-def customer_invoices_csv(*, customer: Customer) -> str:
-    return invoices_csv(invoices=customer_invoice_list(customer=customer))
 
 
 # --- Inline SVG charts for the portal -----------------------------------------------------------------------
@@ -435,14 +408,10 @@ def bill_filename(invoice: Invoice, extension: str) -> str:
 
 
 __all__ = [
-    "CUSTOMER_VISIBLE_STATUSES",
     "DailyUsage",
     "InvoiceCharts",
     "RatePoint",
     "bill_filename",
-    "customer_invoice_get",
-    "customer_invoice_list",
-    "customer_invoices_csv",
     "invoice_charts",
     "invoice_pdf",
     "invoices_csv",

@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from billing import documents, selectors
 from billing.models import Customer, Invoice
+from billing.selectors.invoices import invoice_get_with_lines, invoice_list
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -25,7 +26,8 @@ def _customer_or_404(request: HttpRequest) -> Customer:
 
 
 def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
-    invoice = documents.customer_invoice_get(customer=_customer_or_404(request), number=number)
+    _customer_or_404(request)
+    invoice = invoice_get_with_lines(number=number, visible_to_user=request.user)
     if invoice is None:
         raise Http404("No such bill.")
     return invoice
@@ -34,7 +36,7 @@ def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
 @login_required
 def portal_home(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for_user(user=request.user)
-    invoices = documents.customer_invoice_list(customer=customer) if customer else []
+    invoices = invoice_list(visible_to_user=request.user) if customer else []
     return render(request, "portal/home.html", {"customer": customer, "invoices": invoices})
 
 
@@ -64,7 +66,8 @@ def bill_pdf(request: HttpRequest, number: str) -> HttpResponse:
 def bills_csv(request: HttpRequest) -> HttpResponse:
     customer = _customer_or_404(request)
     response = HttpResponse(
-        documents.customer_invoices_csv(customer=customer), content_type="text/csv; charset=utf-8"
+        documents.invoices_csv(invoices=invoice_list(visible_to_user=request.user)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="bills-{customer.account_number}.csv"'
     return response

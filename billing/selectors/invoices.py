@@ -64,5 +64,10 @@ def invoice_get(*, number: str, visible_to_user=None) -> Invoice | None:
     return invoices.filter(number=number.strip()).first()
 
 
+def invoice_get_with_lines(*, number: str, visible_to_user=None) -> Invoice | None:
+    """The issued or voided invoice with this number, its customer joined and its lines prefetched."""
+    return invoice_list_with_lines(visible_to_user=visible_to_user).filter(number=number.strip()).first()
+
+
 def bill_run_get(*, bill_run_id: int) -> BillRun | None:
     return BillRun.objects.filter(pk=bill_run_id).first()
