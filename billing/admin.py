@@ -15,7 +15,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing.models import Agreement, BillRun, BillRunItem, CreditNote, Customer, Invoice, InvoiceLine
+from billing.models import (
+    Agreement,
+    BillRun,
+    BillRunItem,
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceTax,
+)
 from config.api.admin import ReadOnlyAdmin
 
 
@@ -220,6 +229,13 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
+class InvoiceTaxInline(InvoiceLineInline):
+    model = InvoiceTax
+    fields = ("name", "rate", "base_amount", "amount")
+    readonly_fields = fields
+    ordering = ("name", "rate")
+
+
 def _is_final(invoice: Invoice | None) -> bool:
     return invoice is not None and invoice.status in (Invoice.Status.ISSUED, Invoice.Status.VOID)
 
@@ -241,7 +257,7 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     search_fields = ("number", "customer__account_number", "customer__name")
     ordering = ("-period_start", "-pk")
     raw_id_fields = ("customer", "bill_run", "replaces")
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, InvoiceTaxInline]
     actions = ["issue_invoices", "void_invoices"]
     show_auditlog_history_link = True
     readonly_fields = ("number", "status", "created_at", "issued_at", "audit_trail")

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.utils.safestring import SafeString, mark_safe
 
-from billing.models import Agreement, Invoice, InvoiceLine
+from billing.models import Agreement, Invoice, InvoiceLine, InvoiceTax
 from metering.selectors import PeriodTooLong, reading_series
 from pricing.selectors.tariffs import unit_rates
 
@@ -87,6 +87,7 @@ def invoice_charts(*, invoice: Invoice) -> InvoiceCharts:
 
 # --- CSV ----------------------------------------------------------------------------------------------------
 
+TAX_ROW_KIND = "TAX"
 CSV_HEADER = [
     "account_number",
     "invoice_number",
@@ -109,6 +110,15 @@ CSV_HEADER = [
 ]
 
 
+def _taxes(invoice: Invoice) -> list[InvoiceTax]:
+    """The invoice's taxes by name and rate (from a prefetch when there is one)."""
+    return sorted(invoice.taxes.all(), key=lambda tax: (tax.name, tax.rate))
+
+
+def _tax_label(tax: InvoiceTax) -> str:
+    return f"{tax.name} at {tax.rate_percent}% of {tax.base_amount}"
+
+
 def _text_cell(value: str) -> str:
     """Keep spreadsheet programs from evaluating text as a formula (CSV injection)."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -119,13 +129,15 @@ def _decimal_cell(value: Decimal | None) -> str:
 
 
 def invoices_csv(*, invoices: Iterable[Invoice]) -> str:
-    """One row per invoice line (an invoice without lines gets one row); Decimals as exact strings."""
+    """One row per invoice line, then one per tax (`line_kind` TAX: `band` is the tax's name, `quantity`
+    its base in the invoice currency, `unit_price` its rate, `amount` the tax), so each invoice's rows add
+    up to its total; an invoice with neither gets one row. Decimals as exact strings."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     invoices = (
         invoices.select_related("customer").prefetch_related(
-            Prefetch("lines", queryset=InvoiceLine.objects.order_by("pk"))
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("pk")), "taxes"
         )
         if isinstance(invoices, QuerySet)
         else invoices
@@ -144,7 +156,8 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> str:
             _decimal_cell(invoice.total_amount),
         ]
         lines = list(invoice.lines.all())
-        if not lines:
+        taxes = _taxes(invoice)
+        if not lines and not taxes:
             writer.writerow(head + [""] * (len(CSV_HEADER) - len(head)))
         for line in lines:
             writer.writerow(
@@ -158,6 +171,20 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> str:
                     _decimal_cell(line.unit_price),
                     _decimal_cell(line.amount),
                     "yes" if line.estimated else "no",
+                ]
+            )
+        for tax in taxes:
+            writer.writerow(
+                [
+                    *head,
+                    TAX_ROW_KIND,
+                    _text_cell(tax.name),
+                    _text_cell(_tax_label(tax)),
+                    _decimal_cell(tax.base_amount),
+                    invoice.currency,
+                    _decimal_cell(tax.rate),
+                    _decimal_cell(tax.amount),
+                    "no",
                 ]
             )
     return out.getvalue()
@@ -327,9 +354,12 @@ def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> byt
                 _money(line.amount),
             ]
         )
+    taxes = [["", "", _tax_label(tax), "", "", "", _money(tax.amount)] for tax in _taxes(invoice)] or [
+        ["", "", "Tax", "", "", "", _money(invoice.tax_amount)]
+    ]
     rows += [
         ["", "", "Net", "", "", "", _money(invoice.net_amount)],
-        ["", "", "Tax", "", "", "", _money(invoice.tax_amount)],
+        *taxes,
         ["", "", "Total", "", "", "", _money(invoice.total_amount, invoice.currency)],
     ]
     story.append(
@@ -342,7 +372,7 @@ def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> byt
                     ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
                     ("FONTSIZE", (0, 0), (-1, -1), 8),
                     ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
-                    ("LINEABOVE", (0, -3), (-1, -3), 0.5, colors.grey),
+                    ("LINEABOVE", (0, -2 - len(taxes)), (-1, -2 - len(taxes)), 0.5, colors.grey),
                     ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
                     ("ALIGN", (3, 0), (3, -1), "RIGHT"),
                     ("ALIGN", (5, 0), (-1, -1), "RIGHT"),

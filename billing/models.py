@@ -197,6 +197,32 @@ class InvoiceLine(models.Model):
         return f"{self.kind} {self.band} {self.amount}"
 
 
+class InvoiceTax(models.Model):
+    """One tax of an invoice (TARIFFS.md): for each distinct (name, rate) among the tax rules of the tariff
+    versions its lines came from, `base_amount` is the sum of those lines' amounts and `amount` is
+    ROUND_HALF_UP(base_amount × rate, 0.01). The invoice's `tax_amount` is the sum of its taxes' amounts."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
+    name = models.CharField(max_length=100)
+    rate = models.DecimalField(max_digits=7, decimal_places=6, help_text="A fraction: 0.05 is 5 %.")
+    base_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "name", "rate"], name="invoice_tax_once_per_name_rate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.rate_percent}% on {self.base_amount}: {self.amount}"
+
+    @property
+    def rate_percent(self) -> str:
+        """The rate as a percentage without trailing zeros: 0.050000 -> "5", 0.175000 -> "17.5"."""
+        text = f"{self.rate * 100:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class InvoiceNumberSeries(models.Model):
     """A gap-free counter: the number is taken in the issuing transaction, under a row lock."""
 

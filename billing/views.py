@@ -48,6 +48,7 @@ def bill_detail(request: HttpRequest, number: str) -> HttpResponse:
         "customer": invoice.customer,
         "invoice": invoice,
         "lines": invoice.lines.all(),
+        "taxes": invoice.taxes.all(),
         "usage_chart": documents.usage_bar_svg(charts.daily_usage),
         "rate_chart": documents.rate_line_svg(charts.unit_rates, charts.timezone),
     }

@@ -7,6 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from billing.graphql.mutations import Mutation as BillingMutation
 from billing.graphql.queries import Query as BillingQuery
+from config.api.execution import ExecutionContext
 from config.api.extensions import schema_extensions
 from config.api.merge import merge_root_types
 from config.api.scalars import SafeDecimal
@@ -29,4 +30,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=schema_extensions(),
     config=StrawberryConfig(scalar_map={Decimal: SafeDecimal}),
+    execution_context_class=ExecutionContext,
 )

@@ -22,6 +22,7 @@ FORMAT = "tariff/v1"
 EVENT_KINDS = ("critical_peak", "emergency")
 MAX_ABS_DECIMAL = Decimal("1e12")
 RATE_PLACES = 6
+TAX_NAME_MAX_LENGTH = 100  # invoices store the name (billing.InvoiceTax.name)
 KWH_PLACES = 4
 
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
@@ -487,6 +488,8 @@ def _tax(value: object, path: str) -> Tax:
     name = doc["name"]
     if not isinstance(name, str) or not name.strip():
         raise InvalidTariffDocument(f"{path}.name", f"must be a non-empty string, got {_describe(name)}")
+    if len(name) > TAX_NAME_MAX_LENGTH:
+        raise InvalidTariffDocument(f"{path}.name", f"must be at most {TAX_NAME_MAX_LENGTH} characters")
     rate = _decimal(doc["rate"], f"{path}.rate", non_negative=True)
     if rate >= 1:
         raise InvalidTariffDocument(f"{path}.rate", f"must be below 1 (a fraction such as 0.05), got {rate}")

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine
+from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine, InvoiceTax
 from billing.selectors.invoices import invoice_reference
 from config.api.auth import Kind
 from config.api.permissions import principal_of
@@ -59,9 +59,18 @@ class InvoiceLineType:
     kind: InvoiceLineKind
 
 
+@strawberry.type(name="InvoiceTax", description=InvoiceTax.__doc__)
+class InvoiceTaxType:
+    name: str
+    rate: Decimal = strawberry.field(description="A fraction: 0.05 is 5 %.")
+    base_amount: Decimal
+    amount: Decimal
+
+
 # The page's lines are prefetched into a plain list attribute rather than each invoice's `lines` manager
 # cache, which spares Django a queryset clone per invoice.
 LINES_IN_ORDER = "lines_in_order"
+TAXES_IN_ORDER = "taxes_in_order"
 
 
 def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
@@ -92,6 +101,18 @@ class InvoiceType:
         return _invoice_lines(root)  # type: ignore[return-value]  # rows, resolved as InvoiceLineType
 
     @strawberry_django.field(
+        prefetch_related=[
+            Prefetch("taxes", queryset=InvoiceTax.objects.order_by("name", "rate"), to_attr=TAXES_IN_ORDER)
+        ],
+        description="The taxes per (name, rate); their amounts add up to taxAmount.",
+    )
+    def taxes(self, root: Invoice) -> list[InvoiceTaxType]:
+        prefetched = getattr(root, TAXES_IN_ORDER, None)
+        if prefetched is not None:
+            return prefetched
+        return list(root.taxes.order_by("name", "rate"))  # type: ignore[return-value]
+
+    @strawberry_django.field(
         only=["id", "number"],
         description="The invoice number; a draft's provisional reference `DRAFT-<id>` until it is issued.",
     )
@@ -102,9 +123,9 @@ class InvoiceType:
     def account_number(self, root: Invoice) -> str:
         return root.customer.account_number
 
-    @strawberry_django.field(only=["status"])
-    def status(self, root: Invoice) -> InvoiceStatus:
-        return InvoiceStatus(root.status)
+    # The row's `Invoice.Status` value is the name and value of the matching enum member, so the enum
+    # serializes it as is.
+    status: InvoiceStatus = strawberry_django.field()
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Invoice], info: Info, **kwargs) -> QuerySet[Invoice]:

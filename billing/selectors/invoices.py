@@ -9,7 +9,7 @@ import re
 
 from django.db.models import Prefetch, QuerySet
 
-from billing.models import BillRun, Invoice, InvoiceLine
+from billing.models import BillRun, Invoice, InvoiceLine, InvoiceTax
 
 DRAFT_PREFIX = "DRAFT-"
 _DRAFT_REFERENCE = re.compile(r"^DRAFT-([1-9][0-9]{0,17})$")
@@ -65,8 +65,13 @@ def invoice_get(*, number: str, visible_to_user=None) -> Invoice | None:
 
 
 def invoice_get_with_lines(*, number: str, visible_to_user=None) -> Invoice | None:
-    """The issued or voided invoice with this number, its customer joined and its lines prefetched."""
-    return invoice_list_with_lines(visible_to_user=visible_to_user).filter(number=number.strip()).first()
+    """The issued or voided invoice with this number, its customer joined, its lines and taxes prefetched."""
+    return (
+        invoice_list_with_lines(visible_to_user=visible_to_user)
+        .prefetch_related(Prefetch("taxes", queryset=InvoiceTax.objects.order_by("name", "rate")))
+        .filter(number=number.strip())
+        .first()
+    )
 
 
 def bill_run_get(*, bill_run_id: int) -> BillRun | None:

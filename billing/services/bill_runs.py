@@ -21,7 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from billing import engine
-from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine
+from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine, InvoiceTax
+from config import audit
 from config.api.errors import DomainError
 from metering.models import Meter, Quality, Reading
 from metering.selectors import reading_arrays
@@ -398,7 +399,7 @@ def _write_chunk_once(
             items.append(_item(run, customer_id, BillRunItem.Outcome.HELD, outcome.held))
         else:
             items.append(_item(run, customer_id, BillRunItem.Outcome.FAILED, outcome.failed))
-    _save_invoices(invoices, bills)
+    _save_invoices(invoices, bills, source={"bill_run": run.pk, "idempotency_key": run.idempotency_key})
     BillRunItem.objects.bulk_create(items)
     errors = [
         {"account_id": item.customer_id, "message": item.reason}
@@ -444,11 +445,14 @@ def _invoice(
     )
 
 
-def _save_invoices(invoices: list[Invoice], bills: list[engine.Bill]) -> None:
-    """Insert the invoices (ids come back from the insert), then all their lines in one bulk insert."""
+def _save_invoices(invoices: list[Invoice], bills: list[engine.Bill], *, source: dict) -> None:
+    """Insert the invoices (ids come back from the insert), then all their lines and taxes in one bulk
+    insert each, and one audit entry per invoice: bulk inserts bypass django-auditlog, so the entries are
+    written here, in the same transaction (`source` says what created the invoices)."""
     if not invoices:
         return
     Invoice.objects.bulk_create(invoices)
+    pairs = list(zip(invoices, bills, strict=True))
     InvoiceLine.objects.bulk_create(
         [
             InvoiceLine(
@@ -463,9 +467,35 @@ def _save_invoices(invoices: list[Invoice], bills: list[engine.Bill]) -> None:
                 tariff_version_id=line.version_id,
                 estimated=line.estimated,
             )
-            for invoice, bill in zip(invoices, bills, strict=True)
+            for invoice, bill in pairs
             for line in bill.lines
         ]
+    )
+    InvoiceTax.objects.bulk_create(
+        [
+            InvoiceTax(
+                invoice_id=invoice.pk, name=tax.name, rate=tax.rate, base_amount=tax.base, amount=tax.amount
+            )
+            for invoice, bill in pairs
+            for tax in bill.taxes
+        ]
+    )
+    audit.created_in_bulk(
+        [
+            (
+                invoice,
+                {
+                    "status": [None, invoice.status],
+                    "period": [None, f"{invoice.period_start}/{invoice.period_end}"],
+                    "net_amount": [None, str(invoice.net_amount)],
+                    "tax_amount": [None, str(invoice.tax_amount)],
+                    "total_amount": [None, str(invoice.total_amount)],
+                    "lines": [None, str(len(bill.lines))],
+                },
+            )
+            for invoice, bill in pairs
+        ],
+        additional_data=source,
     )
 
 
@@ -510,7 +540,7 @@ def bill_rebill_revised(*, now: datetime, invoice_numbers: list[str] | None = No
                 now,
                 replaces=invoice,
             )
-            _save_invoices([corrected], [outcome.bill])
+            _save_invoices([corrected], [outcome.bill], source={"rebill_of": invoice.number})
         report.credited.append(invoice.number)
         report.replaced[invoice.number] = corrected.pk
     return report

@@ -24,6 +24,7 @@ def make_meter(
     feeder: str = "F1",
     region: str = "R1",
     resolution: int = 30,
+    installed_at: datetime = INSTALLED,
 ):
     point = meter_point_create(
         identifier=f"MP-{serial}", timezone=timezone, feeder_code=feeder, region_code=region
@@ -32,7 +33,7 @@ def make_meter(
         meter_point_identifier=point.identifier,
         serial=serial,
         direction=direction,
-        installed_at=INSTALLED,
+        installed_at=installed_at,
         resolution_minutes=resolution,
     )
 

@@ -33,6 +33,10 @@ def change_post(invoice: Invoice, **changes) -> dict:
         "lines-INITIAL_FORMS": "0",
         "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "1000",
+        "taxes-TOTAL_FORMS": "0",
+        "taxes-INITIAL_FORMS": "0",
+        "taxes-MIN_NUM_FORMS": "0",
+        "taxes-MAX_NUM_FORMS": "1000",
     }
     data.update(changes)
     return data
@@ -48,6 +52,7 @@ def test_an_issued_invoice_is_shown_read_only_and_a_change_post_alters_nothing(s
     assert page.status_code == 200
     assert b'name="net_amount"' not in page.content
     assert b"Energy, off-peak" in page.content
+    assert b"0.050000" in page.content  # the VAT row of its taxes
     assert response.status_code == 403
     assert Invoice.objects.values().get(pk=invoice.pk) == before
 

@@ -10,7 +10,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, InternalError, transaction
 
-from billing.models import CreditNote, Customer, Invoice, InvoiceLine, InvoiceNumberSeries
+from billing.models import CreditNote, Customer, Invoice, InvoiceLine, InvoiceNumberSeries, InvoiceTax
 from billing.services import customer_create
 from billing.services.invoices import (
     InvoiceNotDraft,
@@ -24,6 +24,7 @@ from config.schema import schema
 from tests.conftest import error_codes
 
 NOW = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
+D0 = Decimal("0.00")
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,9 @@ def make_invoice(
             amount=Decimal("10.00"),
         )
         for i in range(lines)
+    )
+    InvoiceTax.objects.create(
+        invoice=invoice, name="VAT", rate=Decimal("0.05"), base_amount=net, amount=invoice.tax_amount
     )
     if status != Invoice.Status.DRAFT:
         Invoice.objects.filter(pk=invoice.pk).update(status=status, number=number, issued_at=NOW)
@@ -249,7 +253,16 @@ def test_the_database_refuses_bulk_changes_to_issued_invoices(customer):
     with pytest.raises(refused), transaction.atomic():
         InvoiceLine.objects.filter(invoice=invoice).delete()
     with pytest.raises(refused), transaction.atomic():
+        InvoiceTax.objects.filter(invoice=invoice).update(amount=Decimal("0.00"))
+    with pytest.raises(refused), transaction.atomic():
+        InvoiceTax.objects.filter(invoice=invoice).delete()
+    with pytest.raises(refused), transaction.atomic():
+        InvoiceTax.objects.create(
+            invoice=invoice, name="Levy", rate=Decimal("0.01"), base_amount=D0, amount=D0
+        )
+    with pytest.raises(refused), transaction.atomic():
         Invoice.objects.filter(pk=invoice.pk).delete()
+    assert list(invoice.taxes.values_list("name", "amount")) == [("VAT", Decimal("1.50"))]
 
     credit_note = invoice_void(number=invoice.number, reason="duplicate", now=NOW)
     with pytest.raises(refused), transaction.atomic():

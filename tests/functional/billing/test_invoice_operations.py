@@ -112,7 +112,8 @@ def matrix(**kwargs):
 
 INVOICES = """query($status: InvoiceStatus) { invoices(first: 10, status: $status) {
   totalCount edges { node { number accountNumber status lines { kind amount } } } } }"""
-INVOICE = "query($n: String!) { invoice(number: $n) { number accountNumber totalAmount lines { kind } } }"
+INVOICE = """query($n: String!) { invoice(number: $n) { number accountNumber totalAmount lines { kind }
+  taxAmount taxes { name rate baseAmount amount } } }"""
 CUSTOMER = """query { customer(accountNumber: "ACC-A") { accountNumber
   agreements { tariffCode } invoices(first: 5) { totalCount edges { node { number } } } } }"""
 BILL_RUN = "query($id: ID!) { billRun(id: $id) { id status invoiceCount errors } }"
@@ -184,6 +185,10 @@ def test_invoice_is_absent_for_another_customer(world, caller, expected):
             "ENERGY",
             "STANDING_CHARGE",
             "ENERGY",
+        ]
+        assert result["data"]["invoice"]["taxAmount"] == "1.50"
+        assert result["data"]["invoice"]["taxes"] == [
+            {"name": "VAT", "rate": "0.050000", "baseAmount": "30.00", "amount": "1.50"}
         ]
 
 

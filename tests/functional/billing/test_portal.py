@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from billing.documents import invoice_charts
-from billing.models import Agreement, Customer, Invoice, InvoiceLine
+from billing.models import Agreement, Customer, Invoice, InvoiceLine, InvoiceTax
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 from tests.factories.metering import half_hours, ingest, make_meter
 
@@ -56,6 +56,7 @@ def make_invoice(
             unit_price=None if unit_price is None else Decimal(unit_price),
             amount=Decimal(amount),
         )
+    InvoiceTax.objects.create(invoice=invoice, name="VAT", rate=Decimal("0.05"), base_amount=net, amount=tax)
     if status != Invoice.Status.DRAFT:
         Invoice.objects.filter(pk=invoice.pk).update(
             status=status, number=number, issued_at=datetime(2024, 1, 9, tzinfo=UTC)
@@ -164,6 +165,7 @@ def test_a_bill_page_shows_its_lines_totals_charts_and_pdf_link(alice, bills):
     assert "40.0000" in html
     assert str(bills["a"].net_amount) in html
     assert str(bills["a"].total_amount) in html
+    assert 'VAT at 5% of 11.25</th><td class="num">0.56</td>' in html
     assert html.count("<svg") == 2
     assert "No meter readings for this period." in html  # no agreement: the charts say so
     assert 'href="/bills/INV-000101.pdf"' in html
@@ -232,13 +234,24 @@ def test_the_csv_export_has_only_the_customers_visible_bills_and_lines(alice, bi
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert {r["account_number"] for r in rows} == {"ACC-A"}
     assert {r["invoice_number"] for r in rows} == {"INV-000101", "INV-000042", "INV-000050"}
-    assert len(rows) == 9
+    assert len(rows) == 9 + 3  # lines, then a TAX row per invoice
     assert "Bob's secret energy" not in response.content.decode()
     first = next(r for r in rows if r["invoice_number"] == "INV-000101" and r["band"] == "peak")
     assert first["quantity"] == "12.5000"
     assert first["unit_price"] == "0.300000"
     assert first["amount"] == "3.75"
     assert first["total_amount"] == str(bills["a"].total_amount)
+    tax = next(r for r in rows if r["invoice_number"] == "INV-000101" and r["line_kind"] == "TAX")
+    assert (tax["band"], tax["quantity"], tax["unit"], tax["unit_price"], tax["amount"]) == (
+        "VAT",
+        "11.25",
+        "GBP",
+        "0.050000",
+        "0.56",
+    )
+    for number in ("INV-000101", "INV-000042", "INV-000050"):  # each invoice's rows add up to its total
+        own = [r for r in rows if r["invoice_number"] == number]
+        assert sum(Decimal(r["amount"]) for r in own) == Decimal(own[0]["total_amount"])
 
 
 def test_the_csv_keeps_spreadsheets_from_running_a_description(alice, customer_a):

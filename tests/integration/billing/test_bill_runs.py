@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from auditlog.context import set_actor
+from auditlog.models import LogEntry
 from django.db import connection
 
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine
@@ -122,6 +124,73 @@ def test_a_dst_month_is_invoiced_with_exact_days_and_totals():
         ("ENERGY", D("149.0000"), "kWh", D("37.25"), False),
         ("STANDING_CHARGE", D("31.0000"), "day", D("15.50"), False),
     ]
+    taxes = list(invoice.taxes.values_list("name", "rate", "base_amount", "amount"))
+    assert taxes == [("VAT", D("0.050000"), D("52.75"), D("2.64"))]
+
+
+@pytest.mark.django_db
+def test_each_tax_rate_of_the_period_is_stored_with_its_base():
+    """VAT changes from 5 % to 20 % on 10 October: two taxes, each on the lines of its own version."""
+    tariff = Tariff.objects.create(code="VATSTEP", name="VAT step")
+    change = datetime(2024, 10, 9, 23, 0, tzinfo=UTC)  # 10 October, local midnight
+    versions = ((datetime(2020, 1, 1, tzinfo=UTC), change, "0.05"), (change, None, "0.20"))
+    for valid_from, valid_to, rate in versions:
+        tariff_version_publish(
+            tariff_code="VATSTEP",
+            valid_from=valid_from,
+            valid_to=valid_to,
+            document=flat_document(standing_charge_per_day="0.50", tax={"name": "VAT", "rate": rate}),
+            now=NOW,
+        )
+    customers, _ = make_accounts(tariff, 1)
+
+    start_and_execute()
+
+    invoice = Invoice.objects.get(customer=customers[0])
+    # Before: 432 half-hours × 0.1 kWh × 0.25 = 10.80 + 9 days × 0.50 = 4.50 -> 15.30, 5 % = 0.765 -> 0.77.
+    # After: 1,058 half-hours -> 26.45 + 22 days -> 11.00 = 37.45, 20 % = 7.49.
+    taxes = list(invoice.taxes.order_by("rate").values_list("name", "rate", "base_amount", "amount"))
+    assert taxes == [
+        ("VAT", D("0.050000"), D("15.30"), D("0.77")),
+        ("VAT", D("0.200000"), D("37.45"), D("7.49")),
+    ]
+    assert (invoice.net_amount, invoice.tax_amount, invoice.total_amount) == (
+        D("52.75"),
+        D("8.26"),
+        D("61.01"),
+    )
+
+
+@pytest.mark.django_db
+def test_invoices_written_in_bulk_have_an_audit_entry_each():
+    make_accounts(make_tariff(), 3)
+
+    run = start_and_execute()
+
+    entries = LogEntry.objects.get_for_model(Invoice).order_by("object_id")
+    invoices = list(Invoice.objects.order_by("pk"))
+    assert [e.object_id for e in entries] == [i.pk for i in invoices]
+    entry = entries[0]
+    assert entry.action == LogEntry.Action.CREATE
+    assert entry.additional_data == {"bill_run": run.pk, "idempotency_key": "oct"}
+    assert entry.changes["status"] == [None, "DRAFT"]
+    assert entry.changes["total_amount"] == [None, "55.39"]
+    assert entry.changes["lines"] == [None, "2"]
+    assert entry.actor is None  # a Celery task: no person
+
+
+@pytest.mark.django_db
+def test_bulk_audit_entries_name_the_actor_of_the_request_that_ran_the_bill_run(django_user_model):
+    make_accounts(make_tariff(), 2)
+    clerk = django_user_model.objects.create_user("clerk", email="clerk@example.com")
+
+    with set_actor(clerk, remote_addr="192.0.2.7"):
+        start_and_execute()
+
+    entries = LogEntry.objects.get_for_model(Invoice)
+    assert [(e.actor, e.actor_email, e.remote_addr) for e in entries] == [
+        (clerk, "clerk@example.com", "192.0.2.7")
+    ] * 2
 
 
 @pytest.mark.django_db

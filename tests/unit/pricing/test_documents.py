@@ -221,6 +221,7 @@ REJECTIONS = [
     ("tax rate of one", with_path(FULL, ("tax", "rate"), "1"), "tax.rate"),
     ("negative tax rate", with_path(FULL, ("tax", "rate"), "-0.05"), "tax.rate"),
     ("empty tax name", with_path(FULL, ("tax", "name"), ""), "tax.name"),
+    ("tax name too long for an invoice", with_path(FULL, ("tax", "name"), "V" * 101), "tax.name"),
     ("missing tax name", with_path(FULL, ("tax", "name"), ...), "tax.name"),
     ("unknown event kind", with_path(FULL, ("events", "flash"), {"rate_per_kwh": "1"}), "events.flash"),
     (
