@@ -145,6 +145,15 @@ def invoice_summary(invoice: Invoice) -> dict:
         "netAmount": money(invoice.net_amount),
         "taxAmount": money(invoice.tax_amount),
         "totalAmount": money(invoice.total_amount),
+        "taxes": [
+            {
+                "name": tax.name,
+                "rate": money(tax.rate),
+                "baseAmount": money(tax.base_amount),
+                "amount": money(tax.amount),
+            }
+            for tax in invoice.taxes.order_by("name", "rate")
+        ],
         "issuedAt": invoice.issued_at.isoformat() if invoice.issued_at else None,
     }
 

@@ -95,6 +95,9 @@ def test_issuing_sends_a_signed_webhook_after_commit(customer, endpoint, django_
     assert event["type"] == "invoice.issued"
     assert event["data"]["number"] == invoice.number
     assert event["data"]["totalAmount"] == "31.50"
+    assert event["data"]["taxes"] == [
+        {"name": "VAT", "rate": "0.050000", "baseAmount": "30.00", "amount": "1.50"}
+    ]
     assert (delivery.status, delivery.attempts) == ("DELIVERED", 1)
 
 
