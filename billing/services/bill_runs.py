@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
@@ -108,7 +109,7 @@ def _enqueue(bill_run_id: int) -> None:
     bill_run_execute_task.delay(bill_run_id=bill_run_id)
 
 
-def bill_run_execute(*, bill_run_id: int, now: datetime, chunk_size: int = CHUNK_SIZE) -> BillRun:
+def bill_run_execute(*, bill_run_id: int, now: datetime, chunk_size: int | None = None) -> BillRun:
     """Bill the run's accounts that are not billed yet, chunk by chunk; finish COMPLETED or FAILED.
 
     Safe to call again (a retried task, a rerun after a crash): a completed run is returned as it is,
@@ -126,6 +127,7 @@ def bill_run_execute(*, bill_run_id: int, now: datetime, chunk_size: int = CHUNK
         accounts_total=len(customer_ids) + done,
     )
     context = _Context(run.period_start, run.period_end)
+    chunk_size = chunk_size or getattr(settings, "BILL_RUN_CHUNK_SIZE", CHUNK_SIZE)
     try:
         for offset in range(0, len(customer_ids), chunk_size):
             chunk = customer_ids[offset : offset + chunk_size]

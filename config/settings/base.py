@@ -265,6 +265,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # When set, issuing or voiding an invoice POSTs a signed event (HMAC-SHA256, see docs) to this URL.
 BILLING_WEBHOOK_URL = env("BILLING_WEBHOOK_URL", default="")
 BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
+# Accounts billed (and committed) together by a bill run: a killed worker loses at most one chunk's work.
+BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
 
 # --- Logging ------------------------------------------------------------------------------------------------

@@ -1,67 +1,17 @@
 """A real `celery worker` process consumes a task from Redis and answers through the result backend."""
 
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from config.celery import app as celery_app
 from config.tasks import ping
 from tests.factories import UserFactory
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.workers import celery_worker
 
 
 @pytest.fixture
 def worker(transactional_db):
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
+    with celery_worker() as (queue, _process):
         yield queue
-    finally:
-        celery_app.conf.task_always_eager = eager
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.mark.postgres
