@@ -70,7 +70,9 @@ class Command(BaseCommand):
             f"""
   Admin (staff)     {base}/admin/      user: staff     password: {staff_password}
   Portal (customer) {base}/            user: customer  password: {customer_password}
-  GraphiQL          {base}/graphql/    (sign in to admin first)
+  GraphiQL          {base}/graphql/    (sign in to admin first), then try:
+    {{ invoices(first: 3, accountNumber: "DEMO-0001") {{ edges {{ node {{ number periodStart status totalAmount
+      lines {{ kind band description quantity unitPrice amount }} taxes {{ name rate baseAmount amount }} }} }} }} }}
   Health, metrics   {base}/healthz     {base}/metrics
 
   API client (all scopes): client_id={client_id} client_secret={client_secret}

@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import Client
 
 from billing.models import Agreement, BillRun, Customer, Invoice
 from config.models import ApiClient
@@ -56,3 +59,13 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
         "GBP",
     )
     assert invoice.total_amount == invoice.net_amount + invoice.tax_amount > 0
+
+    # The query printed for GraphiQL works for the staff login and shows the household's bill.
+    example = " ".join(out.split("then try:")[1].split("Health, metrics")[0].split())
+    client = Client()
+    client.force_login(authenticate(username="staff", password=staff_password))
+    answer = client.post("/graphql/", {"query": example}, content_type="application/json").json()
+    [edge] = answer["data"]["invoices"]["edges"]
+    assert edge["node"]["number"] == invoice.number
+    assert edge["node"]["totalAmount"] == str(invoice.total_amount)
+    assert sum(Decimal(t["amount"]) for t in edge["node"]["taxes"]) == invoice.tax_amount > 0
