@@ -180,6 +180,12 @@ class BillRunType:
     period_end: date
     invoice_count: int
     held_count: int
+    accounts_total: int = strawberry_django.field(description="Accounts the run bills (known once it runs).")
+    accounts_done: int = strawberry_django.field(
+        description="Accounts billed so far (invoiced, held or failed); progress = accountsDone/accountsTotal"
+    )
+    started_at: datetime | None
+    finished_at: datetime | None
     errors: JSON
 
     @strawberry_django.field(only=["status"])

@@ -116,7 +116,8 @@ INVOICE = """query($n: String!) { invoice(number: $n) { number accountNumber tot
   taxAmount taxes { name rate baseAmount amount } } }"""
 CUSTOMER = """query { customer(accountNumber: "ACC-A") { accountNumber
   agreements { tariffCode } invoices(first: 5) { totalCount edges { node { number } } } } }"""
-BILL_RUN = "query($id: ID!) { billRun(id: $id) { id status invoiceCount errors } }"
+BILL_RUN = """query($id: ID!) { billRun(id: $id) { id status invoiceCount errors
+  accountsTotal accountsDone startedAt finishedAt } }"""
 ISSUE = """mutation($n: String!) { invoiceIssue(input: {number: $n}) {
   ... on Invoice { number status } ... on OperationInfo { messages { code field } } } }"""
 VOID = """mutation($n: String!) { invoiceVoid(input: {number: $n, reason: "duplicate"}) {
@@ -241,6 +242,10 @@ def test_bill_run_needs_billing_read(world, caller, expected):
         "status": "PENDING",
         "invoiceCount": 0,
         "errors": [],
+        "accountsTotal": 0,
+        "accountsDone": 0,
+        "startedAt": None,
+        "finishedAt": None,
     }
 
 

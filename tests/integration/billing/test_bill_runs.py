@@ -129,6 +129,28 @@ def test_a_dst_month_is_invoiced_with_exact_days_and_totals():
 
 
 @pytest.mark.django_db
+def test_billrun_shows_the_progress_and_outcome_of_a_run(gql_as, staff):
+    make_accounts(make_tariff(), 2)
+    run = start_and_execute()
+
+    result = gql_as(staff)(
+        """query($id: ID!) { billRun(id: $id) { status accountsTotal accountsDone invoiceCount heldCount
+           startedAt finishedAt } }""",
+        {"id": str(run.pk)},
+    )
+
+    assert result["data"]["billRun"] == {
+        "status": "COMPLETED",
+        "accountsTotal": 2,
+        "accountsDone": 2,
+        "invoiceCount": 2,
+        "heldCount": 0,
+        "startedAt": RUN_AT.isoformat(),
+        "finishedAt": RUN_AT.isoformat(),
+    }
+
+
+@pytest.mark.django_db
 def test_each_tax_rate_of_the_period_is_stored_with_its_base():
     """VAT changes from 5 % to 20 % on 10 October: two taxes, each on the lines of its own version."""
     tariff = Tariff.objects.create(code="VATSTEP", name="VAT step")
