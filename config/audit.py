@@ -1,7 +1,7 @@
 """Audit entries for bulk writes.
 
 django-auditlog records what goes through `save()` and `delete()`; `bulk_create` and `update` bypass it.
-A service that writes in bulk calls `created_in_bulk` in the same transaction, so the audit trail of each
+A service that writes in bulk calls `log_entries_create` in the same transaction, so the audit trail of each
 row it created has an entry, with the actor and address of the request (or task) that did it, like the
 entries django-auditlog writes itself.
 """
@@ -19,7 +19,7 @@ from django.db.models.signals import pre_save
 REPR_MAX_LENGTH = 200
 
 
-def created_in_bulk(
+def log_entries_create(
     entries: Sequence[tuple[Model, dict[str, list[Any]]]], *, additional_data: dict[str, Any] | None = None
 ) -> list[LogEntry]:
     """One CREATE entry per `(saved instance, changes)`, written with one insert.

@@ -482,7 +482,7 @@ def _save_invoices(invoices: list[Invoice], bills: list[engine.Bill], *, source:
             for tax in bill.taxes
         ]
     )
-    audit.created_in_bulk(
+    audit.log_entries_create(
         [
             (
                 invoice,
