@@ -70,7 +70,8 @@ class TieredEnergy:
 @dataclass(frozen=True)
 class TouEnergy:
     """Time-of-use rates (a read-only mapping in document order). Schedules are normalised to 12 rows
-    (January…December) of 24 or 48 period names; `holidays` is a country code of the holidays package."""
+    (January…December) of 24 or 48 period names; `holidays` is a country code of the holidays package,
+    optionally with a subdivision (`GB-ENG`)."""
 
     rates_per_kwh: Mapping[str, Decimal] = field(hash=False)
     weekday: tuple[tuple[str, ...], ...]
@@ -352,17 +353,29 @@ def _tou(value: dict[str, object], path: str) -> TouEnergy:
         rates[name] = _decimal(rate, f"{rates_path}.{name}")
     weekday = _schedule(doc["weekday"], f"{path}.weekday", rates)
     weekend = _schedule(doc["weekend"], f"{path}.weekend", rates)
-    country = None
-    if "holidays" in doc:
-        country = doc["holidays"]
-        if not isinstance(country, str) or country not in holidays.list_supported_countries():
-            raise InvalidTariffDocument(
-                f"{path}.holidays",
-                f"must be a country code of the holidays package such as 'GB', got {_describe(country)}",
-            )
+    calendar = _holiday_calendar(doc["holidays"], f"{path}.holidays") if "holidays" in doc else None
     return TouEnergy(
-        rates_per_kwh=MappingProxyType(rates), weekday=weekday, weekend=weekend, holidays=country
+        rates_per_kwh=MappingProxyType(rates), weekday=weekday, weekend=weekend, holidays=calendar
     )
+
+
+def _holiday_calendar(value: object, path: str) -> str:
+    """A country code of the holidays package ('GB'), optionally with one of its subdivisions as in
+    ISO 3166-2 ('GB-ENG': England's bank holidays, which add Easter Monday and the August bank holiday)."""
+    supported = holidays.list_supported_countries()
+    country, _, subdivision = value.partition("-") if isinstance(value, str) else ("", "", "")
+    if country not in supported:
+        raise InvalidTariffDocument(
+            path,
+            "must be a country code of the holidays package such as 'GB', optionally with a subdivision"
+            f" such as 'GB-ENG', got {_describe(value)}",
+        )
+    if subdivision and subdivision not in supported[country]:
+        known = ", ".join(f"{country}-{code}" for code in supported[country]) or "none"
+        raise InvalidTariffDocument(
+            path, f"{value!r} is not a subdivision of {country} the holidays package knows (known: {known})"
+        )
+    return value
 
 
 def _schedule(value: object, path: str, rates: Mapping[str, Decimal]) -> tuple[tuple[str, ...], ...]:

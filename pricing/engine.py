@@ -288,9 +288,12 @@ def _holiday_days(country: str, first_day: int, last_day: int) -> np.ndarray:
 
 
 @cache
-def _holidays_in(country: str, year: int) -> tuple[int, ...]:
-    """One year's public holidays of `country` as day numbers since 1970-01-01; cached."""
-    return tuple((day - _EPOCH_DATE).days for day in holidays.country_holidays(country, years=year))
+def _holidays_in(calendar: str, year: int) -> tuple[int, ...]:
+    """One year's public holidays of `calendar` ('GB', or a subdivision: 'GB-ENG') as day numbers since
+    1970-01-01; cached."""
+    country, _, subdivision = calendar.partition("-")
+    days = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return tuple((day - _EPOCH_DATE).days for day in days)
 
 
 def _containing(series: PriceSeries, starts: np.ndarray, source: str) -> np.ndarray:

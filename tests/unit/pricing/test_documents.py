@@ -132,6 +132,12 @@ def test_a_daily_tou_schedule_applies_to_every_month():
     assert energy.holidays == "GB"
 
 
+def test_holidays_may_name_a_subdivision():
+    energy = parse_tariff_document(document(with_path(TOU, ("holidays",), "GB-ENG"))).energy
+
+    assert energy.holidays == "GB-ENG"
+
+
 def test_a_monthly_tou_schedule_keeps_one_day_per_month():
     summer = ["day"] * 24
     energy = with_path(TOU, ("weekday",), monthly({6: summer, 7: summer}, DAY))
@@ -310,6 +316,8 @@ REJECTIONS = [
     ),
     ("missing weekend schedule", document(with_path(TOU, ("weekend",), ...)), "energy.weekend"),
     ("unsupported holiday country", document(with_path(TOU, ("holidays",), "XX")), "energy.holidays"),
+    ("unknown holiday subdivision", document(with_path(TOU, ("holidays",), "GB-XYZ")), "energy.holidays"),
+    ("holidays not a string", document(with_path(TOU, ("holidays",), 44)), "energy.holidays"),
     ("empty rates", document(with_path(TOU, ("rates_per_kwh",), {})), "energy.rates_per_kwh"),
     (
         "period rate as a float",

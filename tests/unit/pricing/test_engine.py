@@ -179,6 +179,19 @@ def test_public_holidays_use_the_weekend_schedule(tariff, instant, with_holidays
     assert unit_rates(tariff(TOU), at(instant)).band[0] == without_holidays
 
 
+@pytest.mark.parametrize(
+    ("instant", "uk_wide", "england"),
+    [
+        ("2024-04-01T16:00Z", "peak", "day"),  # Easter Monday, 17:00 BST: a bank holiday in England only
+        ("2024-08-26T16:00Z", "peak", "day"),  # Summer Bank Holiday (England), 17:00 BST
+        ("2024-12-25T17:00Z", "day", "day"),  # Christmas Day: everywhere
+    ],
+)
+def test_a_subdivision_adds_its_own_holidays(tariff, instant, uk_wide, england):
+    assert unit_rates(tariff(TOU | {"holidays": "GB"}), at(instant)).band[0] == uk_wide
+    assert unit_rates(tariff(TOU | {"holidays": "GB-ENG"}), at(instant)).band[0] == england
+
+
 def test_holidays_are_found_by_local_date(tariff):
     chicago = tariff(TOU | {"holidays": "US"}, timezone="America/Chicago")
 
