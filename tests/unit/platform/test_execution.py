@@ -177,3 +177,13 @@ def test_model_fields_are_read_when_loaded_and_loaded_when_deferred(django_asser
         assert loaded.execute_sync(query).data == expected
     with django_assert_num_queries(3):  # the rows, then each deferred field loaded by the full path
         assert deferred.execute_sync(query).data == expected
+
+
+def test_async_execution_gives_the_same_values():
+    import asyncio
+
+    fast = asyncio.run(make_schema(ROWS, ExecutionContext).execute(QUERY))
+    full = asyncio.run(make_schema(ROWS).execute(QUERY))
+
+    assert fast.errors is None
+    assert fast.data == full.data
