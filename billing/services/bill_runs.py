@@ -115,6 +115,10 @@ def bill_run_execute(*, bill_run_id: int, now: datetime, chunk_size: int | None 
     Safe to call again (a retried task, a rerun after a crash): a completed run is returned as it is,
     otherwise accounts with an item in this run are skipped.
     """
+    if chunk_size is None:
+        chunk_size = getattr(settings, "BILL_RUN_CHUNK_SIZE", CHUNK_SIZE)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     run = BillRun.objects.filter(pk=bill_run_id).first()
     if run is None:
         raise BillRunNotFound(f"No bill run {bill_run_id}.", field="bill_run_id")
@@ -127,7 +131,6 @@ def bill_run_execute(*, bill_run_id: int, now: datetime, chunk_size: int | None 
         accounts_total=len(customer_ids) + done,
     )
     context = _Context(run.period_start, run.period_end)
-    chunk_size = chunk_size or getattr(settings, "BILL_RUN_CHUNK_SIZE", CHUNK_SIZE)
     try:
         for offset in range(0, len(customer_ids), chunk_size):
             chunk = customer_ids[offset : offset + chunk_size]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -267,6 +268,8 @@ BILLING_WEBHOOK_URL = env("BILLING_WEBHOOK_URL", default="")
 BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
 # Accounts billed (and committed) together by a bill run: a killed worker loses at most one chunk's work.
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
+if BILL_RUN_CHUNK_SIZE < 1:
+    raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
 
 # --- Logging ------------------------------------------------------------------------------------------------
