@@ -10,9 +10,8 @@ from billing.models import Agreement, BillRunItem, Customer, Invoice
 from billing.services.bill_runs import bill_run_execute, bill_run_start
 from pricing.models import Tariff
 from pricing.services.dynamic import announced_rates_publish
-from pricing.services.tariffs import tariff_create, tariff_version_publish
 from tests.factories.metering import half_hours, ingest, make_meter
-from tests.integration.pricing.test_announced_rates import announced
+from tests.factories.pricing import announced, make_announced_dtou_tariff
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +23,7 @@ KWH = [Decimal(f"{0.05 + 0.013 * (slot % 7):.4f}") for slot in range(48)]
 
 @pytest.fixture
 def tariff():
-    """The trial's dynamic ToU tariff: a dynamic version without rules, its rates announced day-ahead."""
-    tariff_create(code="DTOU", name="Announced dynamic ToU")
-    tariff_version_publish(
-        tariff_code="DTOU",
-        valid_from=datetime(2013, 1, 1, tzinfo=UTC),
-        valid_to=None,
-        document={
-            "format": "tariff/v1",
-            "currency": "GBP",
-            "timezone": "Europe/London",
-            "energy": {"kind": "dynamic", "market": "LCL-DTOU", "rules": []},
-        },
-    )
-    return "DTOU"
+    return make_announced_dtou_tariff()
 
 
 @pytest.fixture

@@ -5,39 +5,16 @@ import pytest
 
 from pricing.selectors.ledger import ledger_verify
 from pricing.selectors.tariffs import unit_rates
-from pricing.services.dynamic import AnnouncedRate, UnableToPublishPrices, announced_rates_publish
-from pricing.services.tariffs import tariff_create, tariff_version_publish
+from pricing.services.dynamic import UnableToPublishPrices, announced_rates_publish
+from tests.factories.pricing import BANDS, announced, make_announced_dtou_tariff
 
 DAY = date(2013, 1, 15)
 NOW = datetime(2013, 1, 14, 12, tzinfo=UTC)
-BANDS = {"Low": Decimal("0.0399"), "Normal": Decimal("0.1176"), "High": Decimal("0.6720")}
 
 
 @pytest.fixture
 def tariff():
-    tariff_create(code="DTOU", name="Announced dynamic ToU")
-    tariff_version_publish(
-        tariff_code="DTOU",
-        valid_from=datetime(2013, 1, 1, tzinfo=UTC),
-        valid_to=None,
-        document={
-            "format": "tariff/v1",
-            "currency": "GBP",
-            "timezone": "Europe/London",
-            "energy": {"kind": "dynamic", "market": "LCL-DTOU", "rules": []},
-        },
-    )
-    return "DTOU"
-
-
-def announced(day: date = DAY, high_from: int = 34) -> list[AnnouncedRate]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)  # January: London is on GMT
-    rates = []
-    for slot in range(48):
-        band = "High" if high_from <= slot < high_from + 4 else "Low" if slot < 8 else "Normal"
-        begin = start + timedelta(minutes=30 * slot)
-        rates.append(AnnouncedRate(begin, begin + timedelta(minutes=30), BANDS[band], band))
-    return rates
+    return make_announced_dtou_tariff()
 
 
 @pytest.mark.django_db
