@@ -54,7 +54,7 @@ from django.core.management import call_command
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine
 from billing.services.bill_runs import bill_run_execute
 from metering.models import Meter, MeterPoint, Source
-from metering.services import readings_ingest
+from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
 from pricing.models import Tariff
 from pricing.services.tariffs import tariff_version_publish

@@ -46,8 +46,8 @@ def graphql_latency(requests: int = 500) -> tuple[float, float]:
     from django.utils import timezone
     from oauth2_provider.models import AccessToken
 
-    from billing.services import customer_create
-    from config.services import api_client_create
+    from billing.services.customers import customer_create
+    from core.services import api_client_create
 
     call_command("migrate", verbosity=0)
     customer_create(account_number="BENCH-1", name="Bench")

@@ -24,9 +24,9 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from config.services import api_client_create
+from core.services import api_client_create
 from metering.models import Meter
-from metering.services import meter_install, meter_point_create
+from metering.services.readings import meter_install, meter_point_create
 
 BATCHES = 40
 BATCH = 1_000

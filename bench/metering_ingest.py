@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from metering.ingest import binary_copy_payload, pg_timestamps
 from metering.models import Meter, MeterPoint, Reading, ReadingRevision, Source
 from metering.partitions import ensure_reading_partitions
-from metering.services import readings_ingest
+from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
 
 DAY = datetime(2024, 1, 15, tzinfo=UTC)

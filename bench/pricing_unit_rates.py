@@ -36,7 +36,7 @@ def main(requests: int = 60) -> None:
     from django.utils import timezone
     from oauth2_provider.models import AccessToken
 
-    from config.services import api_client_create
+    from core.services import api_client_create
     from pricing.models import Market, MarketPrice
     from pricing.services.tariffs import tariff_create, tariff_version_publish
 

@@ -1,4 +1,4 @@
-"""The bill arithmetic of docs/TARIFFS.md: invoice lines, tax and totals of one account for one period.
+"""The bill arithmetic of docs/tariff-format.md: invoice lines, tax and totals of one account for one period.
 
 Pure Python with numpy, no Django, so it can be tested and benchmarked on its own. Representation as in
 `pricing.engine`: interval starts are `datetime64[s]` UTC instants, energy is `int64` in 0.0001 kWh, rates

@@ -1,9 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from billing import views
+from billing.views import plain_api
+from billing.views import portal as views
 
 app_name = "portal"
+
+# Included at the root by config/urls.py without the namespace.
+plain_api_urlpatterns = [
+    path("api/plain/invoices", plain_api.invoices_plain, name="billing-plain-invoices"),
+]
 
 urlpatterns = [
     path("", views.portal_home, name="home"),

@@ -2,5 +2,7 @@ from django.apps import AppConfig
 
 
 class ConfigConfig(AppConfig):
+    """The project wiring; an app only for its management commands (the demo) and migration history."""
+
     name = "config"
-    verbose_name = "API clients and platform"
+    verbose_name = "Project"

@@ -7,10 +7,10 @@ from strawberry.schema.config import StrawberryConfig
 
 from billing.graphql.mutations import Mutation as BillingMutation
 from billing.graphql.queries import Query as BillingQuery
-from config.api.execution import ExecutionContext
-from config.api.extensions import schema_extensions
-from config.api.merge import merge_root_types
-from config.api.scalars import SafeDecimal
+from core.api.execution import ExecutionContext
+from core.api.extensions import schema_extensions
+from core.api.merge import merge_root_types
+from core.api.scalars import SafeDecimal
 from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
 from grid.graphql.mutations import Mutation as GridMutation

@@ -21,7 +21,7 @@ def heartbeat() -> str:
 @shared_task
 def ping() -> dict:
     """Round trip through a worker and its database; used by readiness checks and tests."""
-    from config.models import ApiClient
+    from core.models import ApiClient
 
     return {
         "pong": True,

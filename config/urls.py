@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import urls as oauth2_urls
 
-from config.api.views import ApiGraphQLView
+from billing.urls import plain_api_urlpatterns
 from config.health import healthz
 from config.schema import schema
+from core.api.views import ApiGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,6 @@ urlpatterns = [
     path("graphql/", ApiGraphQLView.as_view(schema=schema, allow_queries_via_get=False), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("", include("django_prometheus.urls")),
-    path("", include("billing.urls_api")),
+    path("", include(plain_api_urlpatterns)),
     path("", include("billing.urls")),
 ]

@@ -38,9 +38,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from metering import selectors
+from core.results import IngestResult
 from metering.models import Source
-from metering.services import IngestResult, ReadingInput, readings_from_inputs, readings_ingest
+from metering.selectors import readings as selectors
+from metering.services.readings import ReadingInput, readings_from_inputs, readings_ingest
 from metering.validation import ReadingArrays
 
 logger = logging.getLogger(__name__)

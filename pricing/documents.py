@@ -1,4 +1,4 @@
-"""Parse and validate tariff documents of format `tariff/v1` (see docs/TARIFFS.md).
+"""Parse and validate tariff documents of format `tariff/v1` (see docs/tariff-format.md).
 
 `parse_tariff_document` turns the JSON-like dict into frozen dataclasses holding `Decimal` amounts, or raises
 `InvalidTariffDocument` naming the first offending field by its dotted path (`energy.tiers[1].rate_per_kwh`).

@@ -1,4 +1,4 @@
-"""The rate engine: the unit rate and band of every interval under a tariff document (docs/TARIFFS.md).
+"""The rate engine: the unit rate and band of every interval under a tariff document (docs/tariff-format.md).
 
 Everything is vectorised with numpy so that a year of half-hours prices in milliseconds. Representation:
 interval starts are `datetime64[s]` arrays of UTC instants; rates are exact `int64` micro-units of currency
@@ -19,6 +19,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from core.periods import is_aware
 from pricing.documents import (
     EVENT_KINDS,
     DynamicEnergy,
@@ -95,7 +96,7 @@ class Event:
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
             raise ValueError(f"event kind must be one of {', '.join(EVENT_KINDS)}, got {self.kind!r}")
-        if self.start.utcoffset() is None or self.end.utcoffset() is None:
+        if not (is_aware(self.start) and is_aware(self.end)):
             raise ValueError("event start and end must be timezone-aware")
         if self.end <= self.start:
             raise ValueError("an event must end after it starts")
@@ -130,7 +131,7 @@ def as_utc_seconds(datetimes: Sequence[datetime]) -> np.ndarray:
     """Aware datetimes as a `datetime64[s]` array of UTC instants; refuses naive or sub-second values."""
     seconds = []
     for moment in datetimes:
-        if moment.utcoffset() is None:
+        if not is_aware(moment):
             raise ValueError(f"{moment!r} is naive; interval starts must be timezone-aware")
         elapsed = moment - _EPOCH
         if elapsed.microseconds:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.periods import is_aware
+
 GENESIS = "0" * 64
 _RATE_QUANTUM = Decimal("0.000001")
 
@@ -29,7 +31,7 @@ class RateLine:
 
 
 def _iso(moment: datetime) -> str:
-    if moment.utcoffset() is None:
+    if not is_aware(moment):
         raise ValueError(f"{moment!r} is naive; canonical content needs aware datetimes")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

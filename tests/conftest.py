@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from config.services import api_client_create
+from core.services import api_client_create
 from tests.factories import CustomerFactory, StaffFactory
 
 

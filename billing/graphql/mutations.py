@@ -4,7 +4,6 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 
-from billing import services
 from billing.graphql.inputs import (
     AgreementCreateInput,
     BillRunStartInput,
@@ -13,15 +12,15 @@ from billing.graphql.inputs import (
     InvoiceVoidInput,
 )
 from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
-from billing.services import agreements, invoices
-from config.api.permissions import ScopeRequired
+from billing.services import agreements, bill_runs, customers, invoices
+from core.api.permissions import ScopeRequired
 
 
 @strawberry.type
 class Mutation:
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
     def customer_create(self, input: CustomerCreateInput) -> CustomerType:
-        return services.customer_create(
+        return customers.customer_create(
             account_number=input.account_number, name=input.name, email=input.email or ""
         )
 
@@ -38,10 +37,7 @@ class Mutation:
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
     def bill_run_start(self, input: BillRunStartInput) -> BillRunType:
-        # Imported here: the billing engine is its own module and the schema must load without it.
-        from billing.services.bill_runs import bill_run_start
-
-        return bill_run_start(  # type: ignore[return-value]
+        return bill_runs.bill_run_start(  # type: ignore[return-value]
             period_start=input.period_start,
             period_end=input.period_end,
             idempotency_key=input.idempotency_key,

@@ -5,12 +5,12 @@ import strawberry_django
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing import selectors
 from billing.graphql.types import BillRunType, CustomerType, InvoiceStatus, InvoiceType
 from billing.models import BillRun, Invoice
+from billing.selectors import customers as customer_selectors
 from billing.selectors import invoices as invoice_selectors
-from config.api.auth import Kind
-from config.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
+from core.api.auth import Kind
+from core.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
 
 
 def _customer_filter_user(info: Info):
@@ -22,13 +22,13 @@ def _customer_filter_user(info: Info):
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("billing:read", signed_in_users=True)])
     def customer(self, info: Info, account_number: str) -> CustomerType | None:
-        return selectors.customer_get(
+        return customer_selectors.customer_get(
             account_number=account_number, visible_to_user=_customer_filter_user(info)
         )
 
     @strawberry_django.field(extensions=[SignedInUserRequired()])
     def me(self, info: Info) -> CustomerType | None:
-        return selectors.customer_for_user(user=principal_of(info).user)
+        return customer_selectors.customer_for_user(user=principal_of(info).user)
 
     @strawberry_django.connection(
         DjangoListConnection[InvoiceType],

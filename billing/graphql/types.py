@@ -14,8 +14,8 @@ from strawberry_django.relay import DjangoListConnection
 
 from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine, InvoiceTax
 from billing.selectors.invoices import invoice_reference
-from config.api.auth import Kind
-from config.api.permissions import principal_of
+from core.api.auth import Kind
+from core.api.permissions import principal_of
 
 
 @strawberry.enum(name="InvoiceStatus")

@@ -1,5 +1,1 @@
-"""Reads of the billing app."""
-
-from billing.selectors.customers import customer_for_user, customer_get, customer_list
-
-__all__ = ["customer_for_user", "customer_get", "customer_list"]
+"""Reads of the billing app, one module per sub-domain: `customers`, `invoices`, `invoice_charts`."""

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from billing.models import Agreement, Customer
-from config.api.errors import DomainError
+from core.errors import DomainError
+from core.periods import check_period
 from metering.models import MeterPoint
 from pricing.models import Tariff, TariffDirection
 
@@ -35,11 +36,7 @@ def agreement_create(
     valid_to: datetime | None = None,
 ) -> Agreement:
     """Create an agreement over [valid_from, valid_to); repeating the same request returns the same one."""
-    for name, value in (("valid_from", valid_from), ("valid_to", valid_to)):
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise UnableToCreateAgreement("Give the time with its UTC offset.", field=name)
-    if valid_to is not None and valid_to <= valid_from:
-        raise UnableToCreateAgreement("valid_to must be after valid_from.", field="valid_to")
+    check_period(valid_from, valid_to, fields=("valid_from", "valid_to"), error=UnableToCreateAgreement)
     customer = Customer.objects.filter(account_number=account_number.strip()).first()
     if customer is None:
         raise UnableToCreateAgreement(

@@ -23,10 +23,10 @@ from django.db.models import Count, F, Q
 
 from billing import engine
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine, InvoiceTax
-from config import audit
-from config.api.errors import DomainError
+from core import audit
+from core.errors import DomainError
 from metering.models import Meter, Quality, Reading
-from metering.selectors import reading_arrays
+from metering.selectors.readings import reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
@@ -104,7 +104,7 @@ def bill_run_start(
 
 
 def _enqueue(bill_run_id: int) -> None:
-    from billing.tasks import bill_run_execute_task  # the adapter imports this module
+    from billing.tasks.bill_runs import bill_run_execute_task  # the adapter imports this module
 
     bill_run_execute_task.delay(bill_run_id=bill_run_id)
 

@@ -1,11 +1,11 @@
-"""Writes and domain operations of the billing app."""
+"""Customers: creation, details and their portal login."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.models import Customer
-from config.api.errors import DomainError
+from core.errors import DomainError
 
 
 class UnableToCreateCustomer(DomainError):
@@ -38,6 +38,23 @@ def customer_create(*, account_number: str, name: str, email: str = "", address:
             f"Account {customer.account_number} exists with other details.", field="account_number"
         )
     customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, account_number: str, name: str, email: str = "", address: str = "") -> Customer:
+    """Change a customer's name, e-mail or address (the account number never changes)."""
+    customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
+    if customer is None:
+        raise UnableToCreateCustomer(
+            f"No customer {account_number}.", field="account_number", code="not_found"
+        )
+    customer.name, customer.email, customer.address = name.strip(), email.strip(), address.strip()
+    try:
+        customer.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise UnableToCreateCustomer(_first_message(exc), field=_first_field(exc)) from exc
+    customer.save(update_fields=["name", "email", "address"])
     return customer
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from billing.models import CreditNote, Invoice, InvoiceNumberSeries
 from billing.selectors.invoices import draft_id_of, invoice_reference
 from billing.services import webhooks
-from config.api.errors import DomainError
+from core.errors import DomainError
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"

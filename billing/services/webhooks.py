@@ -49,7 +49,7 @@ def webhook_event_record(*, event_type: str, payload: dict, now: datetime) -> We
 
 
 def _enqueue(delivery_id: int) -> None:
-    from billing.tasks_webhooks import webhook_deliver  # adapters import services, not the other way
+    from billing.tasks.webhooks import webhook_deliver  # adapters import services, not the other way
 
     webhook_deliver.delay(delivery_id=delivery_id)
 

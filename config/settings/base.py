@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "auditlog",
     "django_celery_beat",
+    "core",
     "config",
     "metering",
     "forecasting",
@@ -51,7 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.api.audit.AuditActorMiddleware",
+    "core.api.middleware.AuditActorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -148,43 +149,43 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.tasks.heartbeat", "schedule": 60.0, "options": {"expires": 55}},
     # Metering: refresh the feeder/region aggregates from what changed; VEE nightly; partitions ahead of time.
     "metering-aggregates-refresh": {
-        "task": "metering.tasks.aggregates_refresh_task",
+        "task": "metering.tasks.aggregates.aggregates_refresh_task",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "metering-vee-run": {
-        "task": "metering.tasks.vee_run_task",
+        "task": "metering.tasks.vee.vee_run_task",
         "schedule": crontab(hour=3, minute=30),
         "kwargs": {"period_days": 2},
     },
     "metering-reading-partitions": {
-        "task": "metering.tasks.reading_partitions_ensure_task",
+        "task": "metering.tasks.readings.reading_partitions_ensure_task",
         "schedule": crontab(hour=2, minute=0),
     },
     # Every 15 minutes: fetch tomorrow's day-ahead prices of each market whose results time has passed.
     "pricing-market-prices-fetch-due": {
-        "task": "pricing.tasks.market_prices_fetch_due",
+        "task": "pricing.tasks.markets.market_prices_fetch_due",
         "schedule": 900.0,
         "options": {"expires": 840},
     },
     # Every 15 minutes: publish tomorrow's dynamic rates of each tariff whose market has closed.
     "pricing-dynamic-prices-publish-due": {
-        "task": "pricing.tasks.dynamic_prices_publish_due",
+        "task": "pricing.tasks.dynamic.dynamic_prices_publish_due_task",
         "schedule": 900.0,
         "options": {"expires": 840},
     },
     "pricing-price-ledger-verify": {
-        "task": "pricing.tasks.price_ledger_verify",
+        "task": "pricing.tasks.dynamic.price_ledger_verify_task",
         "schedule": crontab(hour=3, minute=0),
     },
     # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
     # Daily after VEE: credit and re-bill issued invoices whose readings were revised since.
     "billing-rebill-revised": {
-        "task": "billing.tasks.bill_rebill_revised_task",
+        "task": "billing.tasks.bill_runs.bill_rebill_revised_task",
         "schedule": crontab(hour=4, minute=30),
     },
     "billing-monthly": {
-        "task": "billing.tasks.bill_run_monthly",
+        "task": "billing.tasks.bill_runs.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),
     },
 }
@@ -216,7 +217,7 @@ API_SCOPES = {
 OAUTH2_PROVIDER = {
     "SCOPES": API_SCOPES,
     "DEFAULT_SCOPES": ["__all__"],
-    "SCOPES_BACKEND_CLASS": "config.api.oauth.GrantedScopes",
+    "SCOPES_BACKEND_CLASS": "core.api.oauth.GrantedScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 3600,
     "PKCE_REQUIRED": True,
@@ -290,7 +291,7 @@ LOGGING = {
     "root": {"handlers": ["default"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # Strawberry logs every client error; config.api.errors logs the unexpected ones itself.
+        # Strawberry logs every client error; core.errors logs the unexpected ones itself.
         "strawberry.execution": {"level": "CRITICAL"},
         # In-process (eager) tasks: no broker connection to report, no per-task chatter.
         "kombu.connection": {"level": "ERROR"},

@@ -4,12 +4,14 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 
-from config.api.errors import BAD_USER_INPUT, api_error
-from config.api.permissions import ScopeRequired
-from metering import services
+from core.api.errors import api_error
+from core.api.permissions import ScopeRequired
+from core.api.types import IngestResult
+from core.errors import BAD_USER_INPUT
 from metering.graphql.inputs import MeterInstallInput, MeterPointCreateInput, ReadingsIngestInput
-from metering.graphql.types import IngestResult, MeterPointType, MeterType, RejectedReading
+from metering.graphql.types import MeterPointType, MeterType
 from metering.models import Source
+from metering.services import readings as services
 
 MAX_READINGS_PER_REQUEST = 10_000
 
@@ -53,10 +55,4 @@ class Mutation:
             now=timezone.now(),
             idempotency_key=input.idempotency_key,
         )
-        return IngestResult(
-            accepted=result.accepted,
-            duplicates=result.duplicates,
-            revised=result.revised,
-            rejected_count=result.rejected_count,
-            rejected=[RejectedReading(**r) for r in result.rejected],
-        )
+        return IngestResult.from_result(result)

@@ -3,9 +3,9 @@
 import strawberry
 import strawberry_django
 
-from config.api.permissions import ScopeRequired
-from metering import selectors
+from core.api.permissions import ScopeRequired
 from metering.graphql.types import MeterPointType
+from metering.selectors import readings as selectors
 
 
 @strawberry.type

@@ -9,8 +9,11 @@ import strawberry_django
 from strawberry import auto
 from strawberry.types import Info
 
-from config.api.errors import BAD_USER_INPUT, api_error
-from metering import models, selectors
+from core.api.errors import api_error, input_error
+from core.errors import BAD_USER_INPUT
+from core.periods import check_period
+from metering import models
+from metering.selectors import readings as selectors
 
 
 @strawberry.enum
@@ -81,10 +84,7 @@ class MeterPointType:
         first: int = selectors.MAX_BUCKETS,
     ) -> list[ReadingValue]:
         """Readings in [periodFrom, periodTo), grouped in the meter point's local time; page with `after`."""
-        if period_from.tzinfo is None or period_to.tzinfo is None:
-            raise api_error("periodFrom and periodTo need an offset.", BAD_USER_INPUT, field="periodFrom")
-        if period_to <= period_from:
-            raise api_error("periodTo must be after periodFrom.", BAD_USER_INPUT, field="periodTo")
+        check_period(period_from, period_to, fields=("periodFrom", "periodTo"), error=input_error)
         if not 1 <= first <= selectors.MAX_BUCKETS:
             raise api_error(f"first must be 1..{selectors.MAX_BUCKETS}.", BAD_USER_INPUT, field="first")
         try:
@@ -109,20 +109,3 @@ class MeterPointType:
             )
             for b in buckets
         ]
-
-
-@strawberry.type
-class RejectedReading:
-    index: int
-    code: str
-    field: str | None
-    message: str
-
-
-@strawberry.type
-class IngestResult:
-    accepted: int
-    duplicates: int
-    revised: int
-    rejected_count: int
-    rejected: list[RejectedReading]

@@ -4,18 +4,20 @@ import hashlib
 import json
 import zoneinfo
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
 from django.db import IntegrityError, transaction
 
-from config.api.errors import DomainError
-from metering import selectors
+from core.errors import DomainError
+from core.periods import is_aware
+from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
 from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality, Source
 from metering.partitions import ensure_reading_partitions
+from metering.selectors import readings as selectors
 from metering.validation import (
     KWH_SCALE,
     ReadingArrays,
@@ -25,7 +27,6 @@ from metering.validation import (
     validate,
 )
 
-MAX_REJECT_DETAILS = 1000
 MAX_KWH = Decimal("1e9")  # beyond any meter; also keeps kWh × 10^4 inside int64
 
 
@@ -133,28 +134,6 @@ def meter_install(
         installed_at=installed_at,
         resolution_minutes=resolution_minutes,
     )
-
-
-@dataclass
-class IngestResult:
-    """What an ingest did: accepted (written: new or revised), duplicates (nothing changed), rejected."""
-
-    accepted: int = 0
-    revised: int = 0
-    duplicates: int = 0
-    rejected_count: int = 0
-    rejected: list[dict] = field(default_factory=list)  # {index, code, field, message}, the first 1,000
-    rejected_by_code: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "accepted": self.accepted,
-            "revised": self.revised,
-            "duplicates": self.duplicates,
-            "rejected_count": self.rejected_count,
-            "rejected": self.rejected,
-            "rejected_by_code": self.rejected_by_code,
-        }
 
 
 def readings_ingest(
@@ -327,7 +306,7 @@ def readings_from_inputs(meter_id: int, readings: list[ReadingInput]) -> Reading
 def _to_datetime64(values: list[datetime]) -> np.ndarray:
     out = np.empty(len(values), dtype="datetime64[s]")
     for i, value in enumerate(values):
-        if value.tzinfo is None or value.microsecond:
+        if not is_aware(value) or value.microsecond:
             out[i] = np.datetime64("NaT")
         else:
             out[i] = np.datetime64(int(value.timestamp()), "s")

@@ -18,9 +18,11 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Q
 
-from config.api.errors import DomainError
-from metering import selectors, vee
+from core.errors import DomainError
+from core.periods import check_instant, check_period
+from metering import vee
 from metering.models import DataIssue, Meter, Quality, Source
+from metering.selectors import readings as selectors
 from metering.services.readings import readings_ingest
 from metering.validation import KWH_SCALE, ReadingArrays
 
@@ -66,11 +68,8 @@ def vee_run(
 ) -> VeeReport:
     """Run VEE for the meters installed during [period_start, period_end), judging intervals ended by
     `as_of`; create or update their data issues and write estimates for the gaps. Idempotent."""
-    for name, value in (("period_start", period_start), ("period_end", period_end), ("as_of", as_of)):
-        if value.tzinfo is None:
-            raise UnableToRunVee(f"{name} must have a time zone.", field=name)
-    if period_end <= period_start:
-        raise UnableToRunVee("The period must end after it starts.", field="period_end")
+    check_period(period_start, period_end, error=UnableToRunVee)
+    check_instant(as_of, field="as_of", error=UnableToRunVee)
     if chunk_meters < 1:
         raise UnableToRunVee("chunk_meters must be positive.", field="chunk_meters")
     started = time.perf_counter()

@@ -10,7 +10,7 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 
-from config.api.permissions import ScopeRequired
+from core.api.permissions import ScopeRequired
 from pricing.models import PublishedRate, RatePublication
 from pricing.selectors import ledger as ledger_selectors
 from pricing.services import dynamic as dynamic_services

@@ -1,7 +1,6 @@
 """GraphQL operations of the pricing app: markets (prices, import, analytics, stress, clearing).
 
-`marketPricesImport` returns metering's `IngestResult` type itself, so the API's `IngestResult` name holds
-for readings and prices alike.
+`marketPricesImport` returns the kernel's `IngestResult` type, the same as `readingsIngest`.
 """
 
 import datetime as dt
@@ -12,11 +11,12 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 from strawberry.scalars import JSON
-from strawberry.utils.str_converters import to_camel_case
 
-from config.api.errors import BAD_USER_INPUT, api_error
-from config.api.permissions import ScopeRequired
-from metering.graphql.types import IngestResult, RejectedReading
+from core.api.errors import api_error, input_error
+from core.api.permissions import ScopeRequired
+from core.api.types import IngestResult
+from core.errors import BAD_USER_INPUT
+from core.periods import check_period
 from pricing import clearing, models
 from pricing.selectors import markets as selectors
 from pricing.services import markets as services
@@ -143,19 +143,6 @@ class OrderInput:
 # --- operations --------------------------------------------------------------------------------------------
 
 
-def _check_period(period_from: dt.datetime, period_to: dt.datetime, longest: dt.timedelta | None) -> None:
-    if period_from.tzinfo is None or period_to.tzinfo is None:
-        raise api_error("periodFrom and periodTo need an offset.", BAD_USER_INPUT, field="periodFrom")
-    if period_to <= period_from:
-        raise api_error("periodTo must be after periodFrom.", BAD_USER_INPUT, field="periodTo")
-    if longest is not None and period_to - period_from > longest:
-        raise api_error(
-            f"The period can be at most {longest.days} days; page through longer ones.",
-            BAD_USER_INPUT,
-            field="periodTo",
-        )
-
-
 @strawberry.type
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("pricing:read")])
@@ -163,7 +150,13 @@ class Query:
         self, market: str, period_from: dt.datetime, period_to: dt.datetime
     ) -> list[MarketPriceType]:
         """Prices whose interval starts in [periodFrom, periodTo), in time order (at most 93 days)."""
-        _check_period(period_from, period_to, MAX_PRICE_PERIOD)
+        check_period(
+            period_from,
+            period_to,
+            fields=("periodFrom", "periodTo"),
+            longest=MAX_PRICE_PERIOD,
+            error=input_error,
+        )
         found = selectors.market_get(code=market)
         if found is None:
             raise api_error(f"No market '{market}'.", "NOT_FOUND", field="market")
@@ -174,7 +167,7 @@ class Query:
         self, market: str, period_from: dt.datetime, period_to: dt.datetime, confidence: float = 0.95
     ) -> MarketAnalytics:
         """Averages, extremes, volatility, VaR and ES of a market's prices over [periodFrom, periodTo)."""
-        _check_period(period_from, period_to, None)
+        check_period(period_from, period_to, fields=("periodFrom", "periodTo"), error=input_error)
         result = services.market_analytics(
             market_code=market, period_from=period_from, period_to=period_to, confidence=confidence
         )
@@ -211,7 +204,7 @@ class Query:
         params: JSON | None = None,
     ) -> MarketStress:
         """Baseline against stressed average, maximum and VaR95 of the period under a scenario."""
-        _check_period(period_from, period_to, None)
+        check_period(period_from, period_to, fields=("periodFrom", "periodTo"), error=input_error)
         if params is not None and not isinstance(params, dict):
             raise api_error("params must be a JSON object.", BAD_USER_INPUT, field="params")
         summary = services.market_stress(
@@ -265,10 +258,4 @@ class Mutation:
             ],
             now=timezone.now(),
         )
-        return IngestResult(
-            accepted=result.accepted,
-            duplicates=result.duplicates,
-            revised=result.revised,
-            rejected_count=result.rejected_count,
-            rejected=[RejectedReading(**{**r, "field": to_camel_case(r["field"])}) for r in result.rejected],
-        )
+        return IngestResult.from_result(result)

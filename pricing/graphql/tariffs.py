@@ -7,8 +7,8 @@ import strawberry_django
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
-from config.api.errors import DomainError
-from config.api.permissions import ScopeRequired
+from core.api.permissions import ScopeRequired
+from core.errors import DomainError
 from pricing.graphql.tariff_types import (
     PricingEventDeclareInput,
     PricingEventType,

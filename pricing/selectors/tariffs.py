@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from config.api.errors import DomainError
+from core.errors import DomainError
+from core.periods import check_period
 from pricing import engine
 from pricing.documents import DynamicEnergy, IndexedEnergy, TariffDocument, parse_tariff_document
 from pricing.models import MarketPrice, PricingEvent, PublishedRate, RatePublication, Tariff, TariffVersion
@@ -137,15 +138,13 @@ def tariff_version_rates(
 
 
 def _check_period(period_from: datetime, period_to: datetime) -> None:
-    if period_from.tzinfo is None or period_to.tzinfo is None:
-        raise UnableToPriceTariff("periodFrom and periodTo need a UTC offset.", field="period_from")
-    if period_to <= period_from:
-        raise UnableToPriceTariff("periodTo must be after periodFrom.", field="period_to")
-    if period_to - period_from > MAX_PERIOD:
-        raise UnableToPriceTariff(
-            f"The period is limited to {MAX_PERIOD.days} days; ask for several shorter periods.",
-            field="period_to",
-        )
+    check_period(
+        period_from,
+        period_to,
+        fields=("period_from", "period_to"),
+        longest=MAX_PERIOD,
+        error=UnableToPriceTariff,
+    )
     for name, moment in (("period_from", period_from), ("period_to", period_to)):
         if (moment - _EPOCH) % timedelta(seconds=HALF_HOUR_SECONDS):
             raise UnableToPriceTariff(

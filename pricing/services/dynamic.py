@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from config.api.errors import DomainError
+from core.errors import DomainError
 from metering.models import LoadAggregate
 from pricing import dynamic, ledger
 from pricing.documents import DynamicEnergy, InvalidTariffDocument, TariffDocument, parse_tariff_document

@@ -6,14 +6,16 @@ import inspect
 import logging
 import zoneinfo
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from config.api.errors import DomainError
+from core.errors import DomainError
+from core.periods import is_aware
+from core.results import IngestResult
 from pricing import analytics, clearing, feeds
 from pricing.models import Market, MarketPrice, MarketPriceRevision
 from pricing.selectors import markets as selectors
@@ -23,7 +25,6 @@ log = logging.getLogger(__name__)
 MAX_ABS_PRICE_PER_MWH = Decimal(100_000)
 PRICE_DECIMAL_PLACES = 4
 INTERVAL_MINUTES = (5, 10, 15, 30, 60)
-MAX_REJECT_DETAILS = 1000
 
 
 @dataclass(frozen=True)
@@ -195,30 +196,14 @@ class PriceInput:
 
 
 @dataclass
-class PriceImportResult:
-    """accepted = written (new or revised); revised ⊆ accepted; duplicates changed nothing; rejected wrote
-    nothing, each {index, code, field, message} (the first 1,000); settled_revisions ⊆ revised need review."""
+class PriceImportResult(IngestResult):
+    """An ingest's result; settled_revisions ⊆ revised are revisions of settled prices that need review."""
 
-    accepted: int = 0
-    duplicates: int = 0
-    revised: int = 0
     settled_revisions: int = 0
-    rejected_count: int = 0
-    rejected: list[dict] = field(default_factory=list)
 
-    def reject(self, index: int, code: str, field_name: str, message: str) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_REJECT_DETAILS:
-            self.rejected.append({"index": index, "code": code, "field": field_name, "message": message})
-
-    def add(self, other: "PriceImportResult", index_offset: int = 0) -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.revised += other.revised
-        self.settled_revisions += other.settled_revisions
-        for reject in other.rejected:
-            self.reject(reject["index"] + index_offset, reject["code"], reject["field"], reject["message"])
-        self.rejected_count += other.rejected_count - len(other.rejected)
+    def add(self, other: IngestResult, index_offset: int = 0) -> None:
+        super().add(other, index_offset)
+        self.settled_revisions += getattr(other, "settled_revisions", 0)
 
 
 def _validate_price(
@@ -227,7 +212,7 @@ def _validate_price(
     """(reject, None) or (None, the price with UTC datetimes)."""
     start, end, price = row
     for name, value in (("interval_start", start), ("interval_end", end)):
-        if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
+        if not isinstance(value, dt.datetime) or not is_aware(value):
             return (name, "naive_timestamp", f"{name} needs a time zone offset."), None
     if end <= start:
         return ("interval_end", "empty_interval", "interval_end must be after interval_start."), None

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
 
-from config.api.errors import DomainError
+from core.errors import DomainError
+from core.periods import check_instant
 from pricing.documents import InvalidTariffDocument, parse_tariff_document
 from pricing.models import PricingEvent, Tariff, TariffDirection, TariffVersion
 from pricing.selectors.tariffs import tariff_versions_overlapping
@@ -77,6 +78,20 @@ def tariff_create(*, code: str, name: str, direction: str = TariffDirection.IMPO
 
 
 @transaction.atomic
+def tariff_rename(*, code: str, name: str) -> Tariff:
+    """Give a tariff another name; its code and direction never change (agreements and versions use them)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UnableToCreateTariff("A tariff name has 1 to 200 characters.", field="name")
+    tariff = Tariff.objects.select_for_update().filter(code=code).first()
+    if tariff is None:
+        raise UnableToCreateTariff(f"No tariff {code}.", field="code", code="not_found")
+    tariff.name = name
+    tariff.save(update_fields=["name"])
+    return tariff
+
+
+@transaction.atomic
 def tariff_version_publish(
     *,
     tariff_code: str,
@@ -93,9 +108,9 @@ def tariff_version_publish(
     tariff = Tariff.objects.select_for_update().filter(code=tariff_code).first()  # serialises publishing
     if tariff is None:
         raise UnableToPublishTariff(f"No tariff '{tariff_code}'.", field="tariff_code", code="not_found")
-    _check_instant(valid_from, "valid_from", UnableToPublishTariff)
+    check_instant(valid_from, field="valid_from", whole_second=True, error=UnableToPublishTariff)
     if valid_to is not None:
-        _check_instant(valid_to, "valid_to", UnableToPublishTariff)
+        check_instant(valid_to, field="valid_to", whole_second=True, error=UnableToPublishTariff)
         if valid_to <= valid_from:
             raise UnableToPublishTariff("validTo must be after validFrom.", field="valid_to")
     try:
@@ -162,8 +177,8 @@ def pricing_event_declare(
         raise UnableToDeclareEvent(
             f"Kind must be one of {', '.join(PricingEvent.Kind.values)}.", field="kind"
         )
-    _check_instant(start, "start", UnableToDeclareEvent)
-    _check_instant(end, "end", UnableToDeclareEvent)
+    check_instant(start, field="start", whole_second=True, error=UnableToDeclareEvent)
+    check_instant(end, field="end", whole_second=True, error=UnableToDeclareEvent)
     if end <= start:
         raise UnableToDeclareEvent("An event must end after it starts.", field="end")
     if end - start > MAX_EVENT_LENGTH:
@@ -193,13 +208,6 @@ def pricing_event_declare(
     )
     event.tariffs.set(tariffs)
     return event
-
-
-def _check_instant(moment: datetime, field: str, error: type[DomainError]) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise error("Give a date and time with a UTC offset.", field=field)
-    if moment.microsecond:
-        raise error("Give a whole second.", field=field)
 
 
 def _iso(moment: datetime) -> str:

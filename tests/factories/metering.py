@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from metering.models import Source
-from metering.services import (
+from metering.services.readings import (
     ReadingInput,
     meter_install,
     meter_point_create,

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from django.core.management import call_command
 
-from config.models import ApiClient
+from core.models import ApiClient
 
 
 def _post(url: str, data: dict | str, headers: dict[str, str]) -> tuple[int, dict]:

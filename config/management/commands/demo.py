@@ -16,15 +16,14 @@ from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from billing.selectors.invoices import draft_reference, invoice_list
-from billing.services import customer_create, customer_portal_login_set
 from billing.services.agreements import agreement_create
 from billing.services.bill_runs import bill_run_execute, bill_run_start
+from billing.services.customers import customer_create, customer_portal_login_set
 from billing.services.invoices import invoice_issue
-from config.services import api_client_create
+from core.services import api_client_create
 from metering.models import Meter, MeterPoint, Source
-from metering.services import readings_ingest
 from metering.services.aggregates import aggregates_refresh
-from metering.services.readings import readings_import_file
+from metering.services.readings import readings_import_file, readings_ingest
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
 from metering.services.vee import vee_run
 from pricing.services.dynamic import AnnouncedRate, announced_rates_publish

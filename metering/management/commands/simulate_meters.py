@@ -9,7 +9,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from metering.models import Source
-from metering.services import readings_ingest
+from metering.services.readings import readings_ingest
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.api.errors import DomainError
+from core.errors import DomainError
 from pricing.services.markets import KNOWN_MARKETS, market_ensure
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from config.api.errors import DomainError
+from core.errors import DomainError
 from pricing.feeds import FeedError
 from pricing.services.markets import KNOWN_MARKETS, market_prices_import_file
 

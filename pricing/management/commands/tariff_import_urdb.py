@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.api.errors import DomainError
+from core.errors import DomainError
 from pricing.documents import InvalidTariffDocument, parse_tariff_document
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 from pricing.urdb import UrdbError, urdb_items, urdb_to_document

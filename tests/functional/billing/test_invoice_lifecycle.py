@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, InternalError, transaction
 
 from billing.models import CreditNote, Customer, Invoice, InvoiceLine, InvoiceNumberSeries, InvoiceTax
-from billing.services import customer_create
+from billing.services.customers import customer_create
 from billing.services.invoices import (
     InvoiceNotDraft,
     InvoiceNotFound,

@@ -2,26 +2,19 @@
 it, staff, customers A and B): denial changes nothing, and another customer's data is absent, not an
 error. Also the agreement rules behind `agreementCreate` and the plain JSON invoice view."""
 
-import importlib
-import sys
 import types
 from datetime import UTC, date, datetime
 
 import pytest
-from django.urls import include, path
 
 from billing.models import Agreement, BillRun, CreditNote, Invoice
 from billing.services.agreements import AgreementOverlaps, UnableToCreateAgreement, agreement_create
-from config.urls import urlpatterns as project_urlpatterns
-from metering.services import meter_point_create
+from metering.services.readings import meter_point_create
 from pricing.models import Tariff
 from tests.conftest import error_codes
 from tests.functional.billing.test_invoice_lifecycle import make_invoice
 
-# The plain JSON view is wired by the project's URLs; until then, this module serves as the urlconf.
-urlpatterns = [*project_urlpatterns, path("", include("billing.urls_api"))]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 ISSUED_A = "INV-00000901"
@@ -53,29 +46,6 @@ def caller(request, matrix_caller):
             "token_write": ("billing:read", "billing:write"),
         },
     )
-
-
-@pytest.fixture
-def bill_runs_module(monkeypatch):
-    """The billing engine's `bill_run_start`, or a stand-in creating the run when that module is absent."""
-    try:
-        return importlib.import_module("billing.services.bill_runs")
-    except ImportError:
-        stub = types.ModuleType("billing.services.bill_runs")
-
-        def bill_run_start(*, period_start, period_end, idempotency_key, account_numbers=None, now):
-            return BillRun.objects.get_or_create(
-                idempotency_key=idempotency_key,
-                defaults={
-                    "period_start": period_start,
-                    "period_end": period_end,
-                    "account_numbers": account_numbers,
-                },
-            )[0]
-
-        stub.bill_run_start = bill_run_start
-        monkeypatch.setitem(sys.modules, "billing.services.bill_runs", stub)
-        return stub
 
 
 ALL_CALLERS = [
@@ -296,7 +266,7 @@ def test_agreement_create_needs_billing_write(world, caller, expected):
 
 
 @matrix(customers="FORBIDDEN", read_only="FORBIDDEN")
-def test_bill_run_start_needs_billing_write(world, caller, expected, bill_runs_module):
+def test_bill_run_start_needs_billing_write(world, caller, expected):
     variables = {"input": {"periodStart": "2026-02-01", "periodEnd": "2026-03-01", "idempotencyKey": "feb"}}
 
     result = caller(BILL_RUN_START, variables)

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.services import customer_create
+from billing.services.customers import customer_create
 from tests.functional.billing.test_invoice_lifecycle import make_invoice
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.documents import invoice_charts
 from billing.models import Agreement, Customer, Invoice, InvoiceLine, InvoiceTax
+from billing.selectors.invoice_charts import invoice_charts
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 from tests.factories.metering import half_hours, ingest, make_meter
 

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from billing.models import WebhookDelivery
-from billing.services import customer_create
+from billing.services.customers import customer_create
 from billing.services.invoices import invoice_issue, invoice_void
-from billing.tasks_webhooks import MAX_RETRIES, retry_countdown, webhook_deliver
+from billing.tasks.webhooks import MAX_RETRIES, retry_countdown, webhook_deliver
 from tests.functional.billing.test_invoice_lifecycle import draft_ref, make_invoice
 
 NOW = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)

@@ -66,7 +66,7 @@ def test_unexpected_errors_are_masked_and_logged(gql_as, make_token, monkeypatch
     def broken(**_kwargs):
         raise RuntimeError("connection string postgres://secret@db")
 
-    monkeypatch.setattr("billing.selectors.customer_get", broken)
+    monkeypatch.setattr("billing.selectors.customers.customer_get", broken)
 
     result = gql_as(make_token("billing:read"))('{ customer(accountNumber: "ACC-A") { name } }')
 
@@ -80,7 +80,7 @@ def test_unexpected_errors_in_mutations_are_masked(gql_as, make_token, monkeypat
     def broken(**_kwargs):
         raise KeyError("internal detail")
 
-    monkeypatch.setattr("billing.services.customer_create", broken)
+    monkeypatch.setattr("billing.services.customers.customer_create", broken)
 
     result = gql_as(make_token("billing:write"))(
         'mutation { customerCreate(input: {accountNumber: "ACC-Z", name: "Z"}) { __typename } }'

@@ -12,7 +12,7 @@ from django.db.models import Count, Sum
 
 from billing.models import BillRun, BillRunItem, Invoice, InvoiceLine, InvoiceTax
 from billing.services.bill_runs import bill_run_execute
-from billing.tasks import bill_run_execute_task
+from billing.tasks.bill_runs import bill_run_execute_task
 from tests.integration.billing.test_bill_runs import JAN_1, RUN_AT, make_accounts, make_tariff
 from tests.workers import celery_worker
 

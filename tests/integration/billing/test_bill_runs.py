@@ -14,7 +14,7 @@ from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, I
 from billing.services import bill_runs
 from billing.services.bill_runs import BillRunKeyReused, bill_rebill_revised, bill_run_execute, bill_run_start
 from metering.models import Quality, Source
-from metering.services import readings_ingest
+from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
 from pricing.models import Tariff
 from pricing.services.tariffs import tariff_version_publish
@@ -440,7 +440,7 @@ def test_revised_readings_credit_and_rebill_an_issued_invoice():
 @pytest.mark.django_db
 def test_the_daily_rebill_task_credits_what_was_revised():
     from billing.services import invoices
-    from billing.tasks import bill_rebill_revised_task
+    from billing.tasks.bill_runs import bill_rebill_revised_task
 
     _customers, meters = make_accounts(make_tariff(), 2)
     start_and_execute()

@@ -10,16 +10,17 @@ from django.utils import timezone
 
 from metering.models import AggregateDirty, LoadAggregate, Quality, Source
 from metering.partitions import partition_name
-from metering.selectors import load_aggregate_list
-from metering.services import (
+from metering.selectors.aggregates import load_aggregate_list
+from metering.services.aggregates import aggregates_rebuild, aggregates_refresh
+from metering.services.readings import (
     ReadingInput,
     meter_install,
     meter_point_create,
     readings_from_inputs,
     readings_ingest,
 )
-from metering.services.aggregates import aggregates_rebuild, aggregates_refresh
-from metering.tasks import aggregates_refresh_task, reading_partitions_ensure_task
+from metering.tasks.aggregates import aggregates_refresh_task
+from metering.tasks.readings import reading_partitions_ensure_task
 
 pytestmark = pytest.mark.django_db
 

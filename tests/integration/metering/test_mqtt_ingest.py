@@ -41,7 +41,7 @@ from metering.mqtt import (
     readings_from_messages,
     reject_notes,
 )
-from metering.services import IngestResult, meter_install, meter_point_create
+from metering.services.readings import IngestResult, meter_install, meter_point_create
 from metering.validation import Reject
 
 ROOT = Path(__file__).resolve().parents[3]

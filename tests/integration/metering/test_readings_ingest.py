@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from metering.models import AggregateDirty, Quality, Reading, ReadingRevision
-from metering.selectors import reading_series
-from metering.services import ReadingInput
+from metering.selectors.readings import reading_series
+from metering.services.readings import ReadingInput
 from tests.factories.metering import NOW, half_hours, ingest, make_meter
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,7 @@ def test_two_different_values_for_one_interval_in_one_batch_are_both_rejected():
 
 def test_an_unknown_meter_is_rejected():
     from metering.models import Source
-    from metering.services import readings_ingest_for_meter
+    from metering.services.readings import readings_ingest_for_meter
 
     result = readings_ingest_for_meter(
         meter_serial="NOPE", readings=half_hours(DAY, 2), source=Source.GRAPHQL, now=NOW

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from metering import vee
 from metering.models import DataIssue, Quality, Reading, ReadingRevision, Source
-from metering.services import (
+from metering.services.readings import (
     ReadingInput,
     meter_install,
     meter_point_create,
@@ -18,7 +18,7 @@ from metering.services import (
     readings_ingest,
 )
 from metering.services.vee import vee_run
-from metering.tasks import vee_run_task
+from metering.tasks.vee import vee_run_task
 
 pytestmark = pytest.mark.django_db
 

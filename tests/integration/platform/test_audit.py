@@ -5,7 +5,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from billing.models import Customer
-from billing.services import customer_create
+from billing.services.customers import customer_create
 
 pytestmark = pytest.mark.django_db
 

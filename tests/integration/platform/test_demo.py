@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from billing.models import Agreement, BillRun, Customer, Invoice
-from config.models import ApiClient
+from core.models import ApiClient
 from metering.models import Reading
 from pricing.models import Tariff
 from pricing.selectors.ledger import ledger_verify

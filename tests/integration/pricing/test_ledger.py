@@ -9,11 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-import pricing.admin_ledger  # noqa: F401 - registers the admin before the URLconf loads, until pricing/admin.py imports it
 from pricing import ledger
 from pricing.models import LedgerEntry, PublishedRate, RatePublication
 from pricing.selectors.ledger import ledger_verify
-from pricing.tasks_dynamic import price_ledger_verify_task
+from pricing.tasks.dynamic import price_ledger_verify_task
 from tests.integration.pricing.test_publication import DAY, make_dynamic_tariff, make_prices, publish
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-import pricing.admin_markets  # noqa: F401 - registers the admin classes (pricing.admin imports it too)
 from pricing.models import MarketPrice, MarketPriceRevision
 from pricing.services.markets import market_ensure, market_prices_import
 

@@ -7,7 +7,7 @@ import pytest
 
 from pricing.models import MarketPrice
 from pricing.services.markets import market_ensure
-from pricing.tasks_markets import market_prices_fetch, market_prices_fetch_due
+from pricing.tasks.markets import market_prices_fetch, market_prices_fetch_due
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.api.errors import DomainError
+from core.errors import DomainError
 from pricing.models import Market, MarketPrice, MarketPriceRevision
 from pricing.selectors.markets import market_price_revision_list
 from pricing.services.markets import (

@@ -21,7 +21,7 @@ from pricing.models import (
 )
 from pricing.selectors.ledger import ledger_verify, publication_content_sha256
 from pricing.services import dynamic as services
-from pricing.tasks_dynamic import dynamic_prices_publish_due_task
+from pricing.tasks.dynamic import dynamic_prices_publish_due_task
 
 pytestmark = pytest.mark.django_db
 

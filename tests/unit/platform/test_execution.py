@@ -10,9 +10,9 @@ import strawberry
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from config.api import execution
-from config.api.execution import ExecutionContext
-from config.api.scalars import SafeDecimal
+from core.api import execution
+from core.api.execution import ExecutionContext
+from core.api.scalars import SafeDecimal
 
 
 @strawberry.enum

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.api.scalars import parse_decimal
+from core.api.scalars import parse_decimal
 
 
 @pytest.mark.parametrize("text", ["0.2450", "-500.00", "12", "0"])

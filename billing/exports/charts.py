@@ -1,0 +1,104 @@
+"""Inline SVG charts of a bill for the portal (server-rendered, no script)."""
+
+from xml.sax.saxutils import escape, quoteattr
+from zoneinfo import ZoneInfo
+
+from django.utils.safestring import SafeString, mark_safe
+
+from billing.selectors.invoice_charts import DailyUsage, RatePoint
+
+SVG_WIDTH, SVG_HEIGHT = 640, 220
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 12, 22, 28
+
+
+def _empty_svg(label: str, message: str) -> SafeString:
+    return mark_safe(  # noqa: S308 - every interpolated value is escaped
+        f'<svg class="chart" role="img" aria-label={quoteattr(label)} viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}"'
+        f' width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f'<text x="{SVG_WIDTH / 2}" y="{SVG_HEIGHT / 2}" text-anchor="middle" fill="#6b7785">'
+        f"{escape(message)}</text></svg>"
+    )
+
+
+def _axis(label: str, top_value: float, unit: str) -> str:
+    plot_h = SVG_HEIGHT - _TOP - _BOTTOM
+    parts = [
+        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_TOP + plot_h}" stroke="#9aa5b1"/>',
+        f'<line x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{SVG_WIDTH - _RIGHT}" y2="{_TOP + plot_h}"'
+        ' stroke="#9aa5b1"/>',
+    ]
+    for fraction in (0, 0.5, 1):
+        y = _TOP + plot_h * (1 - fraction)
+        parts.append(
+            f'<text x="{_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10" fill="#52606d">'
+            f"{top_value * fraction:.3g}</text>"
+        )
+    parts.append(
+        f'<text x="4" y="11" font-size="10" fill="#52606d">{escape(unit)}</text>'
+        f"<title>{escape(label)}</title>"
+    )
+    return "".join(parts)
+
+
+def usage_bar_svg(daily_usage: list[DailyUsage]) -> SafeString:
+    """Consumption per day as bars (server-rendered SVG, no script)."""
+    label = "Consumption per day (kWh)"
+    if not daily_usage:
+        return _empty_svg(label, "No meter readings for this period.")
+    top = max(float(d.energy_kwh) for d in daily_usage) or 1.0
+    plot_w = SVG_WIDTH - _LEFT - _RIGHT
+    plot_h = SVG_HEIGHT - _TOP - _BOTTOM
+    step = plot_w / len(daily_usage)
+    bars = []
+    for i, point in enumerate(daily_usage):
+        height = plot_h * float(point.energy_kwh) / top
+        x = _LEFT + i * step + step * 0.1
+        bars.append(
+            f'<rect class="bar" x="{x:.1f}" y="{_TOP + plot_h - height:.1f}" width="{step * 0.8:.1f}"'
+            f' height="{height:.1f}" fill="#2f80c2"><title>{point.day.isoformat()}: '
+            f"{escape(str(point.energy_kwh))} kWh</title></rect>"
+        )
+    first, last = daily_usage[0].day.strftime("%d %b"), daily_usage[-1].day.strftime("%d %b")
+    ticks = (
+        f'<text x="{_LEFT}" y="{SVG_HEIGHT - 8}" font-size="10" fill="#52606d">{first}</text>'
+        f'<text x="{SVG_WIDTH - _RIGHT}" y="{SVG_HEIGHT - 8}" font-size="10" text-anchor="end"'
+        f' fill="#52606d">{last}</text>'
+    )
+    return mark_safe(  # noqa: S308 - every interpolated value is escaped or numeric
+        f'<svg class="chart" id="usage-chart" role="img" aria-label={quoteattr(label)}'
+        f' viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f"{_axis(label, top, 'kWh')}{''.join(bars)}{ticks}</svg>"
+    )
+
+
+def rate_line_svg(rates: list[RatePoint], zone: str = "UTC") -> SafeString:
+    """The unit rate per interval as a step line (server-rendered SVG, no script)."""
+    label = "Unit rate per interval"
+    if not rates:
+        return _empty_svg(label, "No unit rates for this period.")
+    top = max(float(r.unit_rate_per_kwh) for r in rates)
+    top = top if top > 0 else 1.0
+    low = min(0.0, min(float(r.unit_rate_per_kwh) for r in rates))
+    span = top - low
+    plot_w = SVG_WIDTH - _LEFT - _RIGHT
+    plot_h = SVG_HEIGHT - _TOP - _BOTTOM
+    step = plot_w / len(rates)
+    points = []
+    for i, rate in enumerate(rates):
+        y = _TOP + plot_h * (1 - (float(rate.unit_rate_per_kwh) - low) / span)
+        points.append(f"{_LEFT + i * step:.1f},{y:.1f} {_LEFT + (i + 1) * step:.1f},{y:.1f}")
+    local = ZoneInfo(zone)
+    first = rates[0].valid_from.astimezone(local).strftime("%d %b %H:%M")
+    last = rates[-1].valid_from.astimezone(local).strftime("%d %b %H:%M")
+    ticks = (
+        f'<text x="{_LEFT}" y="{SVG_HEIGHT - 8}" font-size="10" fill="#52606d">{first}</text>'
+        f'<text x="{SVG_WIDTH - _RIGHT}" y="{SVG_HEIGHT - 8}" font-size="10" text-anchor="end"'
+        f' fill="#52606d">{last}</text>'
+    )
+    return mark_safe(  # noqa: S308 - every interpolated value is numeric or a formatted date
+        f'<svg class="chart" id="rate-chart" role="img" aria-label={quoteattr(label)}'
+        f' viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f"{_axis(label, top, 'per kWh')}"
+        f'<polyline fill="none" stroke="#d9480f" stroke-width="1.5" points="{" ".join(points)}"/>'
+        f"{ticks}</svg>"
+    )

@@ -1,0 +1,78 @@
+"""Admin helpers shared by the apps, and the API clients' admin."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Model
+from django.utils.functional import cached_property
+
+from core.models import ApiClient
+
+
+class EstimatedCountPaginator(Paginator):
+    """Pages a huge table without COUNT(*): the number of pages is not known, there is always a next one."""
+
+    @cached_property
+    def count(self) -> int:
+        return 10**9
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only services write (readings, aggregates, ledgers): staff may look, never change."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """An admin whose writes go through the app's services, so staff meet the same rules as the API.
+
+    Subclasses implement `service_save`. The form runs it once in a transaction that is rolled back, so a
+    domain error appears on the form, on the field it names, and nothing is written; saving runs it for real.
+    """
+
+    def service_save(self, *, request, obj: Model, data: dict[str, Any], change: bool) -> Model:
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        model_admin = self
+
+        class ServiceForm(form_class):  # type: ignore[valid-type, misc]
+            def clean(self):
+                cleaned = super().clean()
+                if self.errors:
+                    return cleaned
+                try:
+                    with transaction.atomic():
+                        model_admin.service_save(
+                            request=request, obj=self.instance, data=cleaned, change=change
+                        )
+                        transaction.set_rollback(True)
+                except ValidationError as error:
+                    fields = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
+                    for field, errors in fields.items():
+                        self.add_error(field if field in self.fields else None, errors)
+                return cleaned
+
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = self.service_save(request=request, obj=obj, data=form.cleaned_data, change=change)
+        obj.pk, obj._state.adding = saved.pk, False
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ("application", "scopes", "created_at")
+    readonly_fields = ("application", "created_at")
+    search_fields = ("application__name", "application__client_id")

@@ -1,0 +1,1 @@
+"""The API's plumbing shared by every app: principals, scope permissions, error mapping, scalars, limits."""

@@ -1,0 +1,30 @@
+"""Domain errors: a rule refused an operation (its GraphQL mapping is in core.api.errors).
+
+A `DomainError` is a Django `ValidationError` with a stable `code` (and optionally the input field it is
+about), so mutations declared with `handle_django_errors=True` return it as `OperationInfo.messages
+{ kind code field message }` and change nothing; in queries it becomes a GraphQL error with
+`extensions.code = "BAD_USER_INPUT"`. The codes below are the API's `extensions.code` values.
+"""
+
+from django.core.exceptions import ValidationError
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+class DomainError(ValidationError):
+    """A domain rule refused an operation. Subclasses set `code`; `field` names the offending input."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        code = code or type(self).code
+        if field:
+            super().__init__({field: [ValidationError(message, code=code)]})
+            self.code = code
+        else:
+            super().__init__(message, code=code)
+        self.field = field

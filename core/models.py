@@ -1,0 +1,25 @@
+from django.db import models
+
+
+class ApiClient(models.Model):
+    """A machine client of the API: an OAuth2 client-credentials application and the scopes granted to it.
+
+    The application's `user` is a service account named after the client; it is the actor that the audit
+    trail records for the client's changes (client-credentials tokens carry no user of their own).
+    """
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="api_client"
+    )
+    scopes = models.CharField(max_length=500, help_text="Space-separated scopes this client may be granted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "config_apiclient"  # created by the config app before the kernel moved to core
+
+    def __str__(self) -> str:
+        return f"{self.application.name} ({self.scopes})"
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())

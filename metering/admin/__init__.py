@@ -1,0 +1,3 @@
+"""Admin of the metering app, one module per sub-domain."""
+
+from metering.admin import aggregates, readings, vee  # noqa: F401 - registering the admin classes
