@@ -17,6 +17,7 @@ class PeriodError(ValueError):
 
 
 ErrorFactory = Callable[..., Exception]
+LONGER_PERIODS = "ask for several shorter periods."
 
 
 def is_aware(moment: datetime) -> bool:
@@ -39,22 +40,22 @@ def check_period(
     end: datetime | None,
     *,
     fields: tuple[str, str] = ("period_start", "period_end"),
+    names: tuple[str, str] | None = None,
     longest: timedelta | None = None,
     error: ErrorFactory = PeriodError,
 ) -> None:
     """Refuse a period whose ends are naive, that ends before it starts, or (with `longest`) that is too
-    long. `end=None` is an open end."""
+    long. `end=None` is an open end. Errors name `fields`; messages say `names` (default: the fields)."""
     start_field, end_field = fields
+    start_name, end_name = names or fields
     check_instant(start, field=start_field, error=error)
     if end is None:
         return
     check_instant(end, field=end_field, error=error)
     if end <= start:
-        raise error(f"{end_field} must be after {start_field}.", field=end_field)
+        raise error(f"{end_name} must be after {start_name}.", field=end_field)
     if longest is not None and end - start > longest:
-        raise error(
-            f"The period is limited to {_days(longest)}; ask for several shorter periods.", field=end_field
-        )
+        raise error(f"The period can be at most {_days(longest)}; {LONGER_PERIODS}", field=end_field)
 
 
 def _days(span: timedelta) -> str:

@@ -15,11 +15,12 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
 from billing.models import WebhookDelivery
+from core.jobs import enqueue_on_commit
 
 TIMEOUT_SECONDS = 10
+DELIVER_TASK = "billing.tasks.webhooks.webhook_deliver"
 
 
 class WebhookAttemptFailed(Exception):
@@ -43,15 +44,9 @@ def webhook_event_record(*, event_type: str, payload: dict, now: datetime) -> We
         event_type=event_type,
         payload={"occurredAt": now.isoformat(), **payload},
     )
-    # robust: the change is committed by then; a broker outage is logged and leaves the delivery PENDING.
-    transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
+    # A broker outage is logged and leaves the delivery PENDING.
+    enqueue_on_commit(DELIVER_TASK, delivery_id=delivery.pk)
     return delivery
-
-
-def _enqueue(delivery_id: int) -> None:
-    from billing.tasks.webhooks import webhook_deliver  # adapters import services, not the other way
-
-    webhook_deliver.delay(delivery_id=delivery_id)
 
 
 def webhook_body(delivery: WebhookDelivery) -> bytes:

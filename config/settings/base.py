@@ -248,7 +248,7 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 # --- Audit --------------------------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
-    "config.ApiClient",
+    "core.ApiClient",
     "billing.Customer",
     "billing.Agreement",
     "metering.MeterPoint",

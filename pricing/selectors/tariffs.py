@@ -142,6 +142,7 @@ def _check_period(period_from: datetime, period_to: datetime) -> None:
         period_from,
         period_to,
         fields=("period_from", "period_to"),
+        names=("periodFrom", "periodTo"),
         longest=MAX_PERIOD,
         error=UnableToPriceTariff,
     )

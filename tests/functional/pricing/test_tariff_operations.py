@@ -208,7 +208,7 @@ def test_unit_rates_errors_name_the_argument(gql_as, make_token):
     [error] = result["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == "periodTo"
-    assert "limited to 400 days" in error["message"]
+    assert "at most 400 days" in error["message"]
 
 
 def test_no_mutation_changes_or_removes_a_published_version(writer):

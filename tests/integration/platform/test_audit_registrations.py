@@ -6,7 +6,7 @@ from django.apps import apps
 AUDITED = [
     "billing.Customer",
     "billing.Agreement",
-    "config.ApiClient",
+    "core.ApiClient",
     "metering.MeterPoint",
     "metering.Meter",
     "pricing.Market",

@@ -174,6 +174,7 @@ def test_no_service_changes_a_published_version():
         "document_sha256",
         "pricing_event_declare",
         "tariff_create",
+        "tariff_rename",  # the tariff's name only: versions are untouched
         "tariff_version_publish",
     ]
 

@@ -236,7 +236,7 @@ def test_a_dynamic_tariff_gives_the_latest_revision_of_its_published_rates():
 @pytest.mark.parametrize(
     ("period_from", "period_to", "field", "message"),
     [
-        (DAY, DAY + timedelta(days=401), "period_to", "limited to 400 days"),
+        (DAY, DAY + timedelta(days=401), "period_to", "at most 400 days"),
         (DAY + timedelta(minutes=10), DAY + timedelta(days=1), "period_from", "not on a half-hour boundary"),
         (DAY, DAY, "period_to", "periodTo must be after periodFrom"),
         (DAY - timedelta(days=30), DAY, "period_from", "no version valid at 2023-12-16T00:00:00Z"),
