@@ -13,8 +13,9 @@ from django.db.models import Q
 from billing.models import Agreement, Customer
 from core.errors import DomainError
 from core.periods import check_period
-from metering.models import MeterPoint
-from pricing.models import Tariff, TariffDirection
+from metering.selectors.readings import meter_point_get
+from pricing.models import Tariff
+from pricing.selectors.tariffs import tariff_get
 
 
 class UnableToCreateAgreement(DomainError):
@@ -43,20 +44,16 @@ def agreement_create(
             f"No customer {account_number}.", field="account_number", code="unknown_account"
         )
     # The lock serialises agreements of one meter point, so the overlap check below is reliable.
-    meter_point = (
-        MeterPoint.objects.select_for_update().filter(identifier=meter_point_identifier.strip()).first()
-    )
+    meter_point = meter_point_get(identifier=meter_point_identifier.strip(), for_update=True)
     if meter_point is None:
         raise UnableToCreateAgreement(
             f"No meter point {meter_point_identifier}.",
             field="meter_point_identifier",
             code="unknown_meter_point",
         )
-    import_tariff = _tariff(tariff_code, TariffDirection.IMPORT, field="tariff_code")
+    import_tariff = _tariff(tariff_code, "IMPORT", field="tariff_code")
     export_tariff = (
-        _tariff(export_tariff_code, TariffDirection.EXPORT, field="export_tariff_code")
-        if export_tariff_code
-        else None
+        _tariff(export_tariff_code, "EXPORT", field="export_tariff_code") if export_tariff_code else None
     )
     same = Agreement.objects.filter(
         customer=customer,
@@ -94,7 +91,7 @@ def agreement_create(
 
 
 def _tariff(code: str, direction: str, *, field: str) -> Tariff:
-    tariff = Tariff.objects.filter(code=code.strip()).first()
+    tariff = tariff_get(code=code.strip())
     if tariff is None:
         raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code="unknown_tariff")
     if tariff.direction != direction:

@@ -16,8 +16,11 @@ from metering.validation import KWH_SCALE, MeterTable
 LOAD_ALL_METERS_ABOVE = 2_000
 
 
-def meter_point_get(*, identifier: str) -> MeterPoint | None:
-    return MeterPoint.objects.filter(identifier=identifier).first()
+def meter_point_get(*, identifier: str, for_update: bool = False) -> MeterPoint | None:
+    """The meter point `identifier`; `for_update` locks its row until the transaction ends (a writer that
+    must see no concurrent change of what hangs off it, e.g. its agreements)."""
+    points = MeterPoint.objects.select_for_update() if for_update else MeterPoint.objects
+    return points.filter(identifier=identifier).first()
 
 
 def meter_list(*, meter_point: MeterPoint) -> QuerySet[Meter]:
