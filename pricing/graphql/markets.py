@@ -18,6 +18,7 @@ from core.api.types import IngestResult
 from core.errors import BAD_USER_INPUT
 from core.periods import check_period
 from pricing import clearing, models
+from pricing.selectors import market_analytics
 from pricing.selectors import markets as selectors
 from pricing.services import markets as services
 
@@ -168,7 +169,7 @@ class Query:
     ) -> MarketAnalytics:
         """Averages, extremes, volatility, VaR and ES of a market's prices over [periodFrom, periodTo)."""
         check_period(period_from, period_to, fields=("periodFrom", "periodTo"), error=input_error)
-        result = services.market_analytics(
+        result = market_analytics.market_analytics(
             market_code=market, period_from=period_from, period_to=period_to, confidence=confidence
         )
         summary = result.summary
@@ -207,7 +208,7 @@ class Query:
         check_period(period_from, period_to, fields=("periodFrom", "periodTo"), error=input_error)
         if params is not None and not isinstance(params, dict):
             raise api_error("params must be a JSON object.", BAD_USER_INPUT, field="params")
-        summary = services.market_stress(
+        summary = market_analytics.market_stress(
             market_code=market,
             period_from=period_from,
             period_to=period_to,

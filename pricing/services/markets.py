@@ -2,13 +2,11 @@
 the analytics and clearing offered on them."""
 
 import datetime as dt
-import inspect
 import logging
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,7 +14,7 @@ from django.db import IntegrityError, transaction
 from core.errors import DomainError
 from core.periods import is_aware
 from core.results import IngestResult
-from pricing import analytics, clearing, feeds
+from pricing import clearing, feeds
 from pricing.models import Market, MarketPrice, MarketPriceRevision
 from pricing.selectors import markets as selectors
 
@@ -70,10 +68,6 @@ class UnableToEnsureMarket(DomainError):
 
 class UnableToImportPrices(DomainError):
     code = "prices_refused"
-
-
-class UnableToAnalyseMarket(DomainError):
-    code = "analytics_invalid"
 
 
 class UnableToClearMarket(DomainError):
@@ -178,7 +172,8 @@ def _check_feed_adapter(name: str | None) -> None:
         )
 
 
-def _market(code: str) -> Market:
+def market_get_or_refuse(code: str) -> Market:
+    """The market `code`, or UnableToImportPrices naming the `market` field."""
     market = selectors.market_get(code=code)
     if market is None:
         raise UnableToImportPrices(f"No market '{code}'.", field="market", code="not_found")
@@ -259,7 +254,7 @@ def market_prices_import(
     than the market's refuses the whole request. Set-based: one query loads the stored prices of the batch's
     range, then bulk inserts and updates.
     """
-    market = _market(market_code)
+    market = market_get_or_refuse(market_code)
     if currency != market.currency:
         raise UnableToImportPrices(
             f"Prices of {market.code} are in {market.currency}, not {currency}.",
@@ -367,235 +362,7 @@ def market_price_revisions_mark_reviewed(*, revision_ids: Sequence[int]) -> int:
     return MarketPriceRevision.objects.filter(pk__in=list(revision_ids), reviewed=False).update(reviewed=True)
 
 
-# --- files and feeds ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class MarketFileImport:
-    market_code: str
-    column: str
-    result: PriceImportResult
-    skipped: int
-
-
-def market_prices_import_file(
-    *,
-    path: str | Path,
-    now: dt.datetime,
-    market_codes: Sequence[str] | None = None,
-    create_markets: bool = False,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    chunk_size: int = 5000,
-    progress: Callable[[int], Any] | None = None,
-) -> list[MarketFileImport]:
-    """Import a wide price file (see `pricing.feeds`), one market per column; idempotent.
-
-    Markets are those named in `market_codes`, or else one per column of the file. A market's column is
-    `feed_config["column"]`, or the known default; `create_markets` creates known markets that are missing.
-    `date_from`/`date_to` (UTC dates, both included) restrict the rows. Missing cells are skipped and counted.
-    """
-    header = feeds.header_of(path)
-    if market_codes is None:
-        by_column = _markets_by_column(header)
-        unknown = [c for c in header if c not in by_column]
-        if unknown:
-            raise UnableToImportPrices(
-                f"No market for column {', '.join(unknown)}; name the markets to import.",
-                field="markets",
-                code="unknown_column",
-            )
-        market_codes = list(by_column.values())
-    plan: dict[str, tuple[Market, str]] = {}
-    for code in market_codes:
-        market = selectors.market_get(code=code)
-        if market is None and create_markets and code in KNOWN_MARKETS:
-            market = market_ensure(code=code)
-        if market is None:
-            hint = "" if code not in KNOWN_MARKETS else " (create it with --create-markets)"
-            raise UnableToImportPrices(f"No market '{code}'{hint}.", field="markets", code="not_found")
-        wanted = (market.feed_config or {}).get("column") or getattr(KNOWN_MARKETS.get(code), "column", "")
-        column = feeds.match_column(header, wanted) if wanted else None
-        if column is None:
-            raise UnableToImportPrices(
-                f"No column for market {code} in the file (columns: {', '.join(header)}).",
-                field="markets",
-                code="unknown_column",
-            )
-        plan[code] = (market, column)
-    start_at = dt.datetime.combine(date_from, dt.time(), tzinfo=dt.UTC) if date_from else None
-    end_at = (
-        dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if date_to else None
-    )
-    read = feeds.read_wide(
-        path,
-        columns={column: market.interval_minutes for market, column in plan.values()},
-        start_at=start_at,
-        end_at=end_at,
-    )
-    outcomes = []
-    for code, (market, column) in plan.items():
-        rows = read[column].prices
-        result = PriceImportResult()
-        for offset in range(0, len(rows), chunk_size):
-            chunk = rows[offset : offset + chunk_size]
-            result.add(
-                market_prices_import(market_code=code, currency=market.currency, prices=chunk, now=now),
-                offset,
-            )
-            if progress is not None:
-                progress(len(chunk))
-        outcomes.append(MarketFileImport(code, column, result, len(read[column].skipped)))
-    return outcomes
-
-
-def _markets_by_column(header: list[str]) -> dict[str, str]:
-    """{column: market code} for `header`: the stored markets' feed columns, then the known defaults."""
-    wanted = {
-        m.code: (m.feed_config or {}).get("column") or getattr(KNOWN_MARKETS.get(m.code), "column", "")
-        for m in selectors.market_list()
-    }
-    for code, known in KNOWN_MARKETS.items():
-        wanted.setdefault(code, known.column)
-    out: dict[str, str] = {}
-    for code, column in wanted.items():
-        matched = feeds.match_column(header, column) if column else None
-        if matched is not None:
-            out.setdefault(matched, code)
-    return out
-
-
-def market_prices_fetch(*, market_code: str, day: dt.date, now: dt.datetime) -> PriceImportResult:
-    """Fetch one market's day-ahead prices for its local `day` through its feed, and import them."""
-    market = _market(market_code)
-    try:
-        prices = feeds.get_feed(market.feed_adapter).fetch_day_ahead(market, day)
-    except feeds.FeedError as exc:
-        raise UnableToImportPrices(str(exc), field="market", code="feed_failed") from exc
-    return market_prices_import(market_code=market.code, currency=market.currency, prices=prices, now=now)
-
-
-def market_prices_fetch_due(*, now: dt.datetime) -> dict[str, dict]:
-    """Fetch and import the next local day for every market whose results time has passed and which has no
-    price for that day yet. One market failing is logged and does not stop the others."""
-    outcomes: dict[str, dict] = {}
-    for market, day in selectors.markets_due_for_fetch(now=now):
-        try:
-            result = market_prices_fetch(market_code=market.code, day=day, now=now)
-        except Exception as exc:
-            log.exception("Fetching day-ahead prices of %s for %s failed", market.code, day)
-            outcomes[market.code] = {"day": day.isoformat(), "error": str(exc)}
-            continue
-        outcomes[market.code] = {
-            "day": day.isoformat(),
-            "accepted": result.accepted,
-            "duplicates": result.duplicates,
-            "revised": result.revised,
-            "rejected": result.rejected_count,
-        }
-    return outcomes
-
-
-# --- analytics and clearing --------------------------------------------------------------------------------
-
-MAX_ANALYTICS_DAYS = 366
-
-
-@dataclass(frozen=True)
-class MarketAnalytics:
-    market_code: str
-    currency: str
-    confidence: float
-    summary: analytics.PeriodSummary
-    volatility: float | None
-    value_at_risk: Decimal | None
-    expected_shortfall: Decimal | None
-    var95: Decimal | None
-    var99: Decimal | None
-    es95: Decimal | None
-    es99: Decimal | None
-
-
-def _series(market_code: str, period_from: dt.datetime, period_to: dt.datetime):
-    market = selectors.market_get(code=market_code)
-    if market is None:
-        raise UnableToAnalyseMarket(f"No market '{market_code}'.", field="market", code="not_found")
-    if period_to <= period_from:
-        raise UnableToAnalyseMarket("periodTo must be after periodFrom.", field="period_to")
-    if period_to - period_from > dt.timedelta(days=MAX_ANALYTICS_DAYS):
-        raise UnableToAnalyseMarket(
-            f"The period can be at most {MAX_ANALYTICS_DAYS} days.", field="period_to"
-        )
-    if market.interval_minutes != 60:
-        raise UnableToAnalyseMarket("Analytics need hourly prices.", field="market")
-    series = selectors.market_price_series(market=market, period_from=period_from, period_to=period_to)
-    if series.empty:
-        raise UnableToAnalyseMarket("No prices in the period.", field="period_from", code="no_prices")
-    return market, series
-
-
-def _or_none(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Statistics that need at least two hour-to-hour changes are None on a shorter series."""
-    try:
-        return function(*args, **kwargs)
-    except ValueError:
-        return None
-
-
-def market_analytics(
-    *, market_code: str, period_from: dt.datetime, period_to: dt.datetime, confidence: float = 0.95
-) -> MarketAnalytics:
-    """Base/peak/off-peak averages, min/max, volatility, VaR and ES (buyer, 1 hour) of [period_from,
-    period_to). VWAP needs traded volumes, which the market prices do not carry."""
-    if not 0 < confidence < 1:
-        raise UnableToAnalyseMarket("confidence must be between 0 and 1.", field="confidence")
-    market, series = _series(market_code, period_from, period_to)
-    return MarketAnalytics(
-        market_code=market.code,
-        currency=market.currency,
-        confidence=confidence,
-        summary=analytics.period_summary(series, timezone=market.timezone),
-        volatility=_or_none(analytics.volatility, series),
-        value_at_risk=_or_none(analytics.value_at_risk, series, confidence=confidence),
-        expected_shortfall=_or_none(analytics.expected_shortfall, series, confidence=confidence),
-        var95=_or_none(analytics.value_at_risk, series, confidence=0.95),
-        var99=_or_none(analytics.value_at_risk, series, confidence=0.99),
-        es95=_or_none(analytics.expected_shortfall, series, confidence=0.95),
-        es99=_or_none(analytics.expected_shortfall, series, confidence=0.99),
-    )
-
-
-def market_stress(
-    *,
-    market_code: str,
-    period_from: dt.datetime,
-    period_to: dt.datetime,
-    scenario: str,
-    params: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """`analytics.stress_summary` of the period under a named scenario; the market's zone is supplied."""
-    if scenario not in analytics.SCENARIOS:
-        raise UnableToAnalyseMarket(
-            f"Unknown scenario '{scenario}'; choose one of {', '.join(analytics.SCENARIOS)}.",
-            field="scenario",
-        )
-    market, series = _series(market_code, period_from, period_to)
-    function = analytics.SCENARIOS[scenario]
-    allowed = set(inspect.signature(function).parameters) - {"prices", "timezone"}
-    params = dict(params or {})
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise UnableToAnalyseMarket(
-            f"Unknown parameter {', '.join(unknown)} of {scenario}; known: {', '.join(sorted(allowed))}.",
-            field="params",
-        )
-    if "timezone" in inspect.signature(function).parameters:
-        params["timezone"] = market.timezone
-    try:
-        summary = analytics.stress_summary(series, scenario, **params)
-    except (ValueError, TypeError) as exc:
-        raise UnableToAnalyseMarket(str(exc), field="params") from exc
-    return {**summary, "market_code": market.code, "currency": market.currency}
+# --- clearing ----------------------------------------------------------------------------------------------
 
 
 def market_clear(*, offers: Sequence[clearing.Order], bids: Sequence[clearing.Order]) -> clearing.Clearing:

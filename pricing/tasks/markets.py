@@ -5,7 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from pricing.services import markets as services
+from pricing.services import market_feeds as services
 
 
 def _as_datetime(value: str | dt.datetime | None) -> dt.datetime:

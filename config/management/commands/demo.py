@@ -27,7 +27,7 @@ from metering.services.readings import readings_import_file, readings_ingest
 from metering.services.simulation import simulated_days, simulated_fleet_ensure
 from metering.services.vee import vee_run
 from pricing.services.dynamic import AnnouncedRate, announced_rates_publish
-from pricing.services.markets import market_prices_import_file
+from pricing.services.market_feeds import market_prices_import_file
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 
 DEMO_CLIENT = "demo-billing-system"

@@ -8,7 +8,8 @@ from tqdm import tqdm
 
 from core.errors import DomainError
 from pricing.feeds import FeedError
-from pricing.services.markets import KNOWN_MARKETS, market_prices_import_file
+from pricing.services.market_feeds import market_prices_import_file
+from pricing.services.markets import KNOWN_MARKETS
 
 
 class Command(BaseCommand):
