@@ -127,8 +127,10 @@ def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, pe
     for agreement in agreements:
         for versions in (agreement.import_versions, agreement.export_versions):
             for version in versions:
-                tax = version.document.tax
-                version_tax[version.version_id] = (tax.name, tax.rate) if tax else None
+                document_tax = version.document.tax
+                version_tax[version.version_id] = (
+                    (document_tax.name, document_tax.rate) if document_tax else None
+                )
         lines += _agreement_lines(agreement, period_start, period_end, currencies)
     if len(currencies) > 1:
         raise BillHeld(
@@ -297,11 +299,11 @@ def _energy_lines(
             event = np.isin(bands, EVENT_KINDS)
             split = rates.tier_split(version.document, np.concatenate([[before], v_kwh]).astype(np.int64))
             by_tier = split.kwh_e4_by_tier[1:]
-            for j, (band, _, rate, _) in enumerate(split.per_tier):
+            for j, (band, _, tier_rate, _) in enumerate(split.per_tier):
                 take = ~event & (by_tier[:, j] > 0)
                 keys.append(np.char.add(f"{i}|{ENERGY}|", np.full(int(take.sum()), band)))
                 piece_kwh.append(by_tier[take, j])
-                piece_rate.append(np.full(int(take.sum()), rate, dtype=np.int64))
+                piece_rate.append(np.full(int(take.sum()), tier_rate, dtype=np.int64))
                 piece_estimated.append(v_est[take])
             if event.any():
                 keys.append(np.char.add(f"{i}|{EVENT}|", bands[event]))

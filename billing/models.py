@@ -4,7 +4,7 @@ Issued invoices are immutable: services never change them (a correction is a cre
 invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -166,7 +166,7 @@ class Invoice(models.Model):
         return self.number or f"draft {self.pk}"
 
     @property
-    def period_last_day(self):
+    def period_last_day(self) -> date:
         """The last local date billed: the period is [period_start, period_end)."""
         return self.period_end - timedelta(days=1)
 

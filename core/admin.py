@@ -1,18 +1,27 @@
 """Admin helpers shared by the apps, and the API clients' admin."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 from core.models import ApiClient
 
+if TYPE_CHECKING:  # generic in django-stubs only; Django's classes take no type arguments at run time
+    _Paginator = Paginator[Any]
+    _ModelAdmin = admin.ModelAdmin[Model]
+else:
+    _Paginator = Paginator
+    _ModelAdmin = admin.ModelAdmin
 
-class EstimatedCountPaginator(Paginator):
+
+class EstimatedCountPaginator(_Paginator):
     """Pages a huge table without COUNT(*): the number of pages is not known, there is always a next one."""
 
     @cached_property
@@ -20,36 +29,38 @@ class EstimatedCountPaginator(Paginator):
         return 10**9
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(_ModelAdmin):
     """Rows that only services write (readings, aggregates, ledgers): staff may look, never change."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(_ModelAdmin):
     """An admin whose writes go through the app's services, so staff meet the same rules as the API.
 
     Subclasses implement `service_save`. The form runs it once in a transaction that is rolled back, so a
     domain error appears on the form, on the field it names, and nothing is written; saving runs it for real.
     """
 
-    def service_save(self, *, request, obj: Model, data: dict[str, Any], change: bool) -> Model:
+    def service_save(self, *, request: HttpRequest, obj: Model, data: dict[str, Any], change: bool) -> Model:
         raise NotImplementedError
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> "type[ModelForm[Model]]":
         form_class = super().get_form(request, obj, change, **kwargs)
         model_admin = self
 
         class ServiceForm(form_class):  # type: ignore[valid-type, misc]
-            def clean(self):
-                cleaned = super().clean()
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
                 if self.errors:
                     return cleaned
                 try:
@@ -66,13 +77,13 @@ class ServiceAdmin(admin.ModelAdmin):
 
         return ServiceForm
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: Any) -> None:
         saved = self.service_save(request=request, obj=obj, data=form.cleaned_data, change=change)
         obj.pk, obj._state.adding = saved.pk, False
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(_ModelAdmin):
     list_display = ("application", "scopes", "created_at")
     readonly_fields = ("application", "created_at")
     search_fields = ("application__name", "application__client_id")

@@ -52,4 +52,5 @@ def log_entries_create(
     using = router.db_for_write(LogEntry)
     for row in rows:
         pre_save.send(sender=LogEntry, instance=row, raw=False, using=using, update_fields=None)
-    return LogEntry.objects.bulk_create(rows)
+    created: list[LogEntry] = LogEntry.objects.bulk_create(rows)
+    return created

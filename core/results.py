@@ -1,6 +1,7 @@
 """What an ingest did, for readings and market prices alike."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_REJECT_DETAILS = 1000
 
@@ -14,7 +15,7 @@ class IngestResult:
     revised: int = 0
     duplicates: int = 0
     rejected_count: int = 0
-    rejected: list[dict] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_by_code: dict[str, int] = field(default_factory=dict)
 
     def reject(self, index: int, code: str, field_name: str, message: str) -> None:
@@ -34,7 +35,7 @@ class IngestResult:
         self.rejected.extend({**r, "index": r["index"] + index_offset} for r in other.rejected[:room])
         self.rejected_count += other.rejected_count
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "revised": self.revised,

@@ -29,7 +29,9 @@ def _next(boundary: datetime, zone: ZoneInfo, unit: str) -> datetime:
     return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
 
 
-def local_buckets(period_from: datetime, period_to: datetime, timezone: str, unit: str) -> list[tuple]:
+def local_buckets(
+    period_from: datetime, period_to: datetime, timezone: str, unit: str
+) -> list[tuple[datetime, datetime]]:
     """[(start, end)] in UTC covering [period_from, period_to), cut at local hour/day/month boundaries.
 
     A local day is 23 or 25 hours long on DST days; the first and last buckets are clipped to the period.

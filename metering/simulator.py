@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 HEATING_KINDS = ("heat_pump", "gas", "electric_storage")
@@ -323,7 +324,7 @@ def _random_draws(seed: int, premise_index: np.ndarray, starts: np.ndarray) -> n
     return np.stack([normal, uniforms[2], -np.log(uniforms[3])])
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser: a bijective 64-bit hash whose output bits look independent and uniform."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
@@ -332,7 +333,9 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _load_kwh(traits: _Traits, calendar: _Calendar, temperature: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def _load_kwh(
+    traits: _Traits, calendar: _Calendar, temperature: np.ndarray, draws: np.ndarray
+) -> npt.NDArray[np.float64]:
     """Household consumption before PV, kWh per interval, shape (premises, intervals)."""
     hour = calendar.local_hour[None, :]
     weekend = calendar.weekend[None, :]
@@ -380,7 +383,8 @@ def _load_kwh(traits: _Traits, calendar: _Calendar, temperature: np.ndarray, dra
         _SPIKE_SHARE * activity_kw * calendar.interval_hours / _SPIKE_MEAN_KWH, 1.0
     )
     spikes = (uniform < spike_probability) * _SPIKE_MEAN_KWH * exponential
-    return smooth_kwh * noise + spikes
+    load_kwh: npt.NDArray[np.float64] = smooth_kwh * noise + spikes
+    return load_kwh
 
 
 def _heating_kw(
@@ -429,7 +433,7 @@ def _heating_kw(
     )
 
 
-def _pv_kw_per_kwp(calendar: _Calendar, seed: int) -> np.ndarray:
+def _pv_kw_per_kwp(calendar: _Calendar, seed: int) -> npt.NDArray[np.float64]:
     """PV output per kWp for each interval: clear-sky irradiance times the day's random clearness."""
     sin_elevation = np.clip(calendar.sin_elevation, 0, None)
     air_mass = 1 / np.maximum(sin_elevation, 0.02)
@@ -438,7 +442,8 @@ def _pv_kw_per_kwp(calendar: _Calendar, seed: int) -> np.ndarray:
     days, day_index = np.unique(calendar.local_day, return_inverse=True)
     # Each date's clearness depends on the seed and the date only, not on the simulated window.
     clearness = np.array([np.random.default_rng([seed, 2, int(day)]).beta(*_CLEARNESS_BETA) for day in days])
-    return clear_sky / 1000 * _PV_SYSTEM_FACTOR * clearness[day_index]
+    kw_per_kwp: npt.NDArray[np.float64] = clear_sky / 1000 * _PV_SYSTEM_FACTOR * clearness[day_index]
+    return kw_per_kwp
 
 
 def _with_pv_and_battery(
@@ -502,5 +507,5 @@ def _day_diff(cumulative: np.ndarray, calendar: _Calendar) -> np.ndarray:
     return step
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _sigmoid(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return 1 / (1 + np.exp(-x))

@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 KWH_SCALE = 10_000  # energy is exact in units of 0.0001 kWh (the column has 4 decimals)
@@ -121,11 +122,12 @@ def kwh_from_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rounded.astype("int64"), reject
 
 
-def _local_seconds(start: np.ndarray, timezone: str) -> np.ndarray:
+def _local_seconds(start: np.ndarray, timezone: str) -> npt.NDArray[np.int64]:
     """Local wall-clock seconds of UTC instants; converts each distinct instant once."""
     unique, inverse = np.unique(start, return_inverse=True)
     local = pd.DatetimeIndex(unique).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
-    return local.as_unit("s").asi8[inverse]
+    seconds: npt.NDArray[np.int64] = local.as_unit("s").asi8[inverse]
+    return seconds
 
 
 def validate(readings: ReadingArrays, meters: MeterTable, *, now: np.datetime64) -> np.ndarray:
@@ -169,10 +171,11 @@ def validate(readings: ReadingArrays, meters: MeterTable, *, now: np.datetime64)
     return codes
 
 
-def _keys(readings: ReadingArrays, rows: np.ndarray) -> np.ndarray:
+def _keys(readings: ReadingArrays, rows: np.ndarray) -> npt.NDArray[np.int64]:
     """One int64 per row for (meter, interval start): meter id above 28 bits of minutes since 1970."""
     minutes = readings.start[rows].astype("int64") // 60
-    return (readings.meter_id[rows] << 28) | minutes
+    keys: npt.NDArray[np.int64] = (readings.meter_id[rows] << 28) | minutes
+    return keys
 
 
 def _mark_conflicts(readings: ReadingArrays, codes: np.ndarray) -> None:
@@ -191,9 +194,9 @@ def _mark_conflicts(readings: ReadingArrays, codes: np.ndarray) -> None:
     codes[valid[np.isin(keys, bad_keys)]] = Reject.CONFLICT_IN_BATCH
 
 
-def first_of_duplicates(readings: ReadingArrays, codes: np.ndarray) -> np.ndarray:
+def first_of_duplicates(readings: ReadingArrays, codes: np.ndarray) -> npt.NDArray[np.bool_]:
     """Mask of valid rows to write: one per (meter, interval); repeats of the same value are dropped."""
-    keep = codes == 0
+    keep: npt.NDArray[np.bool_] = codes == 0
     valid = np.flatnonzero(keep)
     if len(valid) < 2:
         return keep

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from metering.validation import KWH_SCALE
@@ -48,13 +49,16 @@ class Method(enum.IntEnum):
     PROFILE = 2
 
 
-def local_seconds(starts_s: np.ndarray, timezone: str) -> np.ndarray:
+def local_seconds(starts_s: np.ndarray, timezone: str) -> npt.NDArray[np.int64]:
     """Local wall-clock seconds (since 1970-01-01 local) of UTC epoch seconds."""
     index = pd.DatetimeIndex(np.asarray(starts_s, dtype="int64").astype("datetime64[s]"))
-    return index.tz_localize("UTC").tz_convert(timezone).tz_localize(None).as_unit("s").asi8
+    seconds: npt.NDArray[np.int64] = (
+        index.tz_localize("UTC").tz_convert(timezone).tz_localize(None).as_unit("s").asi8
+    )
+    return seconds
 
 
-def interval_grid(start_s: int, end_s: int, timezone: str, resolution_s: int) -> np.ndarray:
+def interval_grid(start_s: int, end_s: int, timezone: str, resolution_s: int) -> npt.NDArray[np.int64]:
     """UTC starts (epoch s) of the intervals in [start, end) that begin on a local boundary of the resolution.
 
     Candidates are taken every gcd(resolution, 15 min) in UTC (every zone's offset is a multiple of 15
@@ -66,7 +70,8 @@ def interval_grid(start_s: int, end_s: int, timezone: str, resolution_s: int) ->
     candidates = np.arange(first, end_s, step, dtype="int64")
     if len(candidates) == 0:
         return candidates
-    return candidates[local_seconds(candidates, timezone) % resolution_s == 0]
+    aligned: npt.NDArray[np.int64] = candidates[local_seconds(candidates, timezone) % resolution_s == 0]
+    return aligned
 
 
 def load_start(period_start_s: int) -> int:
@@ -165,7 +170,9 @@ def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, starts, ends
 
 
-def _div_half_up(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def _div_half_up(
+    numerator: npt.NDArray[np.int64], denominator: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     """Round numerator / denominator half up, for non-negative ints and positive denominators."""
     return (2 * numerator + denominator) // (2 * denominator)
 
@@ -223,8 +230,9 @@ class Gaps:
     estimate_kwh_e4: np.ndarray
 
     @property
-    def lengths(self) -> np.ndarray:
-        return self.end_col - self.start_col
+    def lengths(self) -> npt.NDArray[np.int64]:
+        lengths: npt.NDArray[np.int64] = self.end_col - self.start_col
+        return lengths
 
 
 def find_gaps(window: Window, kwh_e4: np.ndarray, quality: np.ndarray, expected: np.ndarray) -> Gaps:

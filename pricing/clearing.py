@@ -126,7 +126,7 @@ def _validate(orders: Sequence[Order], side: str) -> None:
 
 def _fills(orders: Sequence[Order], merit_order: list[int], filled: list[Decimal], side: str) -> list[Fill]:
     return [
-        Fill(id=orders[i].id if orders[i].id is not None else f"{side}[{i}]", volume=volume)
+        Fill(id=order_id if (order_id := orders[i].id) is not None else f"{side}[{i}]", volume=volume)
         for i, volume in zip(merit_order, filled, strict=True)
         if volume > 0
     ]

@@ -131,7 +131,8 @@ class EventRates:
 
     def rate_for(self, kind: str) -> Decimal | None:
         """The rate of event `kind` ("critical_peak" or "emergency")."""
-        return getattr(self, f"{kind}_per_kwh")
+        rate: Decimal | None = getattr(self, f"{kind}_per_kwh")
+        return rate
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,8 @@ def _holiday_calendar(value: object, path: str) -> str:
     """A country code of the holidays package ('GB'), optionally with one of its subdivisions as in
     ISO 3166-2 ('GB-ENG': England's bank holidays, which add Easter Monday and the August bank holiday)."""
     supported = holidays.list_supported_countries()
-    country, _, subdivision = value.partition("-") if isinstance(value, str) else ("", "", "")
+    text = value if isinstance(value, str) else ""
+    country, _, subdivision = text.partition("-")
     if country not in supported:
         raise InvalidTariffDocument(
             path,
@@ -375,7 +377,7 @@ def _holiday_calendar(value: object, path: str) -> str:
         raise InvalidTariffDocument(
             path, f"{value!r} is not a subdivision of {country} the holidays package knows (known: {known})"
         )
-    return value
+    return text
 
 
 def _schedule(value: object, path: str, rates: Mapping[str, Decimal]) -> tuple[tuple[str, ...], ...]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pricing.documents import DynamicRule
@@ -162,7 +163,9 @@ _PARAMS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }
 
 
-def _decimal(params: dict, key: str, where: str, *, default: str | None = None, places: int = 6) -> Decimal:
+def _decimal(
+    params: dict[str, Any], key: str, where: str, *, default: str | None = None, places: int = 6
+) -> Decimal:
     value = params.get(key, default)
     path = f"{where}.{key}"
     if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
@@ -177,7 +180,7 @@ def _decimal(params: dict, key: str, where: str, *, default: str | None = None, 
     return parsed
 
 
-def _clock(params: dict, key: str, where: str) -> time:
+def _clock(params: dict[str, Any], key: str, where: str) -> time:
     value = params[key]
     match = _CLOCK.fullmatch(value) if isinstance(value, str) else None
     if match is None:
@@ -185,14 +188,14 @@ def _clock(params: dict, key: str, where: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def _market(params: dict, where: str) -> MarketRule:
+def _market(params: dict[str, Any], where: str) -> MarketRule:
     return MarketRule(
         multiplier=_decimal(params, "multiplier", where, default="1"),
         adder_per_kwh=_decimal(params, "adder_per_kwh", where, default="0"),
     )
 
 
-def _demand(params: dict, where: str) -> DemandRule:
+def _demand(params: dict[str, Any], where: str) -> DemandRule:
     region = params["region"]
     if not isinstance(region, str) or not _REGION.fullmatch(region):
         raise InvalidRule(f"{where}.region", f"must be a region code such as 'north', got {region!r}")
@@ -210,7 +213,7 @@ def _demand(params: dict, where: str) -> DemandRule:
     )
 
 
-def _tou(params: dict, where: str) -> TouRule:
+def _tou(params: dict[str, Any], where: str) -> TouRule:
     start, end = _clock(params, "from", where), _clock(params, "to", where)
     if start == end:
         raise InvalidRule(f"{where}.to", f"must differ from 'from' ({params['from']}): the window is empty")
@@ -220,7 +223,7 @@ def _tou(params: dict, where: str) -> TouRule:
     return TouRule(start=start, end=end, multiplier=multiplier)
 
 
-def _weather(params: dict, where: str) -> WeatherRule:
+def _weather(params: dict[str, Any], where: str) -> WeatherRule:
     applies = params.get("applies", "below")
     if applies not in ("below", "above", "both"):
         raise InvalidRule(f"{where}.applies", f"must be 'below', 'above' or 'both', got {applies!r}")
@@ -231,15 +234,15 @@ def _weather(params: dict, where: str) -> WeatherRule:
     )
 
 
-def _cap(params: dict, where: str) -> CapRule:
+def _cap(params: dict[str, Any], where: str) -> CapRule:
     return CapRule(per_kwh=_decimal(params, "per_kwh", where))
 
 
-def _floor(params: dict, where: str) -> FloorRule:
+def _floor(params: dict[str, Any], where: str) -> FloorRule:
     return FloorRule(per_kwh=_decimal(params, "per_kwh", where))
 
 
-_PARSERS: dict[str, Callable[[dict, str], Rule]] = {
+_PARSERS: dict[str, Callable[[dict[str, Any], str], Rule]] = {
     "market": _market,
     "demand": _demand,
     "tou": _tou,

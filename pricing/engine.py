@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from core.periods import is_aware
@@ -248,10 +249,11 @@ def _check_instants(values: np.ndarray, name: str) -> None:
         raise TypeError(f"{name} must be a 1-d numpy array of dtype datetime64[s] (UTC instants)")
 
 
-def _local_seconds(starts: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+def _local_seconds(starts: np.ndarray, zone: ZoneInfo) -> npt.NDArray[np.int64]:
     """Local wall-clock times in `zone` as int64 seconds since 1970-01-01T00:00 local."""
     local = pd.DatetimeIndex(starts).tz_localize("UTC").tz_convert(zone).tz_localize(None)
-    return local.to_numpy().astype("datetime64[s]").astype(np.int64)
+    seconds: npt.NDArray[np.int64] = local.to_numpy().astype("datetime64[s]").astype(np.int64)
+    return seconds
 
 
 def _tou_rates(energy: TouEnergy, starts: np.ndarray, zone: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
@@ -340,14 +342,15 @@ def _indexed_rates(
     return rates, bands
 
 
-def _scale_half_up(values: np.ndarray, factor: int, denominator: int) -> np.ndarray:
+def _scale_half_up(values: np.ndarray, factor: int, denominator: int) -> npt.NDArray[np.int64]:
     """values * factor / denominator rounded half away from zero, exactly; int64 when it cannot overflow."""
     if not len(values):
         return values.astype(np.int64)
     largest = int(np.abs(values).max()) * abs(factor) + denominator
     product = values.astype(np.int64 if largest <= _INT64_MAX else object) * factor
     quotient = (np.abs(product) + denominator // 2) // denominator
-    return np.where(product < 0, -quotient, quotient).astype(np.int64)
+    scaled: npt.NDArray[np.int64] = np.where(product < 0, -quotient, quotient).astype(np.int64)
+    return scaled
 
 
 def _apply_events(

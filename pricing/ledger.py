@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from core.periods import is_aware
 
@@ -27,7 +28,7 @@ class RateLine:
     interval_start: datetime
     interval_end: datetime
     rate_per_kwh: Decimal
-    breakdown: list
+    breakdown: list[dict[str, str]]
 
 
 def _iso(moment: datetime) -> str:
@@ -105,7 +106,7 @@ class VerifyReport:
     ok: bool
     first_broken: Broken | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         broken = None
         if self.first_broken is not None:
             broken = {"sequence": self.first_broken.sequence, "reason": self.first_broken.reason}

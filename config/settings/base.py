@@ -5,11 +5,12 @@ local-memory cache. Production sets DATABASE_URL, REDIS_URL and DJANGO_SECRET_KE
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu.entity import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -138,7 +139,7 @@ CELERY_ENABLE_UTC = True
 # One queue per app domain, so each can get its own workers; "default" for project-level jobs.
 APP_QUEUES = ("metering", "forecasting", "pricing", "billing", "grid")
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue("default"), *(Queue(name) for name in APP_QUEUES)]
+CELERY_TASK_QUEUES = [Queue("default"), *(Queue(name) for name in APP_QUEUES)]  # type: ignore[no-untyped-call]
 # Routing by module (the per-task `queue` attribute is deprecated in Celery 5.7).
 CELERY_TASK_ROUTES = {f"{name}.tasks.*": {"queue": name} for name in APP_QUEUES}
 
@@ -276,7 +277,7 @@ MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

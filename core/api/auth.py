@@ -45,10 +45,10 @@ def bearer_token_present(request: HttpRequest) -> bool:
 
 
 def get_principal(request: HttpRequest) -> Principal:
-    cached = getattr(request, "_api_principal", None)
+    cached: Principal | None = getattr(request, "_api_principal", None)
     if cached is None:
         cached = _resolve(request)
-        request._api_principal = cached
+        request._api_principal = cached  # type: ignore[attr-defined]  # our own attribute on the request
     return cached
 
 

@@ -20,13 +20,15 @@ every schema extension that hooks field resolution is one known to act on querys
 strawberry-django optimizer), which a leaf field never returns, and never for async fields.
 """
 
-from typing import Any, NamedTuple
+import enum
+from typing import Any, Final, NamedTuple
 from weakref import WeakKeyDictionary
 
 from django.db.models.fields.files import FileDescriptor
 from django.db.models.query_utils import DeferredAttribute
 from graphql import GraphQLObjectType, GraphQLSchema, get_nullable_type, is_leaf_type, is_non_null_type
-from graphql.pyutils import Undefined
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import AwaitableOrValue, Path, Undefined, UndefinedType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 from strawberry_django.fields.field import StrawberryDjangoField
@@ -36,7 +38,13 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 LEAF_TRANSPARENT_EXTENSIONS: tuple[type, ...] = (DjangoOptimizerExtension,)
 
 _STRAWBERRY_DEFINITION = "strawberry-definition"
-_MISSING = object()
+
+
+class _Missing(enum.Enum):
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING  # a sentinel the type checker can tell apart from a plan
 
 
 class LeafPlan(NamedTuple):
@@ -81,7 +89,14 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._short_path = all(isinstance(m, LEAF_TRANSPARENT_EXTENSIONS) for m in middlewares)
         self._plans = _plans.setdefault(self.schema, {})
 
-    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any] | UndefinedType:
         if self._short_path:
             node = field_details_list[0].node
             key = (parent_type.name, node.name.value)

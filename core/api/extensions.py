@@ -1,11 +1,13 @@
 """Schema extensions every operation passes through: limits, the introspection gate, error policy."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from graphql import GraphQLError, ValidationRule
+from graphql import FieldNode, GraphQLError, ValidationRule
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from core.api.auth import Kind, get_principal
@@ -29,7 +31,7 @@ class IntrospectionGate(SchemaExtension):
         request = self.execution_context.context.request
 
         class NoIntrospectionUnlessAllowed(ValidationRule):
-            def enter_field(self, node, *_args) -> None:
+            def enter_field(self, node: FieldNode, *_args: Any) -> None:
                 if node.name.value in ("__schema", "__type") and not introspection_allowed(request):
                     self.report_error(
                         GraphQLError(
@@ -46,11 +48,11 @@ class IntrospectionGate(SchemaExtension):
         yield
 
 
-def _ignore_introspection(context) -> bool:
+def _ignore_introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
-def schema_extensions() -> list:
+def schema_extensions() -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH, should_ignore=_ignore_introspection),

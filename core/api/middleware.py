@@ -4,6 +4,8 @@ The address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT says how many proxies in f
 X-Forwarded-For; a client cannot choose the address recorded for it by sending the header itself.
 """
 
+from typing import Any
+
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.http import HttpRequest
@@ -13,8 +15,8 @@ from core.api.auth import get_principal
 
 
 def client_address(request: HttpRequest) -> str | None:
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    proxies: int = settings.TRUSTED_PROXY_COUNT
+    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
@@ -32,6 +34,6 @@ class AuditActorMiddleware(AuditlogMiddleware):
         return None
 
     @staticmethod
-    def _get_actor(request: HttpRequest):
+    def _get_actor(request: HttpRequest) -> "SimpleLazyObject[Any]":
         # Lazy: the token or session is only looked up when something is actually logged.
         return SimpleLazyObject(lambda: get_principal(request).actor)

@@ -4,8 +4,10 @@ Bearer-token requests are exempt from CSRF (they carry no cookie authority); ses
 like any form post. GraphiQL is served to staff and in development only.
 """
 
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotFound
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -20,13 +22,13 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
-    def dispatch(self, request: HttpRequest, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if (
             request.method == "POST"
             and not bearer_token_present(request)
             and settings.SESSION_COOKIE_NAME in request.COOKIES
         ):
-            rejection = CsrfViewMiddleware(_no_view).process_view(request, None, (), {})
+            rejection = CsrfViewMiddleware(_no_view).process_view(request, _no_view, (), {})
             if rejection is not None:
                 return rejection
         return super().dispatch(request, *args, **kwargs)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import DomainError
 from core.services import api_client_create
@@ -7,13 +9,13 @@ from core.services import api_client_create
 class Command(BaseCommand):
     help = "Create an OAuth2 client-credentials application with the given scopes; print its id and secret."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="A name for the client, e.g. billing-system")
         parser.add_argument(
             "--scopes", required=True, help='Space-separated, e.g. "billing:read billing:write"'
         )
 
-    def handle(self, *args, name: str, scopes: str, **options):
+    def handle(self, *args: Any, name: str, scopes: str, **options: Any) -> None:
         try:
             client, secret = api_client_create(name=name, scopes=scopes.replace(",", " ").split())
         except DomainError as exc:
