@@ -199,6 +199,10 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=4000)
+# Lists (cursor connections) return at most this many items per page, and this many when `first` is not
+# given; `first`/`last` above it are refused. Request bodies above GRAPHQL_MAX_BODY_BYTES get 413 unparsed.
+GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=256 * 1024)
 
 # --- OAuth2 (django-oauth-toolkit) --------------------------------------------------------------------------
 API_SCOPES = {
