@@ -13,9 +13,11 @@ from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
 from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine, InvoiceTax
+from billing.selectors.customers import customer_tariff_codes
 from billing.selectors.invoices import invoice_reference
 from config.api.auth import Kind
 from config.api.permissions import principal_of
+from pricing.selectors import ledger as ledger_selectors
 
 
 @strawberry.enum(name="InvoiceStatus")
@@ -164,6 +166,17 @@ class AgreementType:
         return queryset.order_by("valid_from", "id")
 
 
+@strawberry.type(name="CustomerRate")
+class CustomerRate:
+    """A published dynamic unit rate (before tax) of one of the customer's tariffs, for one interval."""
+
+    tariff_code: str
+    interval_start: datetime
+    interval_end: datetime
+    rate_per_kwh: Decimal
+    revision: int
+
+
 @strawberry_django.type(Customer, name="Customer")
 class CustomerType:
     account_number: auto
@@ -171,6 +184,27 @@ class CustomerType:
     email: auto
     agreements: list[AgreementType]
     invoices: DjangoListConnection[InvoiceType] = strawberry_django.connection()
+
+    @strawberry_django.field(only=["id"])
+    def published_rates(self, root: Customer, day: date) -> list[CustomerRate]:
+        """The customer's own dynamic tariffs' published rates for a local day (latest revision), without
+        the pricing breakdown, which is staff and API-client data (`publishedRates`)."""
+        rates = []
+        for code in customer_tariff_codes(customer=root):
+            publication = ledger_selectors.publication_latest(tariff_code=code, day=day)
+            if publication is None:
+                continue
+            rates.extend(
+                CustomerRate(
+                    tariff_code=code,
+                    interval_start=rate.interval_start,
+                    interval_end=rate.interval_end,
+                    rate_per_kwh=rate.rate_per_kwh,
+                    revision=publication.revision,
+                )
+                for rate in ledger_selectors.published_rate_list(publication=publication)
+            )
+        return rates
 
 
 @strawberry_django.type(BillRun, name="BillRun")
