@@ -183,6 +183,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.bill_rebill_revised_task",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Hourly: delete expired and revoked OAuth2 tokens (django-oauth-toolkit's `cleartokens`).
+    "oauth-tokens-clear": {
+        "task": "config.tasks.oauth_tokens_clear",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
     "billing-monthly": {
         "task": "billing.tasks.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),
@@ -221,6 +227,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": API_SCOPES,
     "DEFAULT_SCOPES": ["__all__"],
     "SCOPES_BACKEND_CLASS": "config.api.oauth.GrantedScopes",
+    "OAUTH2_VALIDATOR_CLASS": "config.api.oauth.ApiOAuth2Validator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 3600,
     "PKCE_REQUIRED": True,
