@@ -12,9 +12,18 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine, InvoiceTax
+from billing.models import (
+    Agreement,
+    BillRun,
+    BillRunItem,
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceTax,
+)
 from billing.selectors.customers import customer_tariff_codes
-from billing.selectors.invoices import invoice_reference
+from billing.selectors.invoices import bill_run_item_list, invoice_reference
 from config.api.auth import Kind
 from config.api.permissions import principal_of
 from pricing.selectors import ledger as ledger_selectors
@@ -207,6 +216,29 @@ class CustomerType:
         return rates
 
 
+@strawberry.enum(name="BillRunItemOutcome")
+class BillRunItemOutcome(enum.Enum):
+    INVOICED = "INVOICED"
+    HELD = "HELD"
+    FAILED = "FAILED"
+
+
+@strawberry_django.type(BillRunItem, name="BillRunItem")
+class BillRunItemType:
+    """What a bill run did with one account: invoiced it, held it (the reason says why: e.g. the meter and
+    the first intervals without a reading) or failed on it (the error)."""
+
+    reason: str
+
+    @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
+    def account_number(self, root: BillRunItem) -> str:
+        return root.customer.account_number
+
+    @strawberry_django.field(only=["outcome"])
+    def outcome(self, root: BillRunItem) -> BillRunItemOutcome:
+        return BillRunItemOutcome(root.outcome)
+
+
 @strawberry_django.type(BillRun, name="BillRun")
 class BillRunType:
     id: auto
@@ -225,6 +257,16 @@ class BillRunType:
     @strawberry_django.field(only=["status"])
     def status(self, root: BillRun) -> BillRunStatus:
         return BillRunStatus(root.status)
+
+    @strawberry_django.connection(
+        DjangoListConnection[BillRunItemType],
+        description="The run's accounts and what happened to each, by account number; "
+        "`outcome: HELD` lists the held accounts with the reasons.",
+    )
+    def items(self, root: BillRun, outcome: BillRunItemOutcome | None = None) -> list[BillRunItemType]:
+        return bill_run_item_list(  # type: ignore[return-value]
+            bill_run_id=root.pk, outcome=outcome.value if outcome is not None else None
+        )
 
 
 @strawberry_django.type(CreditNote, name="CreditNote")
