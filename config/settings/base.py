@@ -91,6 +91,18 @@ USE_I18N = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # The price ledger's signed chain heads (docs/dynamic-pricing.md): outside the database, append-only in
+    # production (e.g. a write-once bucket through django-storages, or a directory only this app appends to).
+    "price_ledger_heads": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env("PRICE_LEDGER_HEAD_DIR", default=str(BASE_DIR / "var" / "price-ledger-heads"))
+        },
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 LOGIN_URL = "portal:login"
@@ -172,6 +184,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.tasks.dynamic_prices_publish_due",
         "schedule": 900.0,
         "options": {"expires": 840},
+    },
+    # Hourly: verify the ledger and export its signed head (outside the database); verify compares with it.
+    "pricing-price-ledger-head-export": {
+        "task": "pricing.tasks.price_ledger_head_export",
+        "schedule": crontab(minute=5),
     },
     "pricing-price-ledger-verify": {
         "task": "pricing.tasks.price_ledger_verify",
@@ -272,6 +289,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted; 0 trusts none.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Price ledger -------------------------------------------------------------------------------------------
+# Key of the ledger entries' HMACs and of the signed chain heads. Keep it outside the database (an attacker
+# who can rewrite the ledger must not be able to re-sign it) and apart from DJANGO_SECRET_KEY, so rotating
+# that does not invalidate the ledger; production requires it. Changing it invalidates existing signatures.
+PRICE_LEDGER_HMAC_KEY = env("PRICE_LEDGER_HMAC_KEY", default=f"price-ledger-development-key:{SECRET_KEY}")
 
 # --- Billing system integration ----------------------------------------------------------------------------
 # When set, issuing or voiding an invoice POSTs a signed event (HMAC-SHA256, see docs) to this URL.
