@@ -5,6 +5,7 @@ local-memory cache. Production sets DATABASE_URL, REDIS_URL and DJANGO_SECRET_KE
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -115,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Redis, cache, Celery -----------------------------------------------------------------------------------
+# REDIS_URL carries the password in production: redis://:PASSWORD@host:6379/0 (or rediss:// for TLS, or
+# redis://USER:PASSWORD@… with a Redis ACL user); see docs/redis.md.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
@@ -122,8 +125,28 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """`url` (redis:// or rediss://, with its credentials and query) pointing at database `db`."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def redis_db(url: str) -> int:
+    path = urlsplit(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
+
+
+# The cache lives in its own Redis database, next to the broker's: REDIS_URL's database + 1 (so
+# redis://:pw@host:6379/0 caches in /1), unless REDIS_CACHE_URL says otherwise (e.g. another Redis whose
+# maxmemory-policy may evict; the broker's must be noeviction). Credentials and TLS come with the URL.
+REDIS_CACHE_URL = env(
+    "REDIS_CACHE_URL", default=redis_url_with_db(REDIS_URL, redis_db(REDIS_URL) + 1) if REDIS_URL else ""
+)
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
