@@ -265,6 +265,16 @@ class InvoiceTaxInline(InvoiceLineInline):
     ordering = ("name", "rate")
 
 
+def _changes_text(entry: LogEntry) -> str:
+    """`field: old → new; …`; a missing old or new value (None, as bulk-written entries of older releases
+    hold it) shows as "—" rather than failing the page as `LogEntry.changes_str` does."""
+    parts = []
+    for field, values in (entry.changes_dict or {}).items():
+        old, new = [*values, None, None][:2] if isinstance(values, (list, tuple)) else (None, values)
+        parts.append(f"{field}: {'—' if old is None else old} → {'—' if new is None else new}")
+    return "; ".join(parts)
+
+
 def _is_final(invoice: Invoice | None) -> bool:
     return invoice is not None and invoice.status in (Invoice.Status.ISSUED, Invoice.Status.VOID)
 
@@ -323,7 +333,7 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
                 f"{entry.timestamp:%Y-%m-%d %H:%M:%S %Z}",
                 entry.get_action_display(),
                 entry.actor or "system",
-                entry.changes_str or "",
+                _changes_text(entry),
             )
             for entry in entries[:50]
         ]

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import strawberry
+from django.conf import settings
 from strawberry.schema.config import StrawberryConfig
 
 from billing.graphql.mutations import Mutation as BillingMutation
@@ -29,6 +30,8 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     extensions=schema_extensions(),
-    config=StrawberryConfig(scalar_map={Decimal: SafeDecimal}),
+    config=StrawberryConfig(
+        scalar_map={Decimal: SafeDecimal}, relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE
+    ),
     execution_context_class=ExecutionContext,
 )

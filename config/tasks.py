@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from oauth2_provider.models import clear_expired
 
 from config.health import HEARTBEAT_KEY
 
@@ -29,3 +30,9 @@ def ping() -> dict:
         "database": connection.vendor,
         "api_clients": ApiClient.objects.count(),
     }
+
+
+@shared_task
+def oauth_tokens_clear() -> None:
+    """Delete expired access tokens, refresh tokens past their lifetime, and old grants (`cleartokens`)."""
+    clear_expired()

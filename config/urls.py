@@ -1,16 +1,23 @@
 from django.contrib import admin
 from django.urls import include, path
-from oauth2_provider import urls as oauth2_urls
+from oauth2_provider import views as oauth2_views
 
 from billing.urls import plain_api_urlpatterns
 from config.health import healthz
 from config.schema import schema
 from core.api.views import ApiGraphQLView
 
+# The OAuth2 endpoints the API uses (README, docs/API.md): token, revocation, introspection. No authorize,
+# device, registration or management views: clients are created by staff, not self-served.
+oauth2_urlpatterns = [
+    path("token/", oauth2_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Token, revocation and introspection endpoints only; clients are created by staff, not self-served.
-    path("o/", include((oauth2_urls.base_urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),
+    path("o/", include((oauth2_urlpatterns, "oauth2_provider"), namespace="oauth2_provider")),
     path("graphql/", ApiGraphQLView.as_view(schema=schema, allow_queries_via_get=False), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("", include("django_prometheus.urls")),

@@ -1,5 +1,13 @@
 from django.db import models
 
+# Staff sessions (and tokens issued to staff users) get an API scope only through the matching permission,
+# `config.<codename>`, granted directly or through a group; superusers have them all.
+SCOPE_PERMISSIONS: dict[str, str] = {
+    f"{app}:{access}": f"api_scope_{app}_{access}"
+    for app in ("metering", "forecasting", "pricing", "billing", "grid")
+    for access in ("read", "write")
+}
+
 
 class ApiClient(models.Model):
     """A machine client of the API: an OAuth2 client-credentials application and the scopes granted to it.
@@ -16,6 +24,7 @@ class ApiClient(models.Model):
 
     class Meta:
         db_table = "config_apiclient"  # created by the config app before the kernel moved to core
+        permissions = [(codename, f"API scope {scope}") for scope, codename in SCOPE_PERMISSIONS.items()]
 
     def __str__(self) -> str:
         return f"{self.application.name} ({self.scopes})"

@@ -3,11 +3,19 @@
 Each publication's canonical content is a JSON text with sorted keys and no whitespace; its SHA-256 is the
 publication's `content_sha256`. Ledger entries chain: entry_sha256 = SHA-256(previous_sha256 ||
 content_sha256 || str(sequence)), the first entry's previous being 64 zeros. Changing a published rate, a
-publication, or removing, reordering or forging an entry breaks the chain at that entry. Pure Python: no
-Django (docs/dynamic-pricing.md).
+publication, or removing, reordering or forging an entry breaks the chain at that entry.
+
+Anyone with write access to the database could recompute the hashes of a tail after an edit, or cut the
+end off. Two things stop that, both keyed with a secret held outside the database:
+- each entry carries `entry_hmac` = HMAC-SHA256(key, "<sequence>|<entry_sha256>"), so a recomputed entry
+  no longer matches its HMAC;
+- the chain head (sequence, entry hash) is signed and exported periodically outside the database
+  (`SignedHead`); verification requires the chain to reach that head with the same hash.
+Pure Python: no Django (docs/dynamic-pricing.md).
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,10 +89,45 @@ def entry_hash(previous_sha256: str, content_sha256: str, sequence: int) -> str:
     return sha256_hex(f"{previous_sha256}{content_sha256}{sequence}".encode())
 
 
+def entry_hmac(key: bytes, sequence: int, entry_sha256: str) -> str:
+    """HMAC-SHA256(key, "<sequence>|<entry_sha256>"), hex: what an entry is signed with."""
+    return hmac.new(key, f"{sequence}|{entry_sha256}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """The chain head at a moment, signed with the ledger key: exported outside the database."""
+
+    sequence: int
+    entry_sha256: str
+    signed_at: str  # ISO 8601, UTC
+    signature: str = ""
+
+    def payload(self) -> bytes:
+        return f"price-ledger-head|{self.sequence}|{self.entry_sha256}|{self.signed_at}".encode()
+
+    def signed(self, key: bytes) -> "SignedHead":
+        signature = hmac.new(key, self.payload(), hashlib.sha256).hexdigest()
+        return SignedHead(self.sequence, self.entry_sha256, self.signed_at, signature)
+
+    def signature_valid(self, key: bytes) -> bool:
+        expected = hmac.new(key, self.payload(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, self.signature)
+
+    def as_dict(self) -> dict:
+        return {
+            "sequence": self.sequence,
+            "entry_sha256": self.entry_sha256,
+            "signed_at": self.signed_at,
+            "signature": self.signature,
+        }
+
+
 @dataclass(frozen=True)
 class Link:
     """One ledger entry as stored, with the content hash recomputed from its publication's stored rows
-    (`recomputed_sha256`) and the hash the publication row carries (`publication_sha256`)."""
+    (`recomputed_sha256`) and the hash the publication row carries (`publication_sha256`). `entry_hmac`
+    is empty on entries written before entries were signed."""
 
     sequence: int
     previous_sha256: str
@@ -92,6 +135,7 @@ class Link:
     entry_sha256: str
     publication_sha256: str
     recomputed_sha256: str
+    entry_hmac: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,13 +183,61 @@ def link_problem(link: Link, *, expected_sequence: int, expected_previous: str) 
     return None
 
 
-def chain_verify(links: Iterable[Link]) -> VerifyReport:
-    """Walk `links` in sequence order from 1 and report the first broken entry."""
-    expected_sequence, expected_previous, checked = 1, GENESIS, 0
+def hmac_problem(link: Link, key: bytes, *, signed_before: bool) -> Broken | None:
+    """Why `link`'s HMAC does not hold, or None. Unsigned entries are accepted only before the first
+    signed one (entries written before signing began)."""
+    if not link.entry_hmac:
+        if signed_before:
+            return Broken(link.sequence, "entry not signed: an entry after a signed one has no HMAC")
+        return None
+    if not hmac.compare_digest(link.entry_hmac, entry_hmac(key, link.sequence, link.entry_sha256)):
+        return Broken(
+            link.sequence, "HMAC mismatch: the entry was recomputed or forged without the ledger key"
+        )
+    return None
+
+
+def head_problem(
+    head: SignedHead, key: bytes, *, last_sequence: int, hash_at_head: str | None
+) -> Broken | None:
+    """Why a verified chain ending at `last_sequence` (whose entry at the head's sequence has
+    `hash_at_head`) does not match the exported signed head, or None."""
+    if not head.signature_valid(key):
+        return Broken(head.sequence, "signed head invalid: its signature does not match the ledger key")
+    if last_sequence < head.sequence:
+        return Broken(
+            last_sequence + 1,
+            f"chain truncated: it ends at entry {last_sequence} but the head signed at {head.signed_at} "
+            f"is entry {head.sequence}",
+        )
+    if hash_at_head != head.entry_sha256:
+        return Broken(
+            head.sequence,
+            f"chain rewritten: entry {head.sequence} differs from the head signed at {head.signed_at}",
+        )
+    return None
+
+
+def chain_verify(
+    links: Iterable[Link], *, key: bytes | None = None, head: SignedHead | None = None
+) -> VerifyReport:
+    """Walk `links` in sequence order from 1 and report the first broken entry. With `key`, each entry's
+    HMAC is checked; with `head` too, the chain must reach the signed head with the same hash."""
+    expected_sequence, expected_previous, checked, signed_before = 1, GENESIS, 0, False
+    hash_at_head = None
     for link in links:
         checked += 1
         broken = link_problem(link, expected_sequence=expected_sequence, expected_previous=expected_previous)
+        if broken is None and key is not None:
+            broken = hmac_problem(link, key, signed_before=signed_before)
         if broken is not None:
             return VerifyReport(entries_checked=checked, ok=False, first_broken=broken)
+        signed_before = signed_before or bool(link.entry_hmac)
+        if head is not None and link.sequence == head.sequence:
+            hash_at_head = link.entry_sha256
         expected_sequence, expected_previous = link.sequence + 1, link.entry_sha256
+    if head is not None and key is not None:
+        broken = head_problem(head, key, last_sequence=expected_sequence - 1, hash_at_head=hash_at_head)
+        if broken is not None:
+            return VerifyReport(entries_checked=checked, ok=False, first_broken=broken)
     return VerifyReport(entries_checked=checked, ok=True)

@@ -179,6 +179,12 @@ class LedgerEntry(models.Model):
     content_sha256 = models.CharField(max_length=64)
     previous_sha256 = models.CharField(max_length=64, unique=True)
     entry_sha256 = models.CharField(max_length=64, unique=True)
+    entry_hmac = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="HMAC-SHA256(PRICE_LEDGER_HMAC_KEY, sequence|entry hash); empty on older entries.",
+    )
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 import strawberry
 import strawberry_django
+from django.conf import settings
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
@@ -33,7 +34,7 @@ class Query:
     @strawberry_django.connection(
         DjangoListConnection[InvoiceType],
         extensions=[ScopeRequired("billing:read", signed_in_users=True)],
-        max_results=500,
+        max_results=settings.GRAPHQL_MAX_PAGE_SIZE,
     )
     def invoices(
         self, info: Info, account_number: str | None = None, status: InvoiceStatus | None = None

@@ -12,10 +12,21 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing.models import Agreement, BillRun, CreditNote, Customer, Invoice, InvoiceLine, InvoiceTax
-from billing.selectors.invoices import invoice_reference
+from billing.models import (
+    Agreement,
+    BillRun,
+    BillRunItem,
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceTax,
+)
+from billing.selectors.customers import customer_tariff_codes
+from billing.selectors.invoices import bill_run_item_list, invoice_reference
 from core.api.auth import Kind
 from core.api.permissions import principal_of
+from pricing.selectors import ledger as ledger_selectors
 
 
 @strawberry.enum(name="InvoiceStatus")
@@ -164,6 +175,17 @@ class AgreementType:
         return queryset.order_by("valid_from", "id")
 
 
+@strawberry.type(name="CustomerRate")
+class CustomerRate:
+    """A published dynamic unit rate (before tax) of one of the customer's tariffs, for one interval."""
+
+    tariff_code: str
+    interval_start: datetime
+    interval_end: datetime
+    rate_per_kwh: Decimal
+    revision: int
+
+
 @strawberry_django.type(Customer, name="Customer")
 class CustomerType:
     account_number: auto
@@ -171,6 +193,50 @@ class CustomerType:
     email: auto
     agreements: list[AgreementType]
     invoices: DjangoListConnection[InvoiceType] = strawberry_django.connection()
+
+    @strawberry_django.field(only=["id"])
+    def published_rates(self, root: Customer, day: date) -> list[CustomerRate]:
+        """The customer's own dynamic tariffs' published rates for a local day (latest revision), without
+        the pricing breakdown, which is staff and API-client data (`publishedRates`)."""
+        rates = []
+        for code in customer_tariff_codes(customer=root):
+            publication = ledger_selectors.publication_latest(tariff_code=code, day=day)
+            if publication is None:
+                continue
+            rates.extend(
+                CustomerRate(
+                    tariff_code=code,
+                    interval_start=rate.interval_start,
+                    interval_end=rate.interval_end,
+                    rate_per_kwh=rate.rate_per_kwh,
+                    revision=publication.revision,
+                )
+                for rate in ledger_selectors.published_rate_list(publication=publication)
+            )
+        return rates
+
+
+@strawberry.enum(name="BillRunItemOutcome")
+class BillRunItemOutcome(enum.Enum):
+    INVOICED = "INVOICED"
+    HELD = "HELD"
+    FAILED = "FAILED"
+
+
+@strawberry_django.type(BillRunItem, name="BillRunItem")
+class BillRunItemType:
+    """What a bill run did with one account: invoiced it, held it (the reason says why: e.g. the meter and
+    the first intervals without a reading) or failed on it (the error)."""
+
+    reason: str
+
+    @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
+    def account_number(self, root: BillRunItem) -> str:
+        return root.customer.account_number
+
+    @strawberry_django.field(only=["outcome"])
+    def outcome(self, root: BillRunItem) -> BillRunItemOutcome:
+        return BillRunItemOutcome(root.outcome)
 
 
 @strawberry_django.type(BillRun, name="BillRun")
@@ -191,6 +257,16 @@ class BillRunType:
     @strawberry_django.field(only=["status"])
     def status(self, root: BillRun) -> BillRunStatus:
         return BillRunStatus(root.status)
+
+    @strawberry_django.connection(
+        DjangoListConnection[BillRunItemType],
+        description="The run's accounts and what happened to each, by account number; "
+        "`outcome: HELD` lists the held accounts with the reasons.",
+    )
+    def items(self, root: BillRun, outcome: BillRunItemOutcome | None = None) -> list[BillRunItemType]:
+        return bill_run_item_list(  # type: ignore[return-value]
+            bill_run_id=root.pk, outcome=outcome.value if outcome is not None else None
+        )
 
 
 @strawberry_django.type(CreditNote, name="CreditNote")

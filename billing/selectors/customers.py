@@ -21,3 +21,15 @@ def customer_for_user(*, user) -> Customer | None:
     if user is None or not user.is_authenticated:
         return None
     return Customer.objects.filter(user=user).first()
+
+
+def customer_tariff_codes(*, customer: Customer) -> list[str]:
+    """The import and export tariffs of the customer's agreements, sorted."""
+    codes: set[str] = set()
+    for import_code, export_code in customer.agreements.values_list(
+        "import_tariff__code", "export_tariff__code"
+    ):
+        codes.add(import_code)
+        if export_code:
+            codes.add(export_code)
+    return sorted(codes)

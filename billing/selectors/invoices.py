@@ -9,7 +9,7 @@ import re
 
 from django.db.models import Prefetch, QuerySet
 
-from billing.models import BillRun, Invoice, InvoiceLine, InvoiceTax
+from billing.models import BillRun, BillRunItem, Invoice, InvoiceLine, InvoiceTax
 
 DRAFT_PREFIX = "DRAFT-"
 _DRAFT_REFERENCE = re.compile(r"^DRAFT-([1-9][0-9]{0,17})$")
@@ -76,3 +76,11 @@ def invoice_get_with_lines(*, number: str, visible_to_user=None) -> Invoice | No
 
 def bill_run_get(*, bill_run_id: int) -> BillRun | None:
     return BillRun.objects.filter(pk=bill_run_id).first()
+
+
+def bill_run_item_list(*, bill_run_id: int, outcome: str | None = None) -> QuerySet[BillRunItem]:
+    """A run's per-account outcomes (invoiced, held with the reason, failed), by account number."""
+    items = BillRunItem.objects.filter(bill_run_id=bill_run_id)
+    if outcome is not None:
+        items = items.filter(outcome=outcome)
+    return items.select_related("customer").order_by("customer__account_number", "id")

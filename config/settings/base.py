@@ -6,6 +6,7 @@ local-memory cache. Production sets DATABASE_URL, REDIS_URL and DJANGO_SECRET_KE
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -93,6 +94,18 @@ USE_I18N = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # The price ledger's signed chain heads (docs/dynamic-pricing.md): outside the database, append-only in
+    # production (e.g. a write-once bucket through django-storages, or a directory only this app appends to).
+    "price_ledger_heads": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env("PRICE_LEDGER_HEAD_DIR", default=str(BASE_DIR / "var" / "price-ledger-heads"))
+        },
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------------------------------------
 LOGIN_URL = "portal:login"
@@ -105,6 +118,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Redis, cache, Celery -----------------------------------------------------------------------------------
+# REDIS_URL carries the password in production: redis://:PASSWORD@host:6379/0 (or rediss:// for TLS, or
+# redis://USER:PASSWORD@… with a Redis ACL user); see docs/redis.md.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
@@ -112,8 +127,28 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """`url` (redis:// or rediss://, with its credentials and query) pointing at database `db`."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def redis_db(url: str) -> int:
+    path = urlsplit(url).path.strip("/")
+    return int(path) if path.isdigit() else 0
+
+
+# The cache lives in its own Redis database, next to the broker's: REDIS_URL's database + 1 (so
+# redis://:pw@host:6379/0 caches in /1), unless REDIS_CACHE_URL says otherwise (e.g. another Redis whose
+# maxmemory-policy may evict; the broker's must be noeviction). Credentials and TLS come with the URL.
+REDIS_CACHE_URL = env(
+    "REDIS_CACHE_URL", default=redis_url_with_db(REDIS_URL, redis_db(REDIS_URL) + 1) if REDIS_URL else ""
+)
+if REDIS_CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -175,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
+    # Hourly: verify the ledger and export its signed head (outside the database); verify compares with it.
+    "pricing-price-ledger-head-export": {
+        "task": "pricing.tasks.dynamic.price_ledger_head_export_task",
+        "schedule": crontab(minute=5),
+    },
     "pricing-price-ledger-verify": {
         "task": "pricing.tasks.dynamic.price_ledger_verify_task",
         "schedule": crontab(hour=3, minute=0),
@@ -184,6 +224,12 @@ CELERY_BEAT_SCHEDULE = {
     "billing-rebill-revised": {
         "task": "billing.tasks.bill_runs.bill_rebill_revised_task",
         "schedule": crontab(hour=4, minute=30),
+    },
+    # Hourly: delete expired and revoked OAuth2 tokens (django-oauth-toolkit's `cleartokens`).
+    "oauth-tokens-clear": {
+        "task": "config.tasks.oauth_tokens_clear",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     "billing-monthly": {
         "task": "billing.tasks.bill_runs.bill_run_monthly",
@@ -201,6 +247,10 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=4000)
+# Lists (cursor connections) return at most this many items per page, and this many when `first` is not
+# given; `first`/`last` above it are refused. Request bodies above GRAPHQL_MAX_BODY_BYTES get 413 unparsed.
+GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=256 * 1024)
 
 # --- OAuth2 (django-oauth-toolkit) --------------------------------------------------------------------------
 API_SCOPES = {
@@ -219,6 +269,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": API_SCOPES,
     "DEFAULT_SCOPES": ["__all__"],
     "SCOPES_BACKEND_CLASS": "core.api.oauth.GrantedScopes",
+    "OAUTH2_VALIDATOR_CLASS": "core.api.oauth.ApiOAuth2Validator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 3600,
     "PKCE_REQUIRED": True,
@@ -263,6 +314,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted; 0 trusts none.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Price ledger -------------------------------------------------------------------------------------------
+# Key of the ledger entries' HMACs and of the signed chain heads. Keep it outside the database (an attacker
+# who can rewrite the ledger must not be able to re-sign it) and apart from DJANGO_SECRET_KEY, so rotating
+# that does not invalidate the ledger; production requires it. Changing it invalidates existing signatures.
+PRICE_LEDGER_HMAC_KEY = env("PRICE_LEDGER_HMAC_KEY", default=f"price-ledger-development-key:{SECRET_KEY}")
 
 # --- Billing system integration ----------------------------------------------------------------------------
 # When set, issuing or voiding an invoice POSTs a signed event (HMAC-SHA256, see docs) to this URL.

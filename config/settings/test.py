@@ -1,8 +1,17 @@
 """Tests: DATABASE_URL / REDIS_URL choose the real services (CI sets both); fast hashing; no debug."""
 
+import tempfile
+
 from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Signed ledger heads of the test run go to a fresh directory (tests that export use their own tmp_path).
+STORAGES["price_ledger_heads"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="price-ledger-heads-")  # noqa: F405
+# The test run stays in the one Redis database it is given (services are shared); production separates the
+# cache (base.py) unless REDIS_CACHE_URL is set, and tests/unit/platform/test_redis_settings.py checks that.
+if REDIS_URL and not env("REDIS_CACHE_URL", default=""):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

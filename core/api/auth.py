@@ -1,5 +1,10 @@
 """Who is calling: an OAuth2 client (bearer token), a staff or customer session, or nobody.
 
+- A client-credentials token (no user) acts as its application, with the token's scopes.
+- A token issued to a user (authorization code) acts as that user: a customer sees their own data only
+  (and only within the token's scopes); a staff user gets the token's scopes that their permissions allow.
+- A staff session gets the scopes of its permissions (`session_scopes`), not all of them.
+
 The principal is resolved lazily, once per request, so that a query rejected by the limits never touches
 the database.
 """
@@ -36,7 +41,7 @@ class Principal:
     def actor(self) -> Any:
         """The user the audit trail records: the person, or the OAuth application's service account."""
         if self.kind == Kind.CLIENT:
-            return self.user or self.application.user
+            return self.application.user
         return self.user if self.kind in (Kind.STAFF, Kind.USER) else None
 
 
@@ -60,12 +65,32 @@ def _resolve(request: HttpRequest) -> Principal:
         if not valid:
             return Principal(Kind.INVALID_TOKEN)
         token = oauth_request.access_token
-        return Principal(
-            Kind.CLIENT, frozenset(token.scope.split()), user=token.user, application=token.application
-        )
+        scopes = frozenset(token.scope.split())
+        if token.user is None:
+            return Principal(Kind.CLIENT, scopes, application=token.application)
+        user = token.user
+        if not user.is_active:
+            return Principal(Kind.INVALID_TOKEN)
+        if user.is_staff:
+            return Principal(
+                Kind.STAFF, scopes & session_scopes(user), user=user, application=token.application
+            )
+        return Principal(Kind.USER, scopes, user=user, application=token.application)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
         return Principal(Kind.ANONYMOUS)
     if user.is_staff:
-        return Principal(Kind.STAFF, frozenset(settings.API_SCOPES), user=user)
+        return Principal(Kind.STAFF, session_scopes(user), user=user)
     return Principal(Kind.USER, user=user)
+
+
+def scope_permission(scope: str) -> str:
+    """The Django permission (`app_label.codename`) that grants a staff user an API scope."""
+    from core.models import SCOPE_PERMISSIONS  # models are not ready when this module is imported
+
+    return f"core.{SCOPE_PERMISSIONS[scope]}"
+
+
+def session_scopes(user: Any) -> frozenset[str]:
+    """The API scopes a staff user holds through their permissions and groups (all for a superuser)."""
+    return frozenset(scope for scope in settings.API_SCOPES if user.has_perm(scope_permission(scope)))

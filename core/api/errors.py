@@ -2,15 +2,20 @@
 becomes `NOT_FOUND`, the API's own errors pass, and everything else is logged and masked."""
 
 import logging
+import re
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from graphql import GraphQLError
+from graphql import BREAK, ArgumentNode, DocumentNode, GraphQLError, Node, ObjectFieldNode, Visitor, visit
 from strawberry.extensions import MaskErrors
 
 from core.errors import BAD_USER_INPUT, INTERNAL, NOT_FOUND
 
 log = logging.getLogger(__name__)
+
+# What a scalar's parser raises on a bad value (ValueError, a Decimal or overflow error, a wrong type).
+CLIENT_INPUT_ERRORS = (ValueError, TypeError, ArithmeticError)
+_VARIABLE_IN_MESSAGE = re.compile(r"Variable '(\$\w+)'")
 
 
 def api_error(message: str, code: str, **extensions: object) -> GraphQLError:
@@ -32,9 +37,22 @@ class ErrorPolicy(MaskErrors):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             # Syntax, validation and limit errors, or errors the API raised on purpose.
-            if original is None and "code" not in (error.extensions or {}):
-                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            if "code" not in (error.extensions or {}):
+                if original is None:
+                    error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+                else:
+                    # graphql-core's wrapper of a variable that failed coercion ("Variable '$x' has
+                    # invalid value …"): the client's input.
+                    variable = _VARIABLE_IN_MESSAGE.match(error.message)
+                    extra = {"argument": variable.group(1)} if variable else {}
+                    error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT, **extra}
             return error
+        if error.path is None and isinstance(original, CLIENT_INPUT_ERRORS):
+            # Raised while coercing a literal or a variable, before any resolver ran (a scalar refusing
+            # "NaN", a malformed DateTime): the client's input, reported as such and not logged.
+            argument = self._argument_of(error)
+            message = f"Invalid value for '{argument}': {error.message}" if argument else error.message
+            return self._rebuild(error, message, BAD_USER_INPUT, argument=argument)
         if isinstance(original, ValidationError):
             messages = [m for ms in _messages_by_field(original).values() for m in ms]
             fields = [f for f in _messages_by_field(original) if f]
@@ -52,6 +70,13 @@ class ErrorPolicy(MaskErrors):
             return self._rebuild(error, error.message, INTERNAL)
         return self._rebuild(error, "Unexpected error.", INTERNAL)
 
+    def _argument_of(self, error: GraphQLError) -> str | None:
+        """The argument (and input fields, dotted) whose literal value the error is about, if any."""
+        document = getattr(self.execution_context, "graphql_document", None)
+        if document is None or not error.nodes:
+            return None
+        return argument_path(document, error.nodes[0])
+
     @staticmethod
     def _rebuild(error: GraphQLError, message: str, code: str, **extensions: object) -> GraphQLError:
         extensions = {k: v for k, v in extensions.items() if v is not None}
@@ -63,6 +88,24 @@ class ErrorPolicy(MaskErrors):
             path=error.path,
             extensions={"code": code, **extensions},
         )
+
+
+def argument_path(document: DocumentNode, target: Node) -> str | None:
+    """`input.readings.kwh` for a value node inside `(input: {readings: [{kwh: …}]})`, else None."""
+    found: list[str] = []
+
+    class Finder(Visitor):
+        def enter(self, node, _key, parent, _path, ancestors):
+            if node is not target:
+                return None
+            chain = [*ancestors, parent]
+            names = [a.name.value for a in chain if isinstance(a, (ArgumentNode, ObjectFieldNode))]
+            if names:
+                found.append(".".join(names))
+            return BREAK
+
+    visit(document, Finder())
+    return found[0] if found else None
 
 
 def _messages_by_field(error: ValidationError) -> dict[str | None, list[str]]:

@@ -34,6 +34,8 @@ from strawberry.types.field import StrawberryField
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from core.api.extensions import suggestions_allowed
+
 # Schema extensions whose `resolve` hook leaves a leaf value as it is.
 LEAF_TRANSPARENT_EXTENSIONS: tuple[type, ...] = (DjangoOptimizerExtension,)
 
@@ -83,6 +85,18 @@ def leaf_plan(parent_type: GraphQLObjectType, field_name: str, source: Any) -> L
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    @classmethod
+    def build(cls, schema, document, root_value=None, context_value=None, *args: Any, **kwargs: Any):
+        """Coerce the variables without "Did you mean" hints unless the caller may see them (errors only
+        look the caller up)."""
+        kwargs["hide_suggestions"] = True
+        built = super().build(schema, document, root_value, context_value, *args, **kwargs)
+        request = getattr(context_value, "request", None)
+        if isinstance(built, list) and request is not None and suggestions_allowed(request):
+            kwargs["hide_suggestions"] = False
+            built = super().build(schema, document, root_value, context_value, *args, **kwargs)
+        return built
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middlewares = self.middleware_manager.middlewares if self.middleware_manager else ()

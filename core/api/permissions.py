@@ -1,7 +1,8 @@
 """Scope permissions for GraphQL fields.
 
 `ScopeRequired("billing:read")` lets through an OAuth2 client whose token carries the scope and staff
-sessions; `signed_in_users=True` also lets through signed-in customers, whose resolvers must then filter to
+whose permissions grant it (core.api.auth); `signed_in_users=True` also lets through signed-in customers
+(by session, or by a token issued to them that carries the scope), whose resolvers must then filter to
 their own objects. No or a bad token: UNAUTHENTICATED; a missing scope: FORBIDDEN.
 """
 
@@ -26,9 +27,10 @@ def check_access(principal: Principal, scope: str | None, *, signed_in_users: bo
     if principal.kind == Kind.ANONYMOUS:
         raise api_error("Authentication required.", UNAUTHENTICATED)
     if principal.kind == Kind.USER:
-        if signed_in_users:
-            return
-        raise api_error("This operation is not available to customer accounts.", FORBIDDEN)
+        if not signed_in_users:
+            raise api_error("This operation is not available to customer accounts.", FORBIDDEN)
+        if principal.application is None or scope is None or scope in principal.scopes:
+            return  # a session, or a token that carries the scope
     if scope is not None and scope not in principal.scopes:
         raise api_error(f"This operation needs the scope '{scope}'.", FORBIDDEN, scope=scope)
 

@@ -1,19 +1,36 @@
 """The GraphQL endpoint.
 
 Bearer-token requests are exempt from CSRF (they carry no cookie authority); session requests are checked
-like any form post. GraphiQL is served to staff and in development only.
+like any form post. A body over GRAPHQL_MAX_BODY_BYTES is refused with 413 before anything parses it.
+GraphiQL is served to staff and in development only.
 """
 
-from typing import Any
+import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from core.api.auth import Kind, bearer_token_present, get_principal
+from core.errors import INTERNAL
+
+log = logging.getLogger(__name__)
+
+
+def body_too_large(request: HttpRequest) -> bool:
+    """Whether the request body exceeds the cap, judged by Content-Length when sent, else by reading it
+    (Django bounds that read by DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    limit = settings.GRAPHQL_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared:
+        return declared > limit
+    return request.method == "POST" and len(request.body) > limit
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
@@ -22,7 +39,20 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def dispatch(self, request: HttpRequest, *args, **kwargs):
+        if body_too_large(request):
+            limit = settings.GRAPHQL_MAX_BODY_BYTES
+            return JsonResponse(
+                {
+                    "errors": [
+                        {
+                            "message": f"The request body is larger than {limit // 1024} KB.",
+                            "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit},
+                        }
+                    ]
+                },
+                status=413,
+            )
         if (
             request.method == "POST"
             and not bearer_token_present(request)
@@ -32,6 +62,16 @@ class ApiGraphQLView(GraphQLView):
             if rejection is not None:
                 return rejection
         return super().dispatch(request, *args, **kwargs)
+
+    def process_result(self, request: HttpRequest, result):
+        """Last line of error masking: an error that reached the response without a `code` escaped the
+        error policy (strawberry returns exceptions raised outside execution as they are): mask it."""
+        response = super().process_result(request, result)
+        for index, error in enumerate(response.get("errors") or []):
+            if not (error.get("extensions") or {}).get("code"):
+                log.error("Unmasked GraphQL error: %s", error.get("message"))
+                response["errors"][index] = {"message": "Unexpected error.", "extensions": {"code": INTERNAL}}
+        return response
 
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         if not (settings.DEBUG or get_principal(request).kind == Kind.STAFF):

@@ -82,9 +82,11 @@ def _intervals(publication: RatePublication) -> list[PublishedInterval]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[ScopeRequired("pricing:read", signed_in_users=True)])
+    @strawberry.field(extensions=[ScopeRequired("pricing:read")])
     def published_rates(self, tariff_code: str, day: date) -> list[PublishedInterval]:
-        """The latest revision of a dynamic tariff's published rates for a local day, with breakdowns."""
+        """The latest revision of a dynamic tariff's published rates for a local day, with breakdowns
+        (wholesale price, multiplier, margin): staff and API clients only. Customers read their own rates,
+        without breakdowns, as `me { publishedRates(day) }`."""
         publication = ledger_selectors.publication_latest(tariff_code=tariff_code, day=day)
         return [] if publication is None else _intervals(publication)
 

@@ -1,18 +1,59 @@
 """Reads of the pricing app: ledger.
 
 `ledger_verify` walks the whole chain in sequence order, in chunks (one query for the entries with their
-publications, one for their rates), recomputing each publication's canonical content from the stored rows.
+publications, one for their rates), recomputing each publication's canonical content from the stored rows,
+checking each entry's HMAC, and finally comparing the chain with the latest signed head exported outside
+the database (`ledger_head_latest`).
 """
 
+import json
 from collections.abc import Iterator
 from datetime import date
 
+from django.conf import settings
+from django.core.files.storage import storages
 from django.db.models import Prefetch, QuerySet
 
 from pricing import ledger
 from pricing.models import LedgerEntry, PublishedRate, RatePublication
 
 VERIFY_CHUNK = 200
+HEAD_STORAGE = "price_ledger_heads"
+HEAD_PREFIX = "price-ledger-head-"
+
+
+def ledger_key() -> bytes:
+    """The key of entry HMACs and signed heads (settings.PRICE_LEDGER_HMAC_KEY)."""
+    return settings.PRICE_LEDGER_HMAC_KEY.encode()
+
+
+def head_file_name(sequence: int) -> str:
+    return f"{HEAD_PREFIX}{sequence:012d}.json"
+
+
+def ledger_head_latest() -> ledger.SignedHead | None:
+    """The latest exported signed head (highest sequence), or None before the first export. A file that
+    cannot be read as a head is returned unsigned, so verification reports it rather than skipping it."""
+    storage = storages[HEAD_STORAGE]
+    try:
+        _dirs, files = storage.listdir("")
+    except FileNotFoundError:
+        return None
+    names = sorted(name for name in files if name.startswith(HEAD_PREFIX) and name.endswith(".json"))
+    if not names:
+        return None
+    with storage.open(names[-1]) as handle:
+        raw = handle.read()
+    try:
+        data = json.loads(raw)
+        return ledger.SignedHead(
+            sequence=int(data["sequence"]),
+            entry_sha256=str(data["entry_sha256"]),
+            signed_at=str(data["signed_at"]),
+            signature=str(data["signature"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return ledger.SignedHead(sequence=0, entry_sha256="", signed_at="")
 
 
 def publication_content_sha256(publication: RatePublication, rates: list[PublishedRate]) -> str:
@@ -50,16 +91,19 @@ def _links(chunk: int) -> Iterator[ledger.Link]:
                 entry_sha256=entry.entry_sha256,
                 publication_sha256=publication.content_sha256,
                 recomputed_sha256=publication_content_sha256(publication, list(publication.rates.all())),
+                entry_hmac=entry.entry_hmac,
             )
         if len(entries) < chunk:
             return
         after = entries[-1].sequence
 
 
-def ledger_verify(*, chunk: int = VERIFY_CHUNK) -> ledger.VerifyReport:
-    """Check every ledger entry and report the first broken one; also flag publications left without an
-    entry (an entry deleted from the end of the chain leaves its publication behind)."""
-    report = ledger.chain_verify(_links(chunk))
+def ledger_verify(*, chunk: int = VERIFY_CHUNK, use_head: bool = True) -> ledger.VerifyReport:
+    """Check every ledger entry (hashes and HMACs) and report the first broken one; then compare the chain
+    with the latest signed head (a truncated end or a recomputed tail); also flag publications left
+    without an entry (an entry deleted from the end of the chain leaves its publication behind)."""
+    head = ledger_head_latest() if use_head else None
+    report = ledger.chain_verify(_links(chunk), key=ledger_key(), head=head)
     if not report.ok:
         return report
     orphan = (

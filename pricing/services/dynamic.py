@@ -28,6 +28,7 @@ from pricing.models import (
     Tariff,
     TariffVersion,
 )
+from pricing.selectors.ledger import ledger_key
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +191,14 @@ def _publish(
     head = LedgerEntry.objects.order_by("-sequence").first()
     sequence = head.sequence + 1 if head is not None else 1
     previous = head.entry_sha256 if head is not None else ledger.GENESIS
+    entry_sha256 = ledger.entry_hash(previous, content_sha256, sequence)
     entry = LedgerEntry.objects.create(
         sequence=sequence,
         publication=publication,
         content_sha256=content_sha256,
         previous_sha256=previous,
-        entry_sha256=ledger.entry_hash(previous, content_sha256, sequence),
+        entry_sha256=entry_sha256,
+        entry_hmac=ledger.entry_hmac(ledger_key(), sequence, entry_sha256),
         created_at=now,
     )
     return PublishOutcome(publication=publication, created=True, ledger_entry=entry)

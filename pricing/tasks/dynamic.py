@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from pricing.selectors.ledger import ledger_verify
 from pricing.services.dynamic import dynamic_prices_publish_due
+from pricing.services.ledger import ledger_head_export
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,12 @@ def price_ledger_verify_task() -> dict:
             "price ledger broken at entry %s: %s", report.first_broken.sequence, report.first_broken.reason
         )
     return report.as_dict()
+
+
+@shared_task
+def price_ledger_head_export_task() -> dict:
+    """Verify the ledger and export its signed head outside the database (see docs/dynamic-pricing.md)."""
+    return ledger_head_export(now=timezone.now()).as_dict()
 
 
 @shared_task

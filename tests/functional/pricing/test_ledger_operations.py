@@ -38,7 +38,7 @@ def dynamic_day():
         ("other", "FORBIDDEN"),
         ("write", "FORBIDDEN"),
         ("read", None),
-        ("customer", None),
+        ("customer", "FORBIDDEN"),
         ("staff", None),
     ],
     indirect=["caller"],
