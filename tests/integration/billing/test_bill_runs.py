@@ -497,7 +497,7 @@ def test_concurrent_runs_for_the_same_accounts_give_one_invoice_each():
 
 @pytest.mark.django_db
 def test_the_monthly_beat_task_starts_last_months_run_once(monkeypatch):
-    from billing.tasks.bill_runs import bill_runs as tasks
+    from billing.tasks import bill_runs as tasks
 
     monkeypatch.setattr(tasks.timezone, "now", lambda: datetime(2025, 1, 1, 3, 0, tzinfo=UTC))
 
