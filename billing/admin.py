@@ -177,6 +177,7 @@ class BillRunAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         """Starting is the service's job: it creates (or finds, by idempotency key) the run."""
         from billing.services.bill_runs import bill_run_start
+        from billing.tasks import bill_run_enqueue
 
         data = form.cleaned_data
         key = data.get("idempotency_key") or (
@@ -189,6 +190,7 @@ class BillRunAdmin(admin.ModelAdmin):
             account_numbers=data.get("account_numbers"),
             idempotency_key=key,
             now=timezone.now(),
+            enqueue=bill_run_enqueue,
         )
         # The admin goes on with `obj` (the unsaved form instance): point it at the run the service returned.
         obj.pk, obj.status, obj._state.adding = run.pk, run.status, False

@@ -5,7 +5,8 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from billing.services.bill_runs import bill_rebill_revised, bill_run_execute, bill_run_start
+from billing.services.bill_runs import bill_run_execute, bill_run_start
+from billing.services.rebilling import bill_rebill_revised
 
 
 @shared_task(acks_late=True)
@@ -20,6 +21,11 @@ def bill_run_execute_task(*, bill_run_id: int) -> dict:
     }
 
 
+def bill_run_enqueue(bill_run_id: int) -> None:
+    """Enqueue the execution of a bill run (what adapters pass to `bill_run_start`)."""
+    bill_run_execute_task.delay(bill_run_id=bill_run_id)
+
+
 @shared_task
 def bill_run_monthly() -> int:
     """Start last month's bill run (key "monthly-YYYY-MM"); repeated ticks of beat return the same run."""
@@ -32,6 +38,7 @@ def bill_run_monthly() -> int:
         idempotency_key=f"monthly-{last_month:%Y-%m}",
         account_numbers=None,
         now=now,
+        enqueue=bill_run_enqueue,
     )
     return run.pk
 

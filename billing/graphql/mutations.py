@@ -13,7 +13,8 @@ from billing.graphql.inputs import (
     InvoiceVoidInput,
 )
 from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
-from billing.services import agreements, invoices
+from billing.services import agreements, bill_runs, invoices
+from billing.tasks import bill_run_enqueue
 from config.api.permissions import ScopeRequired
 
 
@@ -38,15 +39,13 @@ class Mutation:
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
     def bill_run_start(self, input: BillRunStartInput) -> BillRunType:
-        # Imported here: the billing engine is its own module and the schema must load without it.
-        from billing.services.bill_runs import bill_run_start
-
-        return bill_run_start(  # type: ignore[return-value]
+        return bill_runs.bill_run_start(  # type: ignore[return-value]
             period_start=input.period_start,
             period_end=input.period_end,
             idempotency_key=input.idempotency_key,
             account_numbers=input.account_numbers or None,
             now=timezone.now(),
+            enqueue=bill_run_enqueue,
         )
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])

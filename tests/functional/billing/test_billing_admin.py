@@ -152,7 +152,7 @@ def test_the_bill_run_list_shows_status_progress_and_counts(staff_client, custom
 def test_starting_a_bill_run_in_admin_calls_the_service(staff_client, monkeypatch):
     calls = []
 
-    def bill_run_start(*, period_start, period_end, idempotency_key, account_numbers=None, now):
+    def bill_run_start(*, period_start, period_end, idempotency_key, account_numbers=None, now, **_):
         calls.append((period_start, period_end, account_numbers, idempotency_key))
         return BillRun.objects.create(
             idempotency_key=idempotency_key, period_start=period_start, period_end=period_end
