@@ -13,6 +13,7 @@ from django.db.models import F
 
 from billing import engine
 from billing.models import BillRun, BillRunItem, Invoice, InvoiceLine, InvoiceTax
+from billing.selectors.invoices import invoice_reference
 from billing.services.bill_loading import AccountOutcome
 from config import audit
 
@@ -51,14 +52,21 @@ def _write_chunk_once(
     done = set(
         BillRunItem.objects.filter(bill_run=run, customer_id__in=chunk).values_list("customer_id", flat=True)
     )
-    invoiced = dict(
+    invoiced: dict[int, int | None] = {}
+    overlapping: dict[int, str] = {}
+    live = (
         Invoice.objects.filter(
-            customer_id__in=chunk, period_start=run.period_start, period_end=run.period_end
+            customer_id__in=chunk, period_start__lt=run.period_end, period_end__gt=run.period_start
         )
         .exclude(status=Invoice.Status.VOID)
-        .values_list("customer_id", "bill_run_id")
+        .order_by("period_start", "pk")
     )
-    skipped.append(frozenset(done) | frozenset(invoiced))
+    for invoice in live:
+        if (invoice.period_start, invoice.period_end) == (run.period_start, run.period_end):
+            invoiced[invoice.customer_id] = invoice.bill_run_id
+        else:
+            overlapping.setdefault(invoice.customer_id, _overlap_reason(invoice))
+    skipped.append(frozenset(done) | frozenset(invoiced) | frozenset(overlapping))
     items: list[BillRunItem] = []
     invoices: list[Invoice] = []
     bills: list[engine.Bill] = []
@@ -72,6 +80,8 @@ def _write_chunk_once(
             other = invoiced[customer_id]
             reason = "already invoiced for this period" + (f" by bill run {other}" if other else "")
             items.append(_item(run, customer_id, BillRunItem.Outcome.INVOICED, reason))
+        elif customer_id in overlapping:
+            items.append(_item(run, customer_id, BillRunItem.Outcome.HELD, overlapping[customer_id]))
         elif outcome.bill is not None:
             invoices.append(
                 invoice_build(customer_id, outcome.bill, run.period_start, run.period_end, run, now)
@@ -98,6 +108,14 @@ def _write_chunk_once(
         run.refresh_from_db(fields=["errors"])
         update["errors"] = [*run.errors, *errors]
     BillRun.objects.filter(pk=run.pk).update(**update)
+
+
+def _overlap_reason(invoice: Invoice) -> str:
+    """Why an account is held: a live invoice already covers part of the period (no day is billed twice)."""
+    return (
+        f"the period overlaps invoice {invoice_reference(invoice)} ({invoice.status.lower()}, "
+        f"{invoice.period_start}–{invoice.period_end}); void it before billing these days again"
+    )
 
 
 def _item(run: BillRun, customer_id: int, outcome: str, reason: str) -> BillRunItem:
