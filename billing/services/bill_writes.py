@@ -164,6 +164,7 @@ def invoices_save(invoices: list[Invoice], bills: list[engine.Bill], *, source: 
                 quantity=line.quantity,
                 unit=line.unit,
                 unit_price=line.unit_price,
+                currency=bill.currency,
                 amount=line.amount,
                 tariff_version_id=line.version_id,
                 estimated=line.estimated,
@@ -175,7 +176,12 @@ def invoices_save(invoices: list[Invoice], bills: list[engine.Bill], *, source: 
     InvoiceTax.objects.bulk_create(
         [
             InvoiceTax(
-                invoice_id=invoice.pk, name=tax.name, rate=tax.rate, base_amount=tax.base, amount=tax.amount
+                invoice_id=invoice.pk,
+                name=tax.name,
+                rate=tax.rate,
+                currency=bill.currency,
+                base_amount=tax.base,
+                amount=tax.amount,
             )
             for invoice, bill in pairs
             for tax in bill.taxes

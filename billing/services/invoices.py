@@ -107,6 +107,7 @@ def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> Cred
         number=number_take(prefix=CREDIT_NOTE_SERIES),
         invoice=invoice,
         reason=reason,
+        currency=invoice.currency,
         net_amount=invoice.net_amount,
         tax_amount=invoice.tax_amount,
         total_amount=invoice.total_amount,
