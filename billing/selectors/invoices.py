@@ -6,6 +6,7 @@ A draft has no number until it is issued; until then it is referred to by its pr
 """
 
 import re
+from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 
@@ -76,3 +77,17 @@ def invoice_get_with_lines(*, number: str, visible_to_user=None) -> Invoice | No
 
 def bill_run_get(*, bill_run_id: int) -> BillRun | None:
     return BillRun.objects.filter(pk=bill_run_id).first()
+
+
+def invoice_issued_using_tariff_version(*, tariff_version_id: int, period_end_after: date) -> Invoice | None:
+    """The first issued invoice with a line priced by the tariff version whose period ends after the local
+    date `period_end_after` (it billed days from that date on), or None."""
+    return (
+        Invoice.objects.filter(
+            status=Invoice.Status.ISSUED,
+            period_end__gt=period_end_after,
+            lines__tariff_version_id=tariff_version_id,
+        )
+        .order_by("period_start", "pk")
+        .first()
+    )
