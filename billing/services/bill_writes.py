@@ -154,39 +154,9 @@ def invoices_save(invoices: list[Invoice], bills: list[engine.Bill], *, source: 
         return
     Invoice.objects.bulk_create(invoices)
     pairs = list(zip(invoices, bills, strict=True))
-    InvoiceLine.objects.bulk_create(
-        [
-            InvoiceLine(
-                invoice_id=invoice.pk,
-                kind=line.kind,
-                band=line.band[:40],
-                description=line.description[:200],
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                currency=bill.currency,
-                amount=line.amount,
-                tariff_version_id=line.version_id,
-                estimated=line.estimated,
-            )
-            for invoice, bill in pairs
-            for line in bill.lines
-        ]
-    )
-    InvoiceTax.objects.bulk_create(
-        [
-            InvoiceTax(
-                invoice_id=invoice.pk,
-                name=tax.name,
-                rate=tax.rate,
-                currency=bill.currency,
-                base_amount=tax.base,
-                amount=tax.amount,
-            )
-            for invoice, bill in pairs
-            for tax in bill.taxes
-        ]
-    )
+    lines, taxes = invoice_parts(pairs)
+    InvoiceLine.objects.bulk_create(lines)
+    InvoiceTax.objects.bulk_create(taxes)
     audit.log_entries_create(
         [
             (
@@ -204,3 +174,37 @@ def invoices_save(invoices: list[Invoice], bills: list[engine.Bill], *, source: 
         ],
         additional_data=source,
     )
+
+
+def invoice_parts(pairs: list[tuple[Invoice, engine.Bill]]) -> tuple[list[InvoiceLine], list[InvoiceTax]]:
+    """The line and tax rows of saved invoices from their bills."""
+    lines = [
+        InvoiceLine(
+            invoice_id=invoice.pk,
+            kind=line.kind,
+            band=line.band[:40],
+            description=line.description[:200],
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            currency=bill.currency,
+            amount=line.amount,
+            tariff_version_id=line.version_id,
+            estimated=line.estimated,
+        )
+        for invoice, bill in pairs
+        for line in bill.lines
+    ]
+    taxes = [
+        InvoiceTax(
+            invoice_id=invoice.pk,
+            name=tax.name,
+            rate=tax.rate,
+            currency=bill.currency,
+            base_amount=tax.base,
+            amount=tax.amount,
+        )
+        for invoice, bill in pairs
+        for tax in bill.taxes
+    ]
+    return lines, taxes

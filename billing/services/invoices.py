@@ -20,6 +20,7 @@ from django.db import transaction
 from billing.models import CreditNote, Invoice, InvoiceNumberSeries
 from billing.selectors.invoices import draft_id_of, invoice_reference
 from billing.services import webhooks
+from billing.services.drafts import invoice_draft_rerate
 from config.api.errors import DomainError
 
 INVOICE_SERIES = "INV"
@@ -56,7 +57,9 @@ def number_take(*, prefix: str) -> str:
 
 @transaction.atomic
 def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
-    """Issue the draft `number` (its `DRAFT-<id>` reference): give it the next invoice number."""
+    """Issue the draft `number` (its `DRAFT-<id>` reference): give it the next invoice number.
+
+    A draft whose period's readings changed after it was computed is re-rated first (`drafts`)."""
     draft_id = draft_id_of(number)
     invoices = Invoice.objects.select_for_update().select_related("customer")
     if draft_id is not None:
@@ -70,6 +73,7 @@ def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
             f"Invoice {invoice_reference(invoice)} is {invoice.status}; only drafts can be issued.",
             field="number",
         )
+    invoice_draft_rerate(invoice=invoice, now=now, actor=actor)  # a stale draft never bills old data
     invoice.number = number_take(prefix=INVOICE_SERIES)
     invoice.status = Invoice.Status.ISSUED
     invoice.issued_at = now
