@@ -9,14 +9,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db.models import Q
 
 from billing import engine
 from billing.models import Agreement
-from metering.models import Meter, Quality
-from metering.selectors import reading_arrays
+from metering.models import DataIssue, Meter, Quality
+from metering.selectors import data_issue_list, reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Local dates become instants in the tariff's zone; loading a day either side covers every zone.
 _MARGIN = timedelta(days=1)
+# Data issues whose readings are kept as measured but suspect: an open one holds the account.
+SUSPECT_KINDS = (DataIssue.Kind.SPIKE, DataIssue.Kind.STUCK)
 
 
 def period_window(period_start: date, period_end: date) -> tuple[datetime, datetime]:
@@ -140,8 +143,12 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
                 label=f"meter point {agreement.meter_point.identifier}",
             )
         )
+    suspect = _suspect_readings(agreements, meters, context)
     outcomes = {}
     for customer_id in customer_ids:
+        if customer_id in suspect:
+            outcomes[customer_id] = AccountOutcome(held=suspect[customer_id])
+            continue
         try:
             bill = engine.bill_compute(
                 agreements=inputs[customer_id],
@@ -157,6 +164,47 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
             continue
         outcomes[customer_id] = AccountOutcome(bill=bill) if bill.lines else AccountOutcome(skip=True)
     return outcomes
+
+
+def _suspect_readings(
+    agreements: list[Agreement], meters: list[Meter], context: RunContext
+) -> dict[int, str]:
+    """Why each account with an open spike or stuck-value data issue on a billed interval is held (one query).
+
+    VEE flags those readings but keeps their values; billing them as they are would bill a suspect value
+    silently, so the account waits until staff resolve the issue (or replace the values by estimates).
+    """
+    if not meters:
+        return {}
+    issues = data_issue_list(
+        meter_ids=[m.pk for m in meters],
+        status=DataIssue.Status.OPEN,
+        period_start=context.window_from,
+        period_end=context.window_to,
+    ).filter(kind__in=SUSPECT_KINDS)
+    by_point: dict[int, list] = defaultdict(list)
+    serials = {m.pk: (m.meter_point_id, m.serial) for m in meters}
+    for issue in issues:
+        point, serial = serials[issue.meter_id]
+        by_point[point].append((issue, serial))
+    reasons: dict[int, str] = {}
+    for agreement in agreements:
+        if agreement.customer_id in reasons or agreement.meter_point_id not in by_point:
+            continue
+        zone = ZoneInfo(agreement.meter_point.timezone)
+        start = max(datetime.combine(context.period_start, time(0), tzinfo=zone), agreement.valid_from)
+        end = datetime.combine(context.period_end, time(0), tzinfo=zone)
+        if agreement.valid_to is not None:
+            end = min(end, agreement.valid_to)
+        for issue, serial in by_point[agreement.meter_point_id]:
+            if issue.period_start < end and start < issue.period_end:
+                reasons[agreement.customer_id] = (
+                    f"meter point {agreement.meter_point.identifier}: meter {serial} has an open "
+                    f"{issue.get_kind_display().lower()} issue from {issue.period_start:%Y-%m-%dT%H:%MZ} "
+                    f"({issue.detail}); resolve it or estimate the readings before billing"
+                )[:300]
+                break
+    return reasons
 
 
 def _meter_series(meters: list[Meter], context: RunContext) -> dict[int, engine.MeterSeries]:
