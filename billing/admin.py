@@ -190,6 +190,7 @@ class BillRunAdmin(admin.ModelAdmin):
             account_numbers=data.get("account_numbers"),
             idempotency_key=key,
             now=timezone.now(),
+            client=f"user:{request.user.pk}",
             enqueue=bill_run_enqueue,
         )
         # The admin goes on with `obj` (the unsaved form instance): point it at the run the service returned.

@@ -116,7 +116,13 @@ class BillRun(models.Model):
         COMPLETED = "COMPLETED"
         FAILED = "FAILED"
 
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    client = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Who started it (API application, user or the scheduler): idempotency keys are theirs.",
+    )
+    idempotency_key = models.CharField(max_length=128)
     period_start = models.DateField()
     period_end = models.DateField()
     account_numbers = models.JSONField(null=True, blank=True, help_text="Only these accounts; all if empty.")
@@ -134,7 +140,8 @@ class BillRun(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gt=F("period_start")), name="bill_run_period_not_empty"
-            )
+            ),
+            models.UniqueConstraint(fields=["client", "idempotency_key"], name="bill_run_key_per_client"),
         ]
 
     def __str__(self) -> str:

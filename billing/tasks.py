@@ -38,6 +38,7 @@ def bill_run_monthly() -> int:
         idempotency_key=f"monthly-{last_month:%Y-%m}",
         account_numbers=None,
         now=now,
+        client="scheduler",
         enqueue=bill_run_enqueue,
     )
     return run.pk

@@ -45,12 +45,14 @@ def bill_run_start(
     idempotency_key: str,
     account_numbers: list[str] | None = None,
     now: datetime,
+    client: str = "",
     enqueue: Callable[[int], None] | None = None,
 ) -> BillRun:
     """Create the run (PENDING); once the transaction commits, `enqueue(run id)` (the adapter's task) runs it.
 
-    The same key returns the same run and creates nothing; the key with another period or other accounts
-    is refused.
+    Keys belong to the `client` that sends them (`app:<client id>`, `user:<id>`, `scheduler`): the same
+    client with the same key gets the same run and nothing is created; with another period or other
+    accounts it is refused. Another client's identical key is another run.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > 128:
@@ -60,11 +62,12 @@ def bill_run_start(
     if (period_end - period_start).days > MAX_PERIOD_DAYS:
         raise UnableToStartBillRun(f"A bill run covers at most {MAX_PERIOD_DAYS} days.", field="period_end")
     accounts = sorted({a.strip() for a in account_numbers}) if account_numbers else None
-    existing = BillRun.objects.filter(idempotency_key=key).first()
+    existing = BillRun.objects.filter(client=client, idempotency_key=key).first()
     if existing is None:
         try:
             with transaction.atomic():
                 run = BillRun.objects.create(
+                    client=client,
                     idempotency_key=key,
                     period_start=period_start,
                     period_end=period_end,
@@ -75,7 +78,7 @@ def bill_run_start(
                     transaction.on_commit(lambda: enqueue(run.pk))
                 return run
         except IntegrityError:
-            existing = BillRun.objects.filter(idempotency_key=key).first()
+            existing = BillRun.objects.filter(client=client, idempotency_key=key).first()
             if existing is None:
                 raise
     if (existing.period_start, existing.period_end, existing.account_numbers) != (

@@ -59,7 +59,8 @@ def number_take(*, prefix: str) -> str:
 def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
     """Issue the draft `number` (its `DRAFT-<id>` reference): give it the next invoice number.
 
-    A draft whose period's readings changed after it was computed is re-rated first (`drafts`)."""
+    A draft whose period's readings changed after it was computed is re-rated first (`drafts`). Issuing an
+    invoice that is already issued (a replay, by its draft reference or its number) returns it unchanged."""
     draft_id = draft_id_of(number)
     invoices = Invoice.objects.select_for_update().select_related("customer")
     if draft_id is not None:
@@ -68,6 +69,8 @@ def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
         invoice = invoices.filter(number=number.strip()).first()
     if invoice is None:
         raise InvoiceNotFound(f"No invoice {number}.", field="number")
+    if invoice.number is not None:
+        return invoice  # a replay: the invoice as issued; nothing changes, nothing is sent again
     if invoice.status != Invoice.Status.DRAFT:
         raise InvoiceNotDraft(
             f"Invoice {invoice_reference(invoice)} is {invoice.status}; only drafts can be issued.",
@@ -89,7 +92,10 @@ def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
 
 @transaction.atomic
 def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> CreditNote:
-    """Cancel the issued invoice `number` in full with a credit note; the invoice becomes VOID."""
+    """Cancel the issued invoice `number` in full with a credit note; the invoice becomes VOID.
+
+    A replay (the invoice is already void for the same reason) returns its credit note unchanged; another
+    reason is refused (`InvoiceNotIssued`)."""
     reason = (reason or "").strip()
     if not reason:
         raise UnableToVoidInvoice("Give the reason for voiding.", field="reason")
@@ -102,6 +108,10 @@ def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> Cred
     )
     if invoice is None:
         raise InvoiceNotFound(f"No issued invoice {number}.", field="number")
+    if invoice.status == Invoice.Status.VOID:
+        credit_note = CreditNote.objects.filter(invoice=invoice).first()
+        if credit_note is not None and credit_note.reason == reason:
+            return credit_note
     if invoice.status != Invoice.Status.ISSUED:
         raise InvoiceNotIssued(
             f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be voided.",
