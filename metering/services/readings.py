@@ -11,6 +11,7 @@ from decimal import Decimal
 import numpy as np
 from django.db import IntegrityError, transaction
 
+from config import audit
 from config.api.errors import DomainError
 from metering import selectors
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
@@ -353,7 +354,8 @@ def meters_ensure(
         return 0
     points = {
         p.identifier: p
-        for p in MeterPoint.objects.bulk_create(
+        for p in audit.bulk_create_audited(
+            MeterPoint,
             [
                 MeterPoint(identifier=s, timezone=timezone, feeder_code=feeder_code, region_code=region_code)
                 for s in missing
@@ -363,7 +365,8 @@ def meters_ensure(
         )
     }
     points.update({p.identifier: p for p in MeterPoint.objects.filter(identifier__in=missing)})
-    Meter.objects.bulk_create(
+    audit.bulk_create_audited(
+        Meter,
         [
             Meter(
                 meter_point=points[s],
