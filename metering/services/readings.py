@@ -264,11 +264,15 @@ def readings_ingest_for_meter(
     source: int,
     now: datetime,
     idempotency_key: str | None = None,
+    client: str = "",
 ) -> IngestResult:
-    """Ingest one meter's readings (the GraphQL and MQTT paths); an idempotency key replays the result."""
+    """Ingest one meter's readings (the GraphQL and MQTT paths); an idempotency key replays the result.
+
+    Keys belong to the `client` that sent them (`app:<client id>`, `user:<id>`): another client's identical
+    key is another request."""
     request_hash = _request_hash(meter_serial, readings)
     if idempotency_key:
-        previous = IngestBatch.objects.filter(idempotency_key=idempotency_key).first()
+        previous = IngestBatch.objects.filter(client=client, idempotency_key=idempotency_key).first()
         if previous is not None:
             return _replay(previous, request_hash)
     meter_id = selectors.meter_ids_for_serials(serials=[meter_serial]).get(meter_serial, -1)
@@ -278,10 +282,15 @@ def readings_ingest_for_meter(
         try:
             with transaction.atomic():
                 IngestBatch.objects.create(
-                    idempotency_key=idempotency_key, request_hash=request_hash, result=result.as_dict()
+                    client=client,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    result=result.as_dict(),
                 )
         except IntegrityError:  # a concurrent request with the same key won; its data equals ours
-            return _replay(IngestBatch.objects.get(idempotency_key=idempotency_key), request_hash)
+            return _replay(
+                IngestBatch.objects.get(client=client, idempotency_key=idempotency_key), request_hash
+            )
     return result
 
 
