@@ -30,9 +30,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from metering.models import AggregateDirty, DataIssue, Meter, MeterPoint, Quality, Reading, Source
+from metering.services import vee as vee_service
 from metering.services.aggregates import aggregates_refresh
 from metering.services.readings import readings_ingest
-from metering.services import vee as vee_service
 from metering.services.vee import vee_run
 from metering.validation import ReadingArrays
 

@@ -218,6 +218,8 @@ class BillRunAdmin(admin.ModelAdmin):
             account_numbers=data.get("account_numbers"),
             idempotency_key=key,
             now=timezone.now(),
+            client=f"user:{request.user.pk}",
+            enqueue=True,
         )
         # The admin goes on with `obj` (the unsaved form instance): point it at the run the service returned.
         obj.pk, obj.status, obj._state.adding = run.pk, run.status, False

@@ -3,24 +3,25 @@
 Pure Python with numpy, no Django, so it can be tested and benchmarked on its own. Representation as in
 `pricing.engine`: interval starts are `datetime64[s]` UTC instants, energy is `int64` in 0.0001 kWh, rates
 are `int64` micro-units per kWh, and sums of `kwh × rate` are exact integers in 1e-10 of the currency.
-Rounding happens once per line (ROUND_HALF_UP to 0.01) and once per tax; every amount is a `Decimal` with
-exponent -2. Intervals are grouped per (version, charge, band) with `np.unique` and summed with
+Rounding happens once per line (ROUND_HALF_UP to the currency's minor unit, `billing.currencies`) and
+once per tax; every amount is a `Decimal` with the currency's exponent (GBP -2, JPY 0, KWD -3).
+Intervals are grouped per (version, charge, band) with `np.unique` and summed with
 `np.add.reduceat` on exact integers: no Decimal work per interval.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from billing.currencies import money_round, money_round_e10
 from pricing import engine as rates
 from pricing.documents import EVENT_KINDS, TariffDocument, TieredEnergy
 
-CENT = Decimal("0.01")
 KWH_PLACES = Decimal("0.0001")
 MICRO = Decimal("0.000001")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -136,11 +137,13 @@ def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, pe
         raise BillHeld(
             f"the account's tariffs charge in several currencies ({', '.join(sorted(currencies))})"
         )
-    net = sum((line.amount for line in lines), Decimal("0.00"))
-    taxes = _taxes(lines, version_tax)
-    tax = sum((charge.amount for charge in taxes), Decimal("0.00"))
+    currency = next(iter(currencies), "")
+    zero = money_round(Decimal(0), currency)
+    net = sum((line.amount for line in lines), zero)
+    taxes = _taxes(lines, version_tax, currency)
+    tax = sum((charge.amount for charge in taxes), zero)
     return Bill(
-        currency=next(iter(currencies), ""),
+        currency=currency,
         lines=lines,
         taxes=taxes,
         net=net,
@@ -150,15 +153,23 @@ def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, pe
     )
 
 
-def _taxes(lines: list[Line], version_tax: dict[int, tuple[str, Decimal] | None]) -> list[TaxCharge]:
-    """One charge per distinct (name, rate): ROUND_HALF_UP(Σ amounts of its versions' lines × rate)."""
+def _taxes(
+    lines: list[Line], version_tax: dict[int, tuple[str, Decimal] | None], currency: str
+) -> list[TaxCharge]:
+    """One charge per distinct (name, rate): ROUND_HALF_UP(Σ amounts of its versions' lines × rate) to the
+    currency's minor unit."""
     bases: dict[tuple[str, Decimal], Decimal] = {}
     for line in lines:
         key = version_tax.get(line.version_id)
         if key is not None:
-            bases[key] = bases.get(key, Decimal("0.00")) + line.amount
+            bases[key] = bases.get(key, Decimal(0)) + line.amount
     return [
-        TaxCharge(name=name, rate=rate, base=base, amount=(base * rate).quantize(CENT, ROUND_HALF_UP))
+        TaxCharge(
+            name=name,
+            rate=rate,
+            base=money_round(base, currency),
+            amount=money_round(base * rate, currency),
+        )
         for (name, rate), base in sorted(bases.items())
     ]
 
@@ -346,7 +357,7 @@ def _energy_lines(
                 quantity=Decimal(int(kwh_sum[g])).scaleb(-4).quantize(KWH_PLACES),
                 unit="kWh",
                 unit_price=Decimal(int(rate_min[g])).scaleb(-6).quantize(MICRO) if uniform else None,
-                amount=rates.round_half_up_cents(sign * amount[g]),
+                amount=money_round_e10(sign * amount[g], version.document.currency),
                 version_id=version.version_id,
                 estimated=bool(any_estimated[g]),
             )
@@ -403,7 +414,7 @@ def _standing_lines(
         days = int(inside.sum())
         if not days:
             continue
-        amount = (days * per_day).quantize(CENT, ROUND_HALF_UP)
+        amount = money_round(days * per_day, version.document.currency)
         lines.append(
             Line(
                 kind=STANDING_CHARGE,
@@ -461,7 +472,7 @@ def _demand_lines(
                 quantity=peak,
                 unit="kW",
                 unit_price=per_kw.quantize(MICRO),
-                amount=sign * (peak * per_kw).quantize(CENT, ROUND_HALF_UP),
+                amount=sign * money_round(peak * per_kw, version.document.currency),
                 version_id=version.version_id,
                 estimated=bool(estimated[mask].any()),
             )

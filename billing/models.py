@@ -11,9 +11,51 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from billing.currencies import STORED_PLACES, quantum
+
 account_number_validator = RegexValidator(
     r"^[A-Z0-9][A-Z0-9-]{2,31}$", "Account numbers are 3-32 characters: capital letters, digits and '-'."
 )
+
+
+def _money_field(**kwargs) -> models.DecimalField:
+    """An amount column: up to 3 decimals (KWD); the row's currency says how many it has (ISO 4217)."""
+    return models.DecimalField(max_digits=15, decimal_places=STORED_PLACES, **kwargs)
+
+
+class MoneyRow(models.Model):
+    """A row with amounts in its `currency`: loaded amounts have the currency's decimals (JPY 884, GBP
+    52.75, KWD 0.003), not the column's three."""
+
+    money_fields: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        currency = instance.__dict__.get("currency")
+        if currency:
+            unit = quantum(currency)
+            for name in cls.money_fields:
+                value = instance.__dict__.get(name)
+                if value is not None:
+                    # Exact: stored amounts were rounded to the currency's unit before they were saved.
+                    instance.__dict__[name] = value.quantize(unit)
+        return instance
+
+
+class InvoicePartRow(MoneyRow):
+    """A line or tax of an invoice: its currency is the invoice's."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.currency:
+            self.currency = self.invoice.currency
+        super().save(*args, **kwargs)
 
 
 class Customer(models.Model):
@@ -74,7 +116,13 @@ class BillRun(models.Model):
         COMPLETED = "COMPLETED"
         FAILED = "FAILED"
 
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    client = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Who started it (API application, user or the scheduler): idempotency keys are theirs.",
+    )
+    idempotency_key = models.CharField(max_length=128)
     period_start = models.DateField()
     period_end = models.DateField()
     account_numbers = models.JSONField(null=True, blank=True, help_text="Only these accounts; all if empty.")
@@ -92,7 +140,8 @@ class BillRun(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gt=F("period_start")), name="bill_run_period_not_empty"
-            )
+            ),
+            models.UniqueConstraint(fields=["client", "idempotency_key"], name="bill_run_key_per_client"),
         ]
 
     def __str__(self) -> str:
@@ -119,7 +168,9 @@ class BillRunItem(models.Model):
         return f"{self.bill_run_id}/{self.customer_id} {self.outcome}"
 
 
-class Invoice(models.Model):
+class Invoice(MoneyRow):
+    money_fields = ("net_amount", "tax_amount", "total_amount")
+
     class Status(models.TextChoices):
         DRAFT = "DRAFT"
         ISSUED = "ISSUED"
@@ -136,9 +187,9 @@ class Invoice(models.Model):
     period_end = models.DateField()
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
     currency = models.CharField(max_length=3)
-    net_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    tax_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    net_amount = _money_field()
+    tax_amount = _money_field()
+    total_amount = _money_field()
     readings_as_of = models.DateTimeField(help_text="Readings received up to this time were billed.")
     replaces = models.OneToOneField(
         "self",
@@ -171,7 +222,9 @@ class Invoice(models.Model):
         return self.period_end - timedelta(days=1)
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(InvoicePartRow):
+    money_fields = ("amount",)
+
     class Kind(models.TextChoices):
         ENERGY = "ENERGY"
         STANDING_CHARGE = "STANDING_CHARGE"
@@ -187,7 +240,8 @@ class InvoiceLine(models.Model):
     quantity = models.DecimalField(max_digits=16, decimal_places=4)
     unit = models.CharField(max_length=8, help_text="kWh, day or kW.")
     unit_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="", help_text="The invoice's currency.")
+    amount = _money_field()
     tariff_version = models.ForeignKey(
         "pricing.TariffVersion", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -197,16 +251,20 @@ class InvoiceLine(models.Model):
         return f"{self.kind} {self.band} {self.amount}"
 
 
-class InvoiceTax(models.Model):
+class InvoiceTax(InvoicePartRow):
     """One tax of an invoice (TARIFFS.md): for each distinct (name, rate) among the tax rules of the tariff
     versions its lines came from, `base_amount` is the sum of those lines' amounts and `amount` is
-    ROUND_HALF_UP(base_amount × rate, 0.01). The invoice's `tax_amount` is the sum of its taxes' amounts."""
+    ROUND_HALF_UP(base_amount × rate) to the currency's minor unit. The invoice's `tax_amount` is the sum of
+    its taxes' amounts."""
+
+    money_fields = ("base_amount", "amount")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="taxes")
     name = models.CharField(max_length=100)
     rate = models.DecimalField(max_digits=7, decimal_places=6, help_text="A fraction: 0.05 is 5 %.")
-    base_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="", help_text="The invoice's currency.")
+    base_amount = _money_field()
+    amount = _money_field()
 
     class Meta:
         constraints = [
@@ -233,15 +291,18 @@ class InvoiceNumberSeries(models.Model):
         return f"{self.prefix}{self.next_value}"
 
 
-class CreditNote(models.Model):
+class CreditNote(MoneyRow):
     """Cancels an issued invoice in full; the invoice becomes VOID."""
+
+    money_fields = ("net_amount", "tax_amount", "total_amount")
 
     number = models.CharField(max_length=20, unique=True)
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
     reason = models.CharField(max_length=300)
-    net_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    tax_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="", help_text="The invoice's currency.")
+    net_amount = _money_field()
+    tax_amount = _money_field()
+    total_amount = _money_field()
     issued_at = models.DateTimeField()
 
     def __str__(self) -> str:

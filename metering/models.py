@@ -137,12 +137,20 @@ class ReadingRevision(models.Model):
 
 
 class IngestBatch(models.Model):
-    """The outcome of an ingest request with an idempotency key: repeating the key returns it."""
+    """The outcome of an ingest request with an idempotency key: the same client repeating the key gets it."""
 
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    client = models.CharField(
+        max_length=100, blank=True, default="", help_text="Whose key it is (API application or user)."
+    )
+    idempotency_key = models.CharField(max_length=128)
     request_hash = models.CharField(max_length=64)
     result = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "idempotency_key"], name="ingest_batch_key_per_client")
+        ]
 
     def __str__(self) -> str:
         return self.idempotency_key

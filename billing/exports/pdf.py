@@ -12,7 +12,7 @@ from billing.selectors.invoice_charts import InvoiceCharts, invoice_charts
 def _money(value: Decimal | None, currency: str = "") -> str:
     if value is None:
         return ""
-    return f"{value:,.2f} {currency}".strip()
+    return f"{value:,f} {currency}".strip()  # the currency's decimals: amounts are loaded with them
 
 
 def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> bytes:

@@ -13,7 +13,16 @@ from billing.graphql.inputs import (
 )
 from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
 from billing.services import agreements, bill_runs, customers, invoices
+from core.api.auth import get_principal
 from core.api.permissions import ScopeRequired
+
+
+def _client_of(info: strawberry.Info) -> str:
+    """Whose idempotency keys these are: the OAuth application of the token, else the signed-in user."""
+    principal = get_principal(info.context.request)
+    if principal.application is not None:
+        return f"app:{principal.application.client_id}"
+    return f"user:{principal.user.pk}" if principal.user is not None else ""
 
 
 @strawberry.type
@@ -36,13 +45,15 @@ class Mutation:
         )
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
-    def bill_run_start(self, input: BillRunStartInput) -> BillRunType:
+    def bill_run_start(self, info: strawberry.Info, input: BillRunStartInput) -> BillRunType:
         return bill_runs.bill_run_start(  # type: ignore[return-value]
             period_start=input.period_start,
             period_end=input.period_end,
             idempotency_key=input.idempotency_key,
             account_numbers=input.account_numbers or None,
             now=timezone.now(),
+            client=_client_of(info),
+            enqueue=True,
         )
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])

@@ -98,9 +98,10 @@ class InvoiceType:
     period_start: date
     period_end: date
     currency: auto
-    net_amount: Decimal
-    tax_amount: Decimal
-    total_amount: Decimal
+    # Amounts are loaded with their currency, which gives them its decimals (JPY 884, KWD 1.863).
+    net_amount: Decimal = strawberry_django.field(only=["net_amount", "currency"])
+    tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
+    total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
     issued_at: datetime | None
 
     @strawberry_django.field(
@@ -273,9 +274,9 @@ class BillRunType:
 class CreditNoteType:
     number: auto
     reason: auto
-    net_amount: Decimal
-    tax_amount: Decimal
-    total_amount: Decimal
+    net_amount: Decimal = strawberry_django.field(only=["net_amount", "currency"])
+    tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
+    total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
     issued_at: datetime
 
     @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])

@@ -6,6 +6,7 @@ A draft has no number until it is issued; until then it is referred to by its pr
 """
 
 import re
+from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 
@@ -84,3 +85,17 @@ def bill_run_item_list(*, bill_run_id: int, outcome: str | None = None) -> Query
     if outcome is not None:
         items = items.filter(outcome=outcome)
     return items.select_related("customer").order_by("customer__account_number", "id")
+
+
+def invoice_issued_using_tariff_version(*, tariff_version_id: int, period_end_after: date) -> Invoice | None:
+    """The first issued invoice with a line priced by the tariff version whose period ends after the local
+    date `period_end_after` (it billed days from that date on), or None."""
+    return (
+        Invoice.objects.filter(
+            status=Invoice.Status.ISSUED,
+            period_end__gt=period_end_after,
+            lines__tariff_version_id=tariff_version_id,
+        )
+        .order_by("period_start", "pk")
+        .first()
+    )

@@ -20,6 +20,7 @@ from django.db import transaction
 from billing.models import CreditNote, Invoice, InvoiceNumberSeries
 from billing.selectors.invoices import draft_id_of, invoice_reference
 from billing.services import webhooks
+from billing.services.drafts import invoice_draft_rerate
 from core.errors import DomainError
 
 INVOICE_SERIES = "INV"
@@ -56,7 +57,10 @@ def number_take(*, prefix: str) -> str:
 
 @transaction.atomic
 def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
-    """Issue the draft `number` (its `DRAFT-<id>` reference): give it the next invoice number."""
+    """Issue the draft `number` (its `DRAFT-<id>` reference): give it the next invoice number.
+
+    A draft whose period's readings changed after it was computed is re-rated first (`drafts`). Issuing an
+    invoice that is already issued (a replay, by its draft reference or its number) returns it unchanged."""
     draft_id = draft_id_of(number)
     invoices = Invoice.objects.select_for_update().select_related("customer")
     if draft_id is not None:
@@ -65,11 +69,14 @@ def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
         invoice = invoices.filter(number=number.strip()).first()
     if invoice is None:
         raise InvoiceNotFound(f"No invoice {number}.", field="number")
+    if invoice.number is not None:
+        return invoice  # a replay: the invoice as issued; nothing changes, nothing is sent again
     if invoice.status != Invoice.Status.DRAFT:
         raise InvoiceNotDraft(
             f"Invoice {invoice_reference(invoice)} is {invoice.status}; only drafts can be issued.",
             field="number",
         )
+    invoice_draft_rerate(invoice=invoice, now=now, actor=actor)  # a stale draft never bills old data
     invoice.number = number_take(prefix=INVOICE_SERIES)
     invoice.status = Invoice.Status.ISSUED
     invoice.issued_at = now
@@ -85,7 +92,10 @@ def invoice_issue(*, number: str, now: datetime, actor=None) -> Invoice:
 
 @transaction.atomic
 def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> CreditNote:
-    """Cancel the issued invoice `number` in full with a credit note; the invoice becomes VOID."""
+    """Cancel the issued invoice `number` in full with a credit note; the invoice becomes VOID.
+
+    A replay (the invoice is already void for the same reason) returns its credit note unchanged; another
+    reason is refused (`InvoiceNotIssued`)."""
     reason = (reason or "").strip()
     if not reason:
         raise UnableToVoidInvoice("Give the reason for voiding.", field="reason")
@@ -98,6 +108,10 @@ def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> Cred
     )
     if invoice is None:
         raise InvoiceNotFound(f"No issued invoice {number}.", field="number")
+    if invoice.status == Invoice.Status.VOID:
+        credit_note = CreditNote.objects.filter(invoice=invoice).first()
+        if credit_note is not None and credit_note.reason == reason:
+            return credit_note
     if invoice.status != Invoice.Status.ISSUED:
         raise InvoiceNotIssued(
             f"Invoice {invoice.number} is {invoice.status}; only issued invoices can be voided.",
@@ -107,6 +121,7 @@ def invoice_void(*, number: str, reason: str, now: datetime, actor=None) -> Cred
         number=number_take(prefix=CREDIT_NOTE_SERIES),
         invoice=invoice,
         reason=reason,
+        currency=invoice.currency,
         net_amount=invoice.net_amount,
         tax_amount=invoice.tax_amount,
         total_amount=invoice.total_amount,

@@ -5,7 +5,8 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from billing.services.bill_runs import bill_rebill_revised, bill_run_execute, bill_run_start
+from billing.services.bill_runs import bill_run_execute, bill_run_start
+from billing.services.rebilling import bill_rebill_revised
 
 
 @shared_task(acks_late=True)
@@ -32,6 +33,8 @@ def bill_run_monthly() -> int:
         idempotency_key=f"monthly-{last_month:%Y-%m}",
         account_numbers=None,
         now=now,
+        client="scheduler",
+        enqueue=True,
     )
     return run.pk
 

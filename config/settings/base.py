@@ -299,9 +299,15 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
 # --- Audit --------------------------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    {"model": "auth.User", "exclude_fields": ["password", "last_login"]},
+    {
+        "model": "auth.User",
+        "exclude_fields": ["password", "last_login"],
+        "mask_fields": ["email"],
+        "m2m_fields": ["groups", "user_permissions"],
+    },
+    {"model": "auth.Group", "m2m_fields": ["permissions"]},
     "core.ApiClient",
-    "billing.Customer",
+    {"model": "billing.Customer", "mask_fields": ["email", "address"]},
     "billing.Agreement",
     "metering.MeterPoint",
     "metering.Meter",
@@ -311,6 +317,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "pricing.PricingEvent",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
+# Personal data in `changes` is hidden entirely (django-auditlog's default keeps half of the value).
+AUDITLOG_MASK_CALLABLE = "core.audit.mask_personal"
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted; 0 trusts none.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

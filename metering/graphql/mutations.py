@@ -4,6 +4,7 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 
+from core.api.auth import get_principal
 from core.api.errors import api_error
 from core.api.permissions import ScopeRequired
 from core.api.types import IngestResult
@@ -14,6 +15,14 @@ from metering.models import Source
 from metering.services import readings as services
 
 MAX_READINGS_PER_REQUEST = 10_000
+
+
+def _client_of(info: strawberry.Info) -> str:
+    """Whose idempotency keys these are: the OAuth application of the token, else the signed-in user."""
+    principal = get_principal(info.context.request)
+    if principal.application is not None:
+        return f"app:{principal.application.client_id}"
+    return f"user:{principal.user.pk}" if principal.user is not None else ""
 
 
 @strawberry.type
@@ -42,7 +51,7 @@ class Mutation:
         )
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
-    def readings_ingest(self, input: ReadingsIngestInput) -> IngestResult:
+    def readings_ingest(self, info: strawberry.Info, input: ReadingsIngestInput) -> IngestResult:
         """Validate and store a meter's readings; each rejected reading is reported and not written."""
         if len(input.readings) > MAX_READINGS_PER_REQUEST:
             raise api_error(
@@ -54,5 +63,6 @@ class Mutation:
             source=Source.GRAPHQL,
             now=timezone.now(),
             idempotency_key=input.idempotency_key,
+            client=_client_of(info),
         )
         return IngestResult.from_result(result)

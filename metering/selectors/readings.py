@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from metering.ingest import PG_EPOCH_S
 from metering.models import Meter, MeterPoint, Reading
@@ -222,4 +222,20 @@ def _reading_arrays_postgresql(
         start_s=rows["v1"].astype("int64") // 1_000_000 + PG_EPOCH_S,
         kwh_e4=rows["v2"].astype("int64"),
         quality=rows["v3"].astype("int8"),
+    )
+
+
+def readings_changed_since(
+    *, meter_point_ids: list[int], start: datetime, end: datetime, since: datetime
+) -> bool:
+    """Whether a reading of a meter of these meter points, starting in `[start, end)`, was received or
+    revised after `since` (a bill computed at `since` is stale)."""
+    if not meter_point_ids:
+        return False
+    return (
+        Reading.objects.filter(
+            meter__meter_point_id__in=meter_point_ids, interval_start__gte=start, interval_start__lt=end
+        )
+        .filter(Q(received_at__gt=since) | Q(revised_at__gt=since))
+        .exists()
     )

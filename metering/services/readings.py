@@ -11,6 +11,7 @@ from decimal import Decimal
 import numpy as np
 from django.db import IntegrityError, transaction
 
+from core import audit
 from core.errors import DomainError
 from core.periods import is_aware
 from core.results import MAX_REJECT_DETAILS, IngestResult
@@ -242,11 +243,15 @@ def readings_ingest_for_meter(
     source: int,
     now: datetime,
     idempotency_key: str | None = None,
+    client: str = "",
 ) -> IngestResult:
-    """Ingest one meter's readings (the GraphQL and MQTT paths); an idempotency key replays the result."""
+    """Ingest one meter's readings (the GraphQL and MQTT paths); an idempotency key replays the result.
+
+    Keys belong to the `client` that sent them (`app:<client id>`, `user:<id>`): another client's identical
+    key is another request."""
     request_hash = _request_hash(meter_serial, readings)
     if idempotency_key:
-        previous = IngestBatch.objects.filter(idempotency_key=idempotency_key).first()
+        previous = IngestBatch.objects.filter(client=client, idempotency_key=idempotency_key).first()
         if previous is not None:
             return _replay(previous, request_hash)
     meter_id = selectors.meter_ids_for_serials(serials=[meter_serial]).get(meter_serial, -1)
@@ -256,10 +261,15 @@ def readings_ingest_for_meter(
         try:
             with transaction.atomic():
                 IngestBatch.objects.create(
-                    idempotency_key=idempotency_key, request_hash=request_hash, result=result.as_dict()
+                    client=client,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    result=result.as_dict(),
                 )
         except IntegrityError:  # a concurrent request with the same key won; its data equals ours
-            return _replay(IngestBatch.objects.get(idempotency_key=idempotency_key), request_hash)
+            return _replay(
+                IngestBatch.objects.get(client=client, idempotency_key=idempotency_key), request_hash
+            )
     return result
 
 
@@ -332,7 +342,8 @@ def meters_ensure(
         return 0
     points = {
         p.identifier: p
-        for p in MeterPoint.objects.bulk_create(
+        for p in audit.bulk_create_audited(
+            MeterPoint,
             [
                 MeterPoint(identifier=s, timezone=timezone, feeder_code=feeder_code, region_code=region_code)
                 for s in missing
@@ -342,7 +353,8 @@ def meters_ensure(
         )
     }
     points.update({p.identifier: p for p in MeterPoint.objects.filter(identifier__in=missing)})
-    Meter.objects.bulk_create(
+    audit.bulk_create_audited(
+        Meter,
         [
             Meter(
                 meter_point=points[s],

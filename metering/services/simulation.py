@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from django.db import transaction
 
+from core import audit
 from metering.models import Direction, HeatingType, Meter, MeterPoint
 from metering.simulator import Premise, round_kwh, simulate
 from metering.validation import KWH_SCALE, ReadingArrays
@@ -50,7 +51,8 @@ def simulated_fleet_ensure(
     has_battery = has_pv & (rng.random(count) < BATTERY_SHARE_OF_PV)
     identifiers = [f"{prefix}-{i:06d}" for i in range(count)]
     existing = set(MeterPoint.objects.filter(identifier__in=identifiers).values_list("identifier", flat=True))
-    MeterPoint.objects.bulk_create(
+    audit.bulk_create_audited(
+        MeterPoint,
         [
             MeterPoint(
                 identifier=identifiers[i],
@@ -73,7 +75,8 @@ def simulated_fleet_ensure(
         (identifiers[i], f"{identifiers[i]}-E", Direction.EXPORT) for i in range(count) if has_pv[i]
     ]
     have = set(Meter.objects.filter(serial__in=[w[1] for w in wanted]).values_list("serial", flat=True))
-    Meter.objects.bulk_create(
+    audit.bulk_create_audited(
+        Meter,
         [
             Meter(meter_point_id=points[point], serial=serial, direction=direction, installed_at=installed_at)
             for point, serial, direction in wanted

@@ -1,13 +1,16 @@
 """Writes of the pricing app: tariffs, their published versions and pricing events.
 
-Published versions are never updated or deleted here (nor anywhere else: migrations/0002 refuses it on
-PostgreSQL); a change of price is a new version for a later period.
+Published versions are never deleted, and never updated but for one change (migrations/0003 allows only
+this on PostgreSQL): publishing a version from B while an open-ended version is valid at B ends the open
+version at B, unless a publication or an issued invoice (asked through `tariff_version_ending`) already
+used it at or after B. A change of price is therefore a new version for a later period.
 """
 
 import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
@@ -15,8 +18,9 @@ from django.utils import timezone as django_timezone
 from core.errors import DomainError
 from core.periods import check_instant
 from pricing.documents import InvalidTariffDocument, parse_tariff_document
-from pricing.models import PricingEvent, Tariff, TariffDirection, TariffVersion
+from pricing.models import PricingEvent, RatePublication, Tariff, TariffDirection, TariffVersion
 from pricing.selectors.tariffs import tariff_versions_overlapping
+from pricing.signals import tariff_version_ending
 
 MAX_EVENT_LENGTH = timedelta(days=7)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,6 +40,10 @@ class InvalidTariffDocumentError(UnableToPublishTariff):
 
 class OverlappingTariffVersion(UnableToPublishTariff):
     code = "tariff_version_overlap"
+
+
+class TariffVersionInUse(UnableToPublishTariff):
+    code = "tariff_version_in_use"
 
 
 class UnableToDeclareEvent(DomainError):
@@ -102,7 +110,9 @@ def tariff_version_publish(
 ) -> TariffVersion:
     """Publish a version of a tariff valid over `[valid_from, valid_to)` (open end: None).
 
-    The document is validated (`tariff/v1`); the period must not overlap another version. Publishing the
+    The document is validated (`tariff/v1`); the period must not overlap another version, except an
+    open-ended version valid before `valid_from`, which is ended at `valid_from` (audited) unless a rate
+    publication or an issued invoice used it at or after then (`TariffVersionInUse`). Publishing the
     identical version again returns it.
     """
     tariff = Tariff.objects.select_for_update().filter(code=tariff_code).first()  # serialises publishing
@@ -127,7 +137,9 @@ def tariff_version_publish(
             and version.document_sha256 == sha256
         ):
             return version
-    if overlapping:
+    if len(overlapping) == 1 and overlapping[0].valid_to is None and overlapping[0].valid_from < valid_from:
+        _tariff_version_end(overlapping[0], ends_at=valid_from)
+    elif overlapping:
         raise _overlap_error(tariff, overlapping[0])
     try:
         with transaction.atomic():
@@ -150,6 +162,31 @@ def tariff_version_publish(
                 f"The period overlaps another version of tariff {tariff.code}.", field="valid_from"
             ) from exc
         raise _overlap_error(tariff, winner) from exc
+
+
+def _tariff_version_end(version: TariffVersion, *, ends_at: datetime) -> None:
+    """End the open-ended `version` at `ends_at`: the one change a published version allows.
+
+    Refused if a rate publication of a local day ending after `ends_at`, or (asked from billing through the
+    `tariff_version_ending` signal, whose receivers raise) an issued invoice, used the version at or after
+    `ends_at`. The change goes through `save()`, so django-auditlog records it.
+    """
+    zone = ZoneInfo(str(version.document.get("timezone", "UTC")))
+    first_day = ends_at.astimezone(zone).date()  # days before it end at or before `ends_at`
+    used = (
+        RatePublication.objects.filter(tariff_version=version, day__gte=first_day)
+        .order_by("day", "pk")
+        .first()
+    )
+    if used is not None:
+        raise TariffVersionInUse(
+            f"Version {version.pk} of tariff {version.tariff.code} cannot end at {_iso(ends_at)}: its rates "
+            f"for {used.day} are published. Publish the new version from a later day.",
+            field="valid_from",
+        )
+    tariff_version_ending.send(sender=TariffVersion, version=version, ends_at=ends_at)
+    version.valid_to = ends_at
+    version.save(update_fields=["valid_to"])
 
 
 def _overlap_error(tariff: Tariff, version: TariffVersion) -> OverlappingTariffVersion:

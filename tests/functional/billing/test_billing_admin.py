@@ -59,7 +59,13 @@ def test_an_issued_invoice_is_shown_read_only_and_a_change_post_alters_nothing(s
 
 def test_an_issued_or_void_invoice_cannot_be_deleted(staff_client, customer_a):
     issued = make_invoice(customer_a, "INV-000101")
-    void = make_invoice(customer_a, "INV-000050", status=Invoice.Status.VOID, period_start=date(2023, 11, 1))
+    void = make_invoice(
+        customer_a,
+        "INV-000050",
+        status=Invoice.Status.VOID,
+        period_start=date(2023, 11, 1),
+        period_end=date(2023, 12, 1),
+    )
 
     single = staff_client.post(f"/admin/billing/invoice/{issued.pk}/delete/", {"post": "yes"})
     staff_client.post(
@@ -103,7 +109,9 @@ def test_the_invoice_page_shows_its_audit_trail(staff_client, customer_a, staff)
 
 def test_issue_and_void_actions_call_the_invoice_services(staff_client, customer_a, monkeypatch):
     draft = make_invoice(customer_a, None, status=Invoice.Status.DRAFT)
-    issued = make_invoice(customer_a, "INV-000050", period_start=date(2023, 11, 1))
+    issued = make_invoice(
+        customer_a, "INV-000050", period_start=date(2023, 11, 1), period_end=date(2023, 12, 1)
+    )
     calls = []
     monkeypatch.setattr(
         "billing.services.invoices.invoice_issue",
@@ -152,7 +160,7 @@ def test_the_bill_run_list_shows_status_progress_and_counts(staff_client, custom
 def test_starting_a_bill_run_in_admin_calls_the_service(staff_client, monkeypatch):
     calls = []
 
-    def bill_run_start(*, period_start, period_end, idempotency_key, account_numbers=None, now):
+    def bill_run_start(*, period_start, period_end, idempotency_key, account_numbers=None, now, **_):
         calls.append((period_start, period_end, account_numbers, idempotency_key))
         return BillRun.objects.create(
             idempotency_key=idempotency_key, period_start=period_start, period_end=period_end

@@ -2,7 +2,7 @@
 credit note, and nothing else changes an issued invoice (services, GraphQL, and on PostgreSQL the
 database itself)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,6 @@ from django.db import IntegrityError, InternalError, transaction
 from billing.models import CreditNote, Customer, Invoice, InvoiceLine, InvoiceNumberSeries, InvoiceTax
 from billing.services.customers import customer_create
 from billing.services.invoices import (
-    InvoiceNotDraft,
     InvoiceNotFound,
     InvoiceNotIssued,
     UnableToVoidInvoice,
@@ -128,13 +127,16 @@ def test_a_rolled_back_issue_leaves_no_gap(customer):
     assert invoice_issue(number=draft_ref(first), now=NOW).number == "INV-00000002"
 
 
-def test_only_drafts_can_be_issued(customer):
+def test_issuing_again_is_a_replay_that_returns_the_issued_invoice(customer):
+    """RELIABILITY.md check 22 (issue 10 item 6): a replayed issue returns the original result."""
     invoice = invoice_issue(number=draft_ref(make_invoice(customer)), now=NOW)
 
-    with pytest.raises(InvoiceNotDraft):
-        invoice_issue(number=invoice.number, now=NOW)
-    with pytest.raises(InvoiceNotDraft):
-        invoice_issue(number=draft_ref(invoice), now=NOW)
+    by_number = invoice_issue(number=invoice.number, now=NOW + timedelta(hours=1))
+    by_reference = invoice_issue(number=draft_ref(invoice), now=NOW + timedelta(hours=1))
+
+    assert (by_number.pk, by_number.number, by_number.issued_at) == (invoice.pk, "INV-00000001", NOW)
+    assert (by_reference.pk, by_reference.number) == (invoice.pk, "INV-00000001")
+    assert InvoiceNumberSeries.objects.get(prefix="INV").next_value == 2
     with pytest.raises(InvoiceNotFound):
         invoice_issue(number="DRAFT-999999", now=NOW)
     invoice.refresh_from_db()
@@ -207,8 +209,8 @@ def test_no_mutation_changes_an_issued_invoice(customer, gql_as, make_token):
     again = gql(ISSUE, {"number": invoice.number})
     by_reference = gql(ISSUE, {"number": draft_ref(invoice)})
 
-    assert again["data"]["invoiceIssue"]["messages"][0]["code"] == "invoice_not_draft"
-    assert by_reference["data"]["invoiceIssue"]["messages"][0]["code"] == "invoice_not_draft"
+    assert again["data"]["invoiceIssue"]["number"] == invoice.number  # replays return the original result
+    assert by_reference["data"]["invoiceIssue"]["number"] == invoice.number
     assert Invoice.objects.values().get(pk=invoice.pk) == before
     assert list(InvoiceLine.objects.filter(invoice=invoice).values()) == lines_before
     invoice_mutations = {
@@ -232,7 +234,7 @@ def test_void_through_graphql_returns_the_credit_note(customer, gql_as, make_tok
         "totalAmount": "31.50",
         "reason": "Customer moved out",
     }
-    assert again["data"]["invoiceVoid"]["messages"][0]["code"] == "invoice_not_issued"
+    assert again["data"]["invoiceVoid"] == result["data"]["invoiceVoid"]  # a replay: the same credit note
     assert CreditNote.objects.count() == 1
     assert error_codes(again) == []
 

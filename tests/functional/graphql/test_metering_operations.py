@@ -139,6 +139,24 @@ def test_readings_ingest_reports_each_rejected_reading_and_replays_an_idempotenc
     assert Reading.objects.count() == 2
 
 
+def test_an_ingest_idempotency_key_belongs_to_its_client(gql_as, make_token):
+    """RELIABILITY.md check 22 (issue 10 item 6): client B's key "batch-1" is not client A's replay; B's
+    readings are ingested, and A's key with B's readings would have been refused."""
+    make_meter("M-1")
+    client_a = gql_as(make_token("metering:write"))
+    client_b = gql_as(make_token("metering:write"))
+    variables = {"input": {"meterSerial": "M-1", "idempotencyKey": "batch-1", "readings": READINGS[:1]}}
+
+    first = client_a(INGEST, variables)["data"]["readingsIngest"]
+    other = client_b(INGEST, {"input": {**variables["input"], "readings": READINGS[1:2]}})["data"][
+        "readingsIngest"
+    ]
+
+    assert first["accepted"] == 1
+    assert (other["accepted"], other["duplicates"]) == (1, 0)
+    assert Reading.objects.count() == 2
+
+
 def test_decimal_inputs_refuse_nan_and_floats(gql_as, make_token):
     make_meter("M-1")
     gql = gql_as(make_token("metering:write"))

@@ -158,7 +158,7 @@ def writer(gql_as, make_token):
 
 
 def test_an_overlapping_version_is_refused_with_a_message_naming_the_field(writer):
-    existing = publish("FLAT-1", JAN, None, doc())
+    existing = publish("FLAT-1", JAN, JAN.replace(year=2025), doc())  # closed: an open end would move
 
     result = writer(PUBLISH, {"input": {**PUBLISH_INPUT, "validFrom": "2024-06-01T00:00:00+01:00"}})
 

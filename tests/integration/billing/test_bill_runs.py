@@ -12,7 +12,9 @@ from django.db import connection
 
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine
 from billing.services import bill_runs
-from billing.services.bill_runs import BillRunKeyReused, bill_rebill_revised, bill_run_execute, bill_run_start
+from billing.services.bill_runs import BillRunKeyReused, bill_run_execute, bill_run_start
+from billing.services.rebilling import bill_rebill_revised
+from billing.tasks.bill_runs import bill_run_enqueue
 from metering.models import Quality, Source
 from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
@@ -296,6 +298,7 @@ def test_starting_twice_with_one_key_gives_one_run_and_one_invoice_each(django_c
         "period_end": date(2024, 11, 1),
         "account_numbers": None,
         "now": RUN_AT,
+        "enqueue": bill_run_enqueue,
     }
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -359,7 +362,7 @@ def test_a_crash_after_the_first_chunk_keeps_whole_accounts_and_a_rerun_finishes
     tariff = make_tariff()
     crashed, _ = make_accounts(tariff, 5, prefix="X")
     reference, _ = make_accounts(tariff, 5, prefix="Y")
-    write = bill_runs._write_chunk
+    write = bill_runs.chunk_write
     calls = []
 
     def crash_on_chunk_2(*args, **kwargs):
@@ -368,7 +371,7 @@ def test_a_crash_after_the_first_chunk_keeps_whole_accounts_and_a_rerun_finishes
             raise RuntimeError("worker killed")
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(bill_runs, "_write_chunk", crash_on_chunk_2)
+    monkeypatch.setattr(bill_runs, "chunk_write", crash_on_chunk_2)
     with pytest.raises(RuntimeError, match="worker killed"):
         start_and_execute("x", accounts=[c.account_number for c in crashed], chunk_size=2)
 
@@ -379,7 +382,7 @@ def test_a_crash_after_the_first_chunk_keeps_whole_accounts_and_a_rerun_finishes
     assert InvoiceLine.objects.count() == 4
     assert set(BillRunItem.objects.values_list("customer_id", flat=True)) == billed
 
-    monkeypatch.setattr(bill_runs, "_write_chunk", write)
+    monkeypatch.setattr(bill_runs, "chunk_write", write)
     resumed = bill_run_execute(bill_run_id=run.pk, now=RUN_AT, chunk_size=2)
     uninterrupted = start_and_execute("y", accounts=[c.account_number for c in reference], chunk_size=2)
 

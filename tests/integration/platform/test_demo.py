@@ -38,7 +38,12 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     assert counts() == first
     assert first["customers"] == 300  # the 300 London households
     run = BillRun.objects.get()
-    assert run.held_count == 3  # three households miss readings in January (as in the trial's data)
+    reasons = list(run.items.filter(outcome="HELD").values_list("reason", flat=True))
+    # Three households miss readings in January (as in the trial's data); the others held have an open
+    # spike or stuck-value issue from VEE: billing waits for staff rather than bill suspect values.
+    assert sum("has no reading" in r for r in reasons) == 3
+    assert all("has no reading" in r or " issue from " in r for r in reasons)
+    assert run.held_count == len(reasons)
     assert first["issued"] == run.invoice_count == 300 - run.held_count
     assert first["tariffs"] == [
         "DEMO-INDEXED-ERCOT",

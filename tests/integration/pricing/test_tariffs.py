@@ -100,14 +100,16 @@ def test_an_overlapping_version_is_refused_naming_the_version(valid_from, valid_
     assert list(TariffVersion.objects.values_list("pk", "document")) == [(existing.pk, doc())]
 
 
-def test_an_open_ended_version_refuses_any_later_one_and_adjacent_versions_are_accepted():
+def test_a_later_version_ends_the_open_ended_one_and_adjacent_versions_are_accepted():
+    """Check 29 (issue 10 item 2): an open-ended version no longer blocks every later price."""
     publish("FLAT-1", JAN, FEB, doc())
-    publish("FLAT-1", FEB, None, doc({"kind": "flat", "rate_per_kwh": "0.30"}))
+    open_ended = publish("FLAT-1", FEB, None, doc({"kind": "flat", "rate_per_kwh": "0.30"}))
 
-    with pytest.raises(OverlappingTariffVersion, match="to open end"):
-        publish("FLAT-1", datetime(2030, 1, 1, tzinfo=UTC), None, doc())
+    publish("FLAT-1", datetime(2030, 1, 1, tzinfo=UTC), None, doc())
 
-    assert TariffVersion.objects.count() == 2
+    open_ended.refresh_from_db()
+    assert open_ended.valid_to == datetime(2030, 1, 1, tzinfo=UTC)
+    assert TariffVersion.objects.count() == 3
 
 
 @pytest.mark.parametrize(
