@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from billing import commercial
 from pricing import engine as rates
 from pricing.documents import EVENT_KINDS, TariffDocument, TieredEnergy
 
@@ -83,6 +84,9 @@ class AgreementInput:
     export_versions: Sequence[PricedVersion] = ()
     meters: Sequence[MeterSeries] = ()
     label: str = ""
+    # Coincident peak demand (billing.commercial): summed import of the meter point's feeder / the system.
+    feeder_load: commercial.LoadSeries | None = None
+    system_load: commercial.LoadSeries | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,10 @@ class Line:
     amount: Decimal
     version_id: int
     estimated: bool = False
+    # A rider's own tax treatment (billing.commercial): exempt, or its own (name, rate) instead of the
+    # version's.
+    tax_exempt: bool = False
+    own_tax: tuple[str, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def _taxes(lines: list[Line], version_tax: dict[int, tuple[str, Decimal] | None]
     """One charge per distinct (name, rate): ROUND_HALF_UP(Σ amounts of its versions' lines × rate)."""
     bases: dict[tuple[str, Decimal], Decimal] = {}
     for line in lines:
-        key = version_tax.get(line.version_id)
+        key = line.own_tax or (None if line.tax_exempt else version_tax.get(line.version_id))
         if key is not None:
             bases[key] = bases.get(key, Decimal("0.00")) + line.amount
     return [
@@ -184,9 +192,104 @@ def _agreement_lines(
         if not meters:
             raise BillHeld(f"{_label(agreement)}no {direction.lower()} meter at the meter point")
         starts, kwh_e4, estimated, seconds = _complete_readings(agreement, meters, window_from, window_to)
-        lines += _energy_lines(agreement, versions, starts, kwh_e4, estimated, sign, direction)
-        lines += _standing_lines(agreement, versions, period_start, period_end, zone, sign)
-        lines += _demand_lines(versions, starts, kwh_e4, estimated, seconds, sign)
+        direction_lines = _energy_lines(agreement, versions, starts, kwh_e4, estimated, sign, direction)
+        direction_lines += _standing_lines(agreement, versions, period_start, period_end, zone, sign)
+        try:
+            if any(_is_commercial(v.document) for v in versions):
+                direction_lines += commercial.demand_lines(
+                    agreement=agreement,
+                    versions=versions,
+                    version_index=_version_index(versions, starts),
+                    starts=starts,
+                    kwh_e4=kwh_e4,
+                    estimated=estimated,
+                    seconds=seconds,
+                    sign=sign,
+                    history=_history(versions, meters, period_start, zone, window_from),
+                    line_factory=Line,
+                )
+                direction_lines += _monthly_lines(
+                    agreement, versions, direction_lines, period_start, period_end, zone, direction
+                )
+            else:
+                direction_lines += _demand_lines(versions, starts, kwh_e4, estimated, seconds, sign)
+        except commercial.CommercialHeld as exc:
+            raise BillHeld(f"{_label(agreement)}{exc}") from exc
+        lines += direction_lines
+    return lines
+
+
+def _is_commercial(document: TariffDocument) -> bool:
+    return bool(
+        document.demand_averaging_minutes
+        or document.demand_tou
+        or document.demand_ratchet
+        or document.coincident_peak
+        or document.minimum_charge_per_month is not None
+        or document.riders
+    )
+
+
+def _history(
+    versions: Sequence[PricedVersion],
+    meters: Sequence[MeterSeries],
+    period_start: date,
+    zone: ZoneInfo,
+    window_from: datetime,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The readings of the months a ratchet looks back over, before the period (as loaded by the caller)."""
+    months = max((v.document.demand_ratchet.months for v in versions if v.document.demand_ratchet), default=0)
+    if not months:
+        return None
+    first = _instant(_local_midnight(commercial.months_before(period_start, months), zone))
+    last = _instant(min(window_from, _local_midnight(period_start, zone)))
+    parts = []
+    for meter in meters:
+        inside = (meter.starts >= first) & (meter.starts < last)
+        parts.append(
+            (meter.starts[inside], meter.kwh_e4[inside], np.full(int(inside.sum()), meter.interval_seconds))
+        )
+    if not parts:
+        return None
+    starts, kwh, seconds = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return starts, kwh.astype(np.int64), seconds.astype(np.int64)
+
+
+def _monthly_lines(
+    agreement: AgreementInput,
+    versions: Sequence[PricedVersion],
+    direction_lines: list[Line],
+    period_start: date,
+    period_end: date,
+    zone: ZoneInfo,
+    direction: str,
+) -> list[Line]:
+    """Minimum charges and riders per version, on the days its standing charge counts."""
+    midnights = _midnights(period_start, period_end, zone)
+    in_agreement = midnights >= _instant(agreement.valid_from)
+    if agreement.valid_to is not None:
+        in_agreement &= midnights < _instant(agreement.valid_to)
+    lines: list[Line] = []
+    for version in versions:
+        document = version.document
+        if document.minimum_charge_per_month is None and not document.riders:
+            continue
+        if direction == EXPORT:
+            raise BillHeld(
+                f"{_label(agreement)}version {version.version_id}: minimum charges and riders apply to "
+                "import tariffs only"
+            )
+        inside = in_agreement & (midnights >= _instant(version.valid_from))
+        if version.valid_to is not None:
+            inside &= midnights < _instant(version.valid_to)
+        lines += commercial.monthly_lines(
+            version=version,
+            charged_midnights=midnights[inside],
+            zone=zone,
+            version_lines=[line for line in direction_lines if line.version_id == version.version_id],
+            currency=document.currency,
+            line_factory=Line,
+        )
     return lines
 
 

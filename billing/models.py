@@ -179,6 +179,11 @@ class InvoiceLine(models.Model):
         EVENT = "EVENT"
         EXPORT_CREDIT = "EXPORT_CREDIT"
         ADJUSTMENT = "ADJUSTMENT"
+        MINIMUM_CHARGE = "MINIMUM_CHARGE"
+        RIDER = "RIDER"
+        P2P_PURCHASE = "P2P_PURCHASE"
+        P2P_SALE = "P2P_SALE"
+        P2P_FEE = "P2P_FEE"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=15, choices=Kind.choices)

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
-from billing import engine
+from billing import commercial, engine
 from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, InvoiceLine, InvoiceTax
 from config import audit
 from config.api.errors import DomainError
 from metering.models import Meter, Quality, Reading
-from metering.selectors import reading_arrays
+from metering.selectors import import_load_arrays, reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
@@ -200,6 +200,39 @@ class _Context:
         self.period_end = period_end
         self.window_from, self.window_to = _window(period_start, period_end)
         self.versions: dict[int, list[engine.PricedVersion]] = {}
+        self.loads: dict[str | None, commercial.LoadSeries] = {}
+
+    def readings_from(self) -> datetime:
+        """Where readings are loaded from: the window, or earlier by the longest ratchet's months."""
+        months = max(
+            (
+                v.document.demand_ratchet.months
+                for versions in self.versions.values()
+                for v in versions
+                if v.document.demand_ratchet
+            ),
+            default=0,
+        )
+        if not months:
+            return self.window_from
+        first = commercial.months_before(self.period_start, months)
+        return datetime.combine(first, time(0), tzinfo=UTC) - _MARGIN
+
+    def load_for(self, basis: str, feeder_code: str) -> commercial.LoadSeries | None:
+        """The summed import of a feeder ("feeder") or of every meter point ("system"), once per run, when
+        a loaded tariff charges coincident peak demand on that basis."""
+        wanted = any(
+            v.document.coincident_peak is not None and v.document.coincident_peak.basis == basis
+            for versions in self.versions.values()
+            for v in versions
+        )
+        if not wanted or (basis == "feeder" and not feeder_code):
+            return None
+        key = feeder_code if basis == "feeder" else None
+        if key not in self.loads:
+            starts, kwh_e4 = import_load_arrays(feeder_code=key, start=self.window_from, end=self.window_to)
+            self.loads[key] = commercial.LoadSeries(starts=starts, kwh_e4=kwh_e4)
+        return self.loads[key]
 
     def load_tariffs(self, tariff_ids: Iterable[int]) -> None:
         """Versions overlapping the window of tariffs not loaded yet; one query for them all, then one per
@@ -295,6 +328,8 @@ def _bill_customers(customer_ids: list[int], context: _Context) -> dict[int, _Ou
                 else (),
                 meters=by_point[agreement.meter_point_id],
                 label=f"meter point {agreement.meter_point.identifier}",
+                feeder_load=context.load_for("feeder", agreement.meter_point.feeder_code),
+                system_load=context.load_for("system", ""),
             )
         )
     outcomes = {}
@@ -319,7 +354,7 @@ def _bill_customers(customer_ids: list[int], context: _Context) -> dict[int, _Ou
 def _meter_series(meters: list[Meter], context: _Context) -> dict[int, engine.MeterSeries]:
     """Every meter's readings from ONE query (binary COPY on PostgreSQL), split per meter with numpy."""
     ids = np.array(sorted(m.pk for m in meters), dtype=np.int64)
-    loaded = reading_arrays(meter_ids=ids, start=context.window_from, end=context.window_to)
+    loaded = reading_arrays(meter_ids=ids, start=context.readings_from(), end=context.window_to)
     order = np.lexsort((loaded.start_s, loaded.meter_id))
     meter_id = loaded.meter_id[order]
     starts = loaded.start_s[order].astype("datetime64[s]")
