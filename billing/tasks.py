@@ -43,4 +43,5 @@ def bill_rebill_revised_task() -> dict:
     return {"credited": len(report.credited), "replaced": len(report.replaced), "held": len(report.held)}
 
 
+from billing.tasks_comparison import tariff_comparison_execute_task  # noqa: E402,F401 - registers it
 from billing.tasks_webhooks import webhook_deliver  # noqa: E402,F401 - registers billing.tasks.webhook_deliver
