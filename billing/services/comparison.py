@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 import numpy as np
 from django.db import transaction
@@ -568,3 +569,47 @@ __all__ = [
     "tariff_comparison_run_execute",
     "tariff_comparison_run_start",
 ]
+
+
+@dataclass(frozen=True)
+class OwnComparison:
+    """What a customer would have paid on each of our import tariffs over 12 whole months (the sum of the
+    monthly bills; None where a month could not be billed on that tariff)."""
+
+    period_start: date
+    period_end: date
+    current: Decimal | None
+    tariffs: list[tuple[str, str, Decimal | None]]  # (code, name, total)
+
+
+def own_tariff_comparison(*, customer_id: int, as_of: date) -> OwnComparison:
+    """The customer's last 12 whole months before `as_of`'s month, billed month by month by the billing
+    engine under the current agreements and under every import tariff (at most MAX_TARIFFS, by code)."""
+    end = date(as_of.year, as_of.month, 1)
+    months = [_month_start(end, back) for back in range(12, -1, -1)]
+    tariffs = list(
+        Tariff.objects.filter(direction=TariffDirection.IMPORT)
+        .order_by("code")
+        .values_list("code", "name")[:MAX_TARIFFS]
+    )
+    codes = [code for code, _ in tariffs]
+    totals: dict[str, Decimal | None] = {code: Decimal("0.00") for code in [CURRENT, *codes]}
+    for first, last in pairwise(months):
+        result = tariff_comparison_compute(
+            tariff_codes=codes, period_start=first, period_end=last, customer_ids=[customer_id]
+        )
+        for bills in result.bills.values():
+            for code, total in bills.items():
+                running = totals[code]
+                totals[code] = None if running is None or total is None else running + total
+    return OwnComparison(
+        period_start=months[0],
+        period_end=end,
+        current=totals[CURRENT],
+        tariffs=[(code, name, totals[code]) for code, name in tariffs],
+    )
+
+
+def _month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
