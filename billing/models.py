@@ -276,7 +276,7 @@ class WebhookDelivery(models.Model):
 
 class TariffComparisonRun(models.Model):
     """A stored tariff comparison (billing.services.comparison) computed by a Celery task, with progress:
-    `progress_done` of `progress_total` (accounts × scenarios); `results` holds one JSON result per scenario
+    `progress_done` of `progress_total` accounts; `results` holds one JSON result per scenario
     (summaries per tariff and every account's bill per tariff)."""
 
     class Status(models.TextChoices):

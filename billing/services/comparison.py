@@ -14,7 +14,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -140,69 +140,135 @@ def tariff_comparison_compute(
     progress: Callable[[int, int], None] | None = None,
 ) -> ComparisonResult:
     """Bill every account of the cohort under its current agreements and under each tariff; summarise."""
+    return tariff_comparison_compute_scenarios(
+        tariff_codes=tariff_codes,
+        period_start=period_start,
+        period_end=period_end,
+        cohort=cohort,
+        scenarios=[scenario],
+        customer_ids=customer_ids,
+        chunk_size=chunk_size,
+        progress=progress,
+    )[0]
+
+
+class _Tally:
+    """One scenario's bills and prosumer energy while chunks are computed."""
+
+    def __init__(self) -> None:
+        self.bills: dict[str, dict[str, Decimal | None]] = {}
+        self.held: dict[str, dict[str, str]] = defaultdict(dict)
+        self.energy: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # [self-consumed, consumed]
+        self.generated = 0.0
+
+
+def tariff_comparison_compute_scenarios(
+    *,
+    tariff_codes: Sequence[str],
+    period_start: date,
+    period_end: date,
+    cohort: Cohort = Cohort(),
+    scenarios: Sequence[Scenario] = (Scenario(),),
+    customer_ids: Sequence[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ComparisonResult]:
+    """`tariff_comparison_compute` for several scenarios, loading each chunk's readings once for all."""
     tariffs = _check(tariff_codes, period_start, period_end)
     if customer_ids is None:
         customer_ids = cohort_customer_ids(cohort=cohort, period_start=period_start, period_end=period_end)
     context = _Context(period_start, period_end)
-    export_id = None
-    if scenario.export_tariff_code:
-        export_id = (
-            Tariff.objects.filter(code=scenario.export_tariff_code, direction=TariffDirection.EXPORT)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if export_id is None:
-            raise UnableToCompareTariffs(
-                f"No export tariff {scenario.export_tariff_code!r}.", field="export_tariff_code"
+    exports: dict[str, int] = {}
+    for scenario in scenarios:
+        if scenario.export_tariff_code:
+            export_id = (
+                Tariff.objects.filter(code=scenario.export_tariff_code, direction=TariffDirection.EXPORT)
+                .values_list("pk", flat=True)
+                .first()
             )
-    context.load_tariffs([*tariffs.values(), *([export_id] if export_id else [])])
-    prosumers = comparison.chosen_accounts(customer_ids, scenario.pv_share) if scenario.pv_share else set()
+            if export_id is None:
+                raise UnableToCompareTariffs(
+                    f"No export tariff {scenario.export_tariff_code!r}.", field="export_tariff_code"
+                )
+            exports[scenario.export_tariff_code] = export_id
+    context.load_tariffs([*tariffs.values(), *exports.values()])
     numbers = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "account_number"))
-    bills: dict[str, dict[str, Decimal | None]] = {}
-    held: dict[str, dict[str, str]] = defaultdict(dict)
-    energy: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # tariff → [self-consumed, consumed]
-    generated = 0.0
+    tallies = [_Tally() for _ in scenarios]
+    chosen = [
+        comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
+    ]
     for offset in range(0, len(customer_ids), chunk_size):
         chunk = list(customer_ids[offset : offset + chunk_size])
         inputs = _account_inputs(chunk, context)
-        for customer_id in chunk:
-            number = numbers[customer_id]
-            agreements = inputs.get(customer_id, [])
-            pv = None
-            if customer_id in prosumers:
-                agreements, pv = _with_pv(agreements, scenario, context, export_id)
-                generated += float(pv[1].sum()) if pv is not None else 0.0
-            row: dict[str, Decimal | None] = {}
-            for code, tariff_id in [(CURRENT, None), *tariffs.items()]:
-                candidate = (
-                    agreements
-                    if tariff_id is None
-                    else [replace(a, import_versions=context.versions[tariff_id]) for a in agreements]
+        for scenario, tally, prosumers in zip(scenarios, tallies, chosen, strict=True):
+            export_id = exports.get(scenario.export_tariff_code or "")
+            for customer_id in chunk:
+                _compare_account(
+                    numbers[customer_id],
+                    inputs.get(customer_id, []),
+                    customer_id in prosumers,
+                    scenario,
+                    tally,
+                    tariffs,
+                    context,
+                    export_id,
                 )
-                candidate = _scenario_agreements(candidate, scenario)
-                if pv is not None:
-                    _tally(energy[code], pv)
-                try:
-                    row[code] = engine.bill_compute(
-                        agreements=candidate, period_start=period_start, period_end=period_end
-                    ).total
-                except engine.BillHeld as exc:
-                    row[code] = None
-                    held[number][code] = exc.reason
-            bills[number] = row
         if progress is not None:
             progress(min(offset + chunk_size, len(customer_ids)), len(customer_ids))
-    current = {a: b[CURRENT] for a, b in bills.items()}
+    return [
+        _result(scenario, tally, tariffs, period_start, period_end)
+        for scenario, tally in zip(scenarios, tallies, strict=True)
+    ]
+
+
+def _compare_account(
+    number: str,
+    agreements: list[engine.AgreementInput],
+    gets_pv: bool,
+    scenario: Scenario,
+    tally: _Tally,
+    tariffs: dict[str, int],
+    context: _Context,
+    export_id: int | None,
+) -> None:
+    pv = None
+    if gets_pv:
+        agreements, pv = _with_pv(agreements, scenario, context, export_id)
+        tally.generated += float(pv[1].sum()) if pv is not None else 0.0
+    row: dict[str, Decimal | None] = {}
+    for code, tariff_id in [(CURRENT, None), *tariffs.items()]:
+        candidate = (
+            agreements
+            if tariff_id is None
+            else [replace(a, import_versions=context.versions[tariff_id]) for a in agreements]
+        )
+        candidate = _scenario_agreements(candidate, scenario)
+        if pv is not None:
+            _tally(tally.energy[code], pv)
+        try:
+            row[code] = engine.bill_compute(
+                agreements=candidate, period_start=context.period_start, period_end=context.period_end
+            ).total
+        except engine.BillHeld as exc:
+            row[code] = None
+            tally.held[number][code] = exc.reason
+    tally.bills[number] = row
+
+
+def _result(
+    scenario: Scenario, tally: _Tally, tariffs: dict[str, int], period_start: date, period_end: date
+) -> ComparisonResult:
+    current = {a: b[CURRENT] for a, b in tally.bills.items()}
     summaries = []
     for code in [CURRENT, *tariffs]:
-        used, consumed = energy.get(code, (0.0, 0.0))
+        used, consumed = tally.energy.get(code, (0.0, 0.0))
         summaries.append(
             comparison.summarise(
                 code,
-                {a: b[code] for a, b in bills.items()},
+                {a: b[code] for a, b in tally.bills.items()},
                 current,
                 self_sufficiency=used / consumed if consumed else None,
-                self_consumption=used / generated if generated else None,
+                self_consumption=used / tally.generated if tally.generated else None,
             )
         )
     return ComparisonResult(
@@ -210,8 +276,8 @@ def tariff_comparison_compute(
         period_end=period_end,
         tariff_codes=list(tariffs),
         scenario=scenario.name,
-        bills=bills,
-        held=dict(held),
+        bills=tally.bills,
+        held=dict(tally.held),
         summaries=summaries,
     )
 
@@ -399,7 +465,7 @@ def _enqueue(run_id: int) -> None:
 
 
 def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffComparisonRun:
-    """Compute a stored run scenario by scenario, recording progress (accounts × scenarios done)."""
+    """Compute a stored run (all scenarios per chunk of accounts), recording progress in accounts done."""
     run = TariffComparisonRun.objects.get(pk=run_id)
     if run.status == TariffComparisonRun.Status.COMPLETED:
         return run
@@ -415,26 +481,26 @@ def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffCompar
         )
         for s in run.scenarios
     ]
-    total = len(ids) * len(scenarios)
+    total = len(ids)
     TariffComparisonRun.objects.filter(pk=run.pk).update(
         status=TariffComparisonRun.Status.RUNNING, progress_done=0, progress_total=total, started_at=now
     )
-    results = []
+
+    def progress(done: int, _: int) -> None:
+        TariffComparisonRun.objects.filter(pk=run.pk).update(progress_done=done)
+
     try:
-        for i, scenario in enumerate(scenarios):
-
-            def progress(done: int, _: int, base: int = i * len(ids)) -> None:
-                TariffComparisonRun.objects.filter(pk=run.pk).update(progress_done=base + done)
-
-            result = tariff_comparison_compute(
+        results = [
+            result.as_json()
+            for result in tariff_comparison_compute_scenarios(
                 tariff_codes=run.tariff_codes,
                 period_start=run.period_start,
                 period_end=run.period_end,
-                scenario=scenario,
+                scenarios=scenarios,
                 customer_ids=ids,
                 progress=progress,
             )
-            results.append(result.as_json())
+        ]
     except Exception as exc:
         TariffComparisonRun.objects.filter(pk=run.pk).update(
             status=TariffComparisonRun.Status.FAILED,
@@ -613,3 +679,70 @@ def own_tariff_comparison(*, customer_id: int, as_of: date) -> OwnComparison:
 def _month_start(day: date, back: int) -> date:
     index = day.year * 12 + day.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
+
+
+# --- demo -----------------------------------------------------------------------------------------------
+
+DEMO_INDEX_MARKET = "LCL-DTOU-INDEX"
+DEMO_INDEXED_TARIFF = "DEMO-INDEXED-LCL"
+
+
+def tariff_comparison_demo(
+    *, flat_code: str, dtou_code: str, dtou_schedule_path, feeder_code: str, now: datetime
+) -> TariffComparisonRun:
+    """The demo's comparison: the London households' January 2013 bills on the trial's flat and dynamic
+    ToU tariffs and on one indexed tariff, as a stored run (its fairness table is in admin).
+
+    No GB wholesale prices of 2013 are bundled, so the indexed tariff follows a proxy index: the trial's own
+    half-hourly dToU prices read as £/MWh (p/kWh × 10), with example terms (× 0.80 + 3 p/kWh, cap 50 p).
+    """
+    from pricing.services.markets import market_ensure, market_prices_import
+    from pricing.services.tariffs import tariff_create, tariff_version_publish
+
+    market_ensure(
+        code=DEMO_INDEX_MARKET,
+        currency="GBP",
+        timezone="Europe/London",
+        interval_minutes=30,
+        day_ahead_results_at=time(11, 0),
+        name="Proxy index: Low Carbon London dToU prices 2013 (demo)",
+    )
+    prices = []
+    with open(dtou_schedule_path, newline="") as rows:
+        for row in csv.DictReader(rows):
+            start = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
+            if start.month == 1:
+                prices.append(
+                    (start, start + timedelta(minutes=30), Decimal(row["dtou_price_p_per_kwh"]) * 10)
+                )
+    market_prices_import(market_code=DEMO_INDEX_MARKET, currency="GBP", prices=prices, now=now)
+    tariff_create(code=DEMO_INDEXED_TARIFF, name="Demo indexed on the trial's dToU prices (example terms)")
+    tariff_version_publish(
+        tariff_code=DEMO_INDEXED_TARIFF,
+        valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+        valid_to=datetime(2013, 2, 1, tzinfo=UTC),
+        document={
+            "format": "tariff/v1",
+            "currency": "GBP",
+            "timezone": "Europe/London",
+            "standing_charge_per_day": "0.1500",
+            "energy": {
+                "kind": "indexed",
+                "market": DEMO_INDEX_MARKET,
+                "multiplier": "0.80",
+                "adder_per_kwh": "0.0300",
+                "cap_per_kwh": "0.5000",
+            },
+            "tax": {"name": "VAT", "rate": "0.05"},
+        },
+        now=now,
+    )
+    run = tariff_comparison_run_start(
+        tariff_codes=[flat_code, dtou_code, DEMO_INDEXED_TARIFF],
+        period_start=date(2013, 1, 1),
+        period_end=date(2013, 2, 1),
+        cohort=Cohort(feeder_code=feeder_code),
+        scenarios=[Scenario()],  # sensitivity scenarios: tariffComparisonRunStart (each adds ~10 s here)
+        now=now,
+    )
+    return tariff_comparison_run_execute(run_id=run.pk, now=now)
