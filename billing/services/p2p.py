@@ -8,10 +8,11 @@ transfers between neighbours, not supply).
 """
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
+from django.db import transaction
 
 from billing import comparison, engine, p2p
 from billing.comparison import TariffSummary
@@ -240,3 +241,52 @@ def _bill_with_p2p(
         )
     added = sum((line.amount for line in extra), Decimal("0.00"))
     return replace(bill, lines=[*bill.lines, *extra], net=bill.net + added, total=bill.total + added)
+
+
+@dataclass
+class P2PInvoicing:
+    result: CommunityResult
+    invoiced: list[str]
+    skipped: dict[str, str]
+
+
+def p2p_invoices_create(
+    *, feeder_code: str, period_start: date, period_end: date, fee_per_kwh: Decimal, now: datetime
+) -> P2PInvoicing:
+    """Write the community's DRAFT invoices with their P2P settlement lines, in one transaction.
+
+    Run it instead of the bill run for the community's accounts: an account that already has a live
+    invoice for the period is skipped (and reported), so running it again changes nothing.
+    """
+    from billing.models import Invoice
+    from billing.services.bill_runs import _invoice, _save_invoices
+
+    result = p2p_community_compute(
+        feeder_code=feeder_code, period_start=period_start, period_end=period_end, fee_per_kwh=fee_per_kwh
+    )
+    customers = dict(
+        Customer.objects.filter(account_number__in=list(result.with_p2p)).values_list("account_number", "pk")
+    )
+    with transaction.atomic():
+        taken = set(
+            Invoice.objects.filter(
+                customer_id__in=customers.values(), period_start=period_start, period_end=period_end
+            )
+            .exclude(status=Invoice.Status.VOID)
+            .values_list("customer__account_number", flat=True)
+        )
+        pairs = [
+            (_invoice(customers[number], bill, period_start, period_end, None, now), bill)
+            for number, bill in sorted(result.with_p2p.items())
+            if number not in taken
+        ]
+        _save_invoices(
+            [invoice for invoice, _ in pairs],
+            [bill for _, bill in pairs],
+            source={"p2p_community": feeder_code, "fee_per_kwh": str(fee_per_kwh)},
+        )
+    return P2PInvoicing(
+        result=result,
+        invoiced=sorted(n for n in result.with_p2p if n not in taken),
+        skipped={**dict.fromkeys(taken, "already invoiced for this period"), **result.held},
+    )
