@@ -237,6 +237,18 @@ def _compare_account(
         tally.generated += float(pv[1].sum()) if pv is not None else 0.0
     row: dict[str, Decimal | None] = {}
     for code, tariff_id in [(CURRENT, None), *tariffs.items()]:
+        if (
+            tariff_id is not None
+            and agreements
+            and all(a.import_versions is context.versions[tariff_id] for a in agreements)
+        ):
+            # The account is on this tariff already: its bill is the current one (computed once).
+            row[code] = row[CURRENT]
+            if CURRENT in tally.held.get(number, {}):
+                tally.held[number][code] = tally.held[number][CURRENT]
+            if pv is not None:
+                _tally(tally.energy[code], pv)
+            continue
         candidate = (
             agreements
             if tariff_id is None
