@@ -749,8 +749,21 @@ def tariff_comparison_demo(
         },
         now=now,
     )
+    codes = [flat_code, dtou_code, DEMO_INDEXED_TARIFF]
+    done = (
+        TariffComparisonRun.objects.filter(
+            tariff_codes=codes,
+            period_start=date(2013, 1, 1),
+            period_end=date(2013, 2, 1),
+            status=TariffComparisonRun.Status.COMPLETED,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if done is not None:
+        return done  # the demo again: the comparison is there already
     run = tariff_comparison_run_start(
-        tariff_codes=[flat_code, dtou_code, DEMO_INDEXED_TARIFF],
+        tariff_codes=codes,
         period_start=date(2013, 1, 1),
         period_end=date(2013, 2, 1),
         cohort=Cohort(feeder_code=feeder_code),
