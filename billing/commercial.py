@@ -6,22 +6,23 @@ charge, band), ROUND_HALF_UP to 0.01 once per line. Demand is kept exactly in 0.
 Python with numpy, no Django.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from pricing import engine as rates
-from pricing.documents import TariffDocument, TouEnergy
+from pricing.documents import TariffDocument, Tax, TouEnergy
 
 if TYPE_CHECKING:  # the engine imports this module
     from billing.engine import AgreementInput, Line, PricedVersion
 
+LineFactory = Callable[..., "Line"]
 CENT = Decimal("0.01")
 KW_PLACES = Decimal("0.0001")
 MICRO = Decimal("0.000001")
@@ -110,7 +111,7 @@ def demand_lines(
     seconds: np.ndarray,
     sign: int,
     history: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    line_factory,
+    line_factory: LineFactory,
 ) -> list["Line"]:
     """Per version: the facility demand (ratcheted), one line per time-of-use demand period and the
     coincident peak demand. `history` holds the readings (starts, kwh_e4, seconds) before the period, for
@@ -182,7 +183,7 @@ def _tou_demand_lines(
     w_kw: np.ndarray,
     estimated: bool,
     sign: int,
-    line_factory,
+    line_factory: LineFactory,
 ) -> list["Line"]:
     tou = document.demand_tou
     assert tou is not None
@@ -221,7 +222,7 @@ def _coincident_line(
     seconds: np.ndarray,
     estimated: bool,
     sign: int,
-    line_factory,
+    line_factory: LineFactory,
 ) -> "Line":
     """The customer's average kW over the k highest-load intervals of the feeder (or system) among the
     version's intervals of the period; ties go to the earlier interval."""
@@ -276,7 +277,7 @@ def monthly_lines(
     zone: ZoneInfo,
     version_lines: Sequence["Line"],
     currency: str,
-    line_factory,
+    line_factory: LineFactory,
 ) -> list["Line"]:
     """The minimum charge top-up and the riders of one version of an import agreement.
 
@@ -350,7 +351,7 @@ def _prorate(per_month: Decimal, fraction: Fraction) -> Decimal:
     return _round_cents(Decimal(exact.numerator) / Decimal(exact.denominator))
 
 
-def _rider_tax(tax) -> dict[str, object]:
+def _rider_tax(tax: "Tax | Literal['tariff', 'exempt']") -> dict[str, Any]:
     if tax == "tariff":
         return {}
     if tax == "exempt":

@@ -85,18 +85,18 @@ def summarise(
     """Summarise one tariff's bills (`None`: held) against the current bills of the same accounts."""
     billed = {k: v for k, v in totals.items() if v is not None}
     amounts = list(billed.values())
-    savings = [current[k] - v for k, v in billed.items() if current.get(k) is not None]
+    savings = [c - v for k, v in billed.items() if (c := current.get(k)) is not None]
     return TariffSummary(
         tariff_code=tariff_code,
         accounts=len(billed),
         held=len(totals) - len(billed),
         total=sum(amounts, Decimal("0.00")),
-        mean=_money(sum(amounts) / len(amounts)) if amounts else None,
+        mean=_money(sum(amounts, Decimal(0)) / len(amounts)) if amounts else None,
         median=_money(Decimal(median(amounts))) if amounts else None,
         winners=sum(1 for s in savings if s > 0),
         losers=sum(1 for s in savings if s < 0),
         unchanged=sum(1 for s in savings if s == 0),
-        mean_saving=_money(sum(savings) / len(savings)) if savings else None,
+        mean_saving=_money(sum(savings, Decimal(0)) / len(savings)) if savings else None,
         bills_cv=coefficient_of_variation([float(a) for a in amounts]),
         bills_gini=gini([float(a) for a in amounts]),
         savings_cv=coefficient_of_variation([float(s) for s in savings]),
@@ -123,8 +123,12 @@ def prosumer_metrics(
 # --- scenarios --------------------------------------------------------------------------------------
 
 
-def _scaled(value: Decimal | None, factor: Decimal) -> Decimal | None:
-    return None if value is None else (value * factor).quantize(MICRO, ROUND_HALF_UP)
+def _scaled(value: Decimal, factor: Decimal) -> Decimal:
+    return (value * factor).quantize(MICRO, ROUND_HALF_UP)
+
+
+def _scaled_optional(value: Decimal | None, factor: Decimal) -> Decimal | None:
+    return None if value is None else _scaled(value, factor)
 
 
 def scale_document(document: TariffDocument, factor: Decimal) -> TariffDocument:
@@ -137,7 +141,7 @@ def scale_document(document: TariffDocument, factor: Decimal) -> TariffDocument:
     elif isinstance(energy, TieredEnergy):
         energy = replace(
             energy,
-            tiers=tuple(Tier(t.up_to_kwh, _scaled(t.rate_per_kwh, factor)) for t in energy.tiers),  # type: ignore[arg-type]
+            tiers=tuple(Tier(t.up_to_kwh, _scaled(t.rate_per_kwh, factor)) for t in energy.tiers),
         )
     elif isinstance(energy, TouEnergy):
         energy = replace(
@@ -151,16 +155,16 @@ def scale_document(document: TariffDocument, factor: Decimal) -> TariffDocument:
             adder_per_kwh=_scaled(energy.adder_per_kwh, factor),
             peak_adder=None
             if peak is None
-            else PeakAdder(peak.start, peak.end, _scaled(peak.per_kwh, factor)),  # type: ignore[arg-type]
-            cap_per_kwh=_scaled(energy.cap_per_kwh, factor),
-            floor_per_kwh=_scaled(energy.floor_per_kwh, factor),
+            else PeakAdder(peak.start, peak.end, _scaled(peak.per_kwh, factor)),
+            cap_per_kwh=_scaled_optional(energy.cap_per_kwh, factor),
+            floor_per_kwh=_scaled_optional(energy.floor_per_kwh, factor),
         )
     elif isinstance(energy, DynamicEnergy):
         pass
     return replace(
         document,
         energy=energy,
-        standing_charge_per_day=_scaled(document.standing_charge_per_day, factor),
+        standing_charge_per_day=_scaled_optional(document.standing_charge_per_day, factor),
     )
 
 
@@ -196,8 +200,8 @@ def elasticity_response(elasticity: float) -> ConsumerResponse:
         mean_rate = np.bincount(inverse, rate) / np.bincount(inverse)
         shifted = kwh_e4 * (rate / mean_rate[inverse]) ** elasticity
         scale = np.bincount(inverse, kwh_e4.astype(float)) / np.maximum(np.bincount(inverse, shifted), 1e-9)
-        result = np.rint(shifted * scale[inverse]).astype(np.int64)
-        return np.maximum(result, 0)
+        result: np.ndarray = np.maximum(np.rint(shifted * scale[inverse]).astype(np.int64), 0)
+        return result
 
     return respond
 

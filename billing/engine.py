@@ -136,8 +136,10 @@ def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, pe
     for agreement in agreements:
         for versions in (agreement.import_versions, agreement.export_versions):
             for version in versions:
-                tax = version.document.tax
-                version_tax[version.version_id] = (tax.name, tax.rate) if tax else None
+                document_tax = version.document.tax
+                version_tax[version.version_id] = (
+                    (document_tax.name, document_tax.rate) if document_tax else None
+                )
         lines += _agreement_lines(agreement, period_start, period_end, currencies)
     if len(currencies) > 1:
         raise BillHeld(
@@ -392,7 +394,8 @@ def _energy_lines(
         table = np.full(len(uniques), -1, np.int64)
         for code in np.flatnonzero(present).tolist():
             table[code] = vocabulary.setdefault(f"{prefix}{uniques[code]}", len(vocabulary))
-        return table[codes]
+        result: np.ndarray = table[codes]
+        return result
 
     before = 0  # consumption of the period before the version's first interval (tiers are cumulative)
     for i, version in enumerate(versions):
@@ -407,14 +410,14 @@ def _energy_lines(
         if isinstance(version.document.energy, TieredEnergy):
             split = rates.tier_split(version.document, np.concatenate([[before], v_kwh]).astype(np.int64))
             by_tier = split.kwh_e4_by_tier[1:]
-            for j, (band, _, rate, _) in enumerate(split.per_tier):
+            for j, (band, _, tier_rate, _) in enumerate(split.per_tier):
                 take = ~event & (by_tier[:, j] > 0)
                 count = int(take.sum())
                 if not count:
                     continue
                 ids.append(np.full(count, vocabulary.setdefault(f"{i}|{ENERGY}|{band}", len(vocabulary))))
                 piece_kwh.append(by_tier[take, j])
-                piece_rate.append(np.full(count, rate, dtype=np.int64))
+                piece_rate.append(np.full(count, tier_rate, dtype=np.int64))
                 piece_estimated.append(v_est[take])
             if event.any():
                 ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))

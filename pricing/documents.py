@@ -243,7 +243,7 @@ def parse_tariff_document(data: object) -> TariffDocument:
     standing = None
     if "standing_charge_per_day" in doc:
         standing = _decimal(doc["standing_charge_per_day"], "standing_charge_per_day", non_negative=True)
-    demand = _demand(doc["demand"], "demand") if "demand" in doc else {}
+    demand = _demand(doc["demand"], "demand") if "demand" in doc else _DemandParts()
     events = _events(doc["events"], "events") if "events" in doc else EventRates()
     tax = _tax(doc["tax"], "tax") if "tax" in doc else None
     minimum = None
@@ -261,7 +261,11 @@ def parse_tariff_document(data: object) -> TariffDocument:
         tax=tax,
         minimum_charge_per_month=minimum,
         riders=riders,
-        **demand,
+        demand_rate_per_kw=demand.rate_per_kw,
+        demand_averaging_minutes=demand.averaging_minutes,
+        demand_tou=demand.tou,
+        demand_ratchet=demand.ratchet,
+        coincident_peak=demand.coincident_peak,
     )
 
 
@@ -269,15 +273,24 @@ DEMAND_AVERAGING_MINUTES = (15, 30, 60)
 RIDER_NAME_MAX_LENGTH = 100
 
 
-def _demand(value: object, path: str) -> dict[str, object]:
+@dataclass
+class _DemandParts:
+    rate_per_kw: Decimal | None = None
+    averaging_minutes: int | None = None
+    tou: DemandTou | None = None
+    ratchet: Ratchet | None = None
+    coincident_peak: CoincidentPeak | None = None
+
+
+def _demand(value: object, path: str) -> _DemandParts:
     """The demand charges: the facility rate, time-of-use demand, a ratchet, coincident peak demand and the
     averaging window; at least one charge."""
     doc = _object(
         value, path, optional=("rate_per_kw", "averaging_minutes", "tou", "ratchet", "coincident_peak")
     )
-    result: dict[str, object] = {}
+    result = _DemandParts()
     if "rate_per_kw" in doc:
-        result["demand_rate_per_kw"] = _decimal(doc["rate_per_kw"], f"{path}.rate_per_kw", non_negative=True)
+        result.rate_per_kw = _decimal(doc["rate_per_kw"], f"{path}.rate_per_kw", non_negative=True)
     if not {"rate_per_kw", "tou", "coincident_peak"} & set(doc):
         raise InvalidTariffDocument(
             f"{path}.rate_per_kw", "is required unless demand has 'tou' or 'coincident_peak'"
@@ -288,9 +301,9 @@ def _demand(value: object, path: str) -> dict[str, object]:
             raise InvalidTariffDocument(
                 f"{path}.averaging_minutes", f"must be the number 15, 30 or 60, got {_describe(minutes)}"
             )
-        result["demand_averaging_minutes"] = minutes
+        result.averaging_minutes = int(minutes)
     if "tou" in doc:
-        result["demand_tou"] = _demand_tou(doc["tou"], f"{path}.tou")
+        result.tou = _demand_tou(doc["tou"], f"{path}.tou")
     if "ratchet" in doc:
         if "rate_per_kw" not in doc:
             raise InvalidTariffDocument(
@@ -307,7 +320,7 @@ def _demand(value: object, path: str) -> dict[str, object]:
             raise InvalidTariffDocument(
                 f"{path}.ratchet.months", f"must be a whole number from 1 to 36, got {_describe(months)}"
             )
-        result["demand_ratchet"] = Ratchet(percent=percent, months=months)
+        result.ratchet = Ratchet(percent=percent, months=months)
     if "coincident_peak" in doc:
         where = f"{path}.coincident_peak"
         peak = _object(
@@ -323,9 +336,9 @@ def _demand(value: object, path: str) -> dict[str, object]:
             raise InvalidTariffDocument(
                 f"{where}.intervals", f"must be a whole number from 1 to 100, got {_describe(count)}"
             )
-        result["coincident_peak"] = CoincidentPeak(
+        result.coincident_peak = CoincidentPeak(
             rate_per_kw=_decimal(peak["rate_per_kw"], f"{where}.rate_per_kw", non_negative=True),
-            basis=basis,  # type: ignore[arg-type]
+            basis=basis,
             intervals=count,
         )
     return result
@@ -399,7 +412,7 @@ def _riders(value: object, path: str) -> tuple[Rider, ...]:
         tax_doc = doc.get("tax", "tariff")
         tax: Tax | Literal["tariff", "exempt"]
         if tax_doc in ("tariff", "exempt"):
-            tax = tax_doc  # type: ignore[assignment]
+            tax = tax_doc
         elif isinstance(tax_doc, dict):
             tax = _tax(tax_doc, f"{where}.tax")
         else:
