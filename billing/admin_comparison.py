@@ -62,12 +62,56 @@ def fairness_table_html(results: list[dict]):
     return format_html_join("", "{}", ((t,) for t in tables)) if tables else "–"
 
 
+def sensitivity_chart_svg(results: list[dict]):
+    """Mean bill per tariff (groups) and scenario (bars), as a server-rendered SVG with no script."""
+    from xml.sax.saxutils import escape
+
+    from django.utils.safestring import mark_safe
+
+    rows = [
+        (r["scenario"], s["tariff_code"], s["mean"]) for r in results for s in r["summaries"] if s["mean"]
+    ]
+    if not rows:
+        return "–"
+    tariffs = list(dict.fromkeys(t for _, t, _ in rows))
+    scenarios = list(dict.fromkeys(n for n, _, _ in rows))
+    top = max(float(m) for _, _, m in rows) or 1.0
+    width, height, left, bottom = 640, 240, 40, 40
+    group = (width - left) / len(tariffs)
+    bar = group * 0.8 / len(scenarios)
+    colours = ("#2f80c2", "#f2994a", "#27ae60", "#9b51e0", "#eb5757")
+    shapes = []
+    for scenario, tariff, mean in rows:
+        h = (height - bottom - 10) * float(mean) / top
+        x = left + tariffs.index(tariff) * group + group * 0.1 + scenarios.index(scenario) * bar
+        shapes.append(
+            f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{bar:.1f}" height="{h:.1f}"'
+            f' fill="{colours[scenarios.index(scenario) % len(colours)]}"><title>{escape(scenario)}, '
+            f"{escape(tariff)}: {escape(str(mean))}</title></rect>"
+        )
+    for i, tariff in enumerate(tariffs):
+        shapes.append(
+            f'<text x="{left + i * group + group / 2:.1f}" y="{height - bottom + 14}" font-size="10"'
+            f' text-anchor="middle">{escape(tariff)}</text>'
+        )
+    for i, scenario in enumerate(scenarios):
+        shapes.append(
+            f'<text x="{left + i * 120}" y="{height - 6}" font-size="10"'
+            f' fill="{colours[i % len(colours)]}">■ {escape(scenario)}</text>'
+        )
+    return mark_safe(  # noqa: S308 - every interpolated value is escaped or numeric
+        f'<svg id="sensitivity-chart" role="img" aria-label="Mean bill per tariff and scenario"'
+        f' viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f"{''.join(shapes)}</svg>"
+    )
+
+
 @admin.register(TariffComparisonRun)
 class TariffComparisonRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "period_start", "period_end", "tariffs", "status", "progress", "created_at")
     list_filter = ("status",)
     ordering = ("-created_at", "-pk")
-    readonly_fields = ("fairness_table", "exports")
+    readonly_fields = ("fairness_table", "sensitivity_chart", "exports")
     fields = (
         "tariff_codes",
         "period_start",
@@ -83,6 +127,7 @@ class TariffComparisonRunAdmin(ReadOnlyAdmin):
         "finished_at",
         "exports",
         "fairness_table",
+        "sensitivity_chart",
     )
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -102,6 +147,10 @@ class TariffComparisonRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Fairness")
     def fairness_table(self, run: TariffComparisonRun):
         return fairness_table_html(run.results or [])
+
+    @admin.display(description="Mean bill per tariff and scenario")
+    def sensitivity_chart(self, run: TariffComparisonRun):
+        return sensitivity_chart_svg(run.results or [])
 
     @admin.display(description="Exports")
     def exports(self, run: TariffComparisonRun):

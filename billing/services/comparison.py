@@ -355,12 +355,24 @@ def _scenario_agreements(
     return agreements
 
 
+_SCALED: dict[tuple[int, Decimal], tuple[engine.PricedVersion, engine.PricedVersion]] = {}
+
+
 def _scaled_version(version: engine.PricedVersion, factor: Decimal) -> engine.PricedVersion:
-    return replace(
+    """The version at another price level; one object per (version, factor), so that the engine prices its
+    interval grid once for all accounts."""
+    hit = _SCALED.get((id(version), factor))
+    if hit is not None and hit[0] is version:
+        return hit[1]
+    scaled = replace(
         version,
         document=comparison.scale_document(version.document, factor),
         published=comparison.scale_series(version.published, factor),
     )
+    if len(_SCALED) >= 256:
+        _SCALED.pop(next(iter(_SCALED)))
+    _SCALED[(id(version), factor)] = (version, scaled)
+    return scaled
 
 
 def _responded(

@@ -77,6 +77,7 @@ def test_admin_shows_the_fairness_table_and_exports(year_of_readings, client, st
     page = client.get(reverse("admin:billing_tariffcomparisonrun_change", args=[run.pk])).content.decode()
     assert "Gini of bills" in page
     assert "Scenario: base" in page
+    assert 'id="sensitivity-chart"' in page
     csv_export = client.get(reverse("admin:billing_tariffcomparisonrun_export", args=[run.pk, "csv"]))
     assert csv_export.content.decode().startswith("scenario,tariff_code,accounts")
     xlsx = client.get(reverse("admin:billing_tariffcomparisonrun_export", args=[run.pk, "xlsx"]))

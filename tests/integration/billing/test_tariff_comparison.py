@@ -136,3 +136,33 @@ def test_unknown_tariffs_are_refused_naming_the_field():
             tariff_codes=["NOPE"], period_start=date(2024, 10, 1), period_end=date(2024, 11, 1)
         )
     assert error.value.field == "tariff_codes"
+
+
+@pytest.mark.django_db
+def test_the_command_prints_the_summary_and_writes_the_exports(twins, tmp_path):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(
+        "tariff_compare",
+        "--tariffs=FLAT,TOU",
+        "--from=2024-10-01",
+        "--to=2024-11-01",
+        "--price-factor=1.10",
+        f"--csv={tmp_path / 'c.csv'}",
+        f"--xlsx={tmp_path / 'c.xlsx'}",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0][:2] == ["scenario", "tariff_code"]
+    assert [(r[0], r[1]) for r in rows[1:]] == [
+        ("base", "current"),
+        ("base", "FLAT"),
+        ("base", "TOU"),
+        ("prices x1.10", "current"),
+        ("prices x1.10", "FLAT"),
+        ("prices x1.10", "TOU"),
+    ]
+    assert (tmp_path / "c.csv").read_text().count("\n") == 1 + 6 + 1 + 1 + 2 * 2
+    assert load_workbook(tmp_path / "c.xlsx").sheetnames == ["summary", "bills", "chart"]
