@@ -98,3 +98,10 @@ def test_unknown_tariffs_are_reported_with_the_field(cohort, gql_as, staff):
     assert result["data"]["tariffComparisonRunStart"]["messages"] == [
         {"code": "tariff_comparison_invalid", "field": "tariffCodes"}
     ]
+
+
+def test_a_refused_comparison_is_an_error_with_its_code(cohort, gql_as, staff):
+    result = gql_as(staff)(COMPARE, {"input": {**INPUT, "tariffCodes": ["NOPE"]}})
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert result["errors"][0]["extensions"]["domainCode"] == "tariff_comparison_invalid"
+    assert result["data"] is None or result["data"].get("tariffComparison") is None
