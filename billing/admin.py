@@ -399,3 +399,6 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     list_select_related = ("invoice",)
     search_fields = ("number", "invoice__number")
     ordering = ("-issued_at", "-pk")
+
+
+from billing import admin_comparison  # noqa: E402,F401 - registers the comparison runs' admin

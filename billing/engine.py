@@ -17,7 +17,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
+from billing import commercial
 from billing.currencies import money_round, money_round_e10
 from pricing import engine as rates
 from pricing.documents import EVENT_KINDS, TariffDocument, TieredEnergy
@@ -84,6 +86,9 @@ class AgreementInput:
     export_versions: Sequence[PricedVersion] = ()
     meters: Sequence[MeterSeries] = ()
     label: str = ""
+    # Coincident peak demand (billing.commercial): summed import of the meter point's feeder / the system.
+    feeder_load: commercial.LoadSeries | None = None
+    system_load: commercial.LoadSeries | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,10 @@ class Line:
     amount: Decimal
     version_id: int
     estimated: bool = False
+    # A rider's own tax treatment (billing.commercial): exempt, or its own (name, rate) instead of the
+    # version's.
+    tax_exempt: bool = False
+    own_tax: tuple[str, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ def _taxes(
     currency's minor unit."""
     bases: dict[tuple[str, Decimal], Decimal] = {}
     for line in lines:
-        key = version_tax.get(line.version_id)
+        key = line.own_tax or (None if line.tax_exempt else version_tax.get(line.version_id))
         if key is not None:
             bases[key] = bases.get(key, Decimal(0)) + line.amount
     return [
@@ -197,9 +206,104 @@ def _agreement_lines(
         if not meters:
             raise BillHeld(f"{_label(agreement)}no {direction.lower()} meter at the meter point")
         starts, kwh_e4, estimated, seconds = _complete_readings(agreement, meters, window_from, window_to)
-        lines += _energy_lines(agreement, versions, starts, kwh_e4, estimated, sign, direction)
-        lines += _standing_lines(agreement, versions, period_start, period_end, zone, sign)
-        lines += _demand_lines(versions, starts, kwh_e4, estimated, seconds, sign)
+        direction_lines = _energy_lines(agreement, versions, starts, kwh_e4, estimated, sign, direction)
+        direction_lines += _standing_lines(agreement, versions, period_start, period_end, zone, sign)
+        try:
+            if any(_is_commercial(v.document) for v in versions):
+                direction_lines += commercial.demand_lines(
+                    agreement=agreement,
+                    versions=versions,
+                    version_index=_version_index(versions, starts),
+                    starts=starts,
+                    kwh_e4=kwh_e4,
+                    estimated=estimated,
+                    seconds=seconds,
+                    sign=sign,
+                    history=_history(versions, meters, period_start, zone, window_from),
+                    line_factory=Line,
+                )
+                direction_lines += _monthly_lines(
+                    agreement, versions, direction_lines, period_start, period_end, zone, direction
+                )
+            else:
+                direction_lines += _demand_lines(versions, starts, kwh_e4, estimated, seconds, sign)
+        except commercial.CommercialHeld as exc:
+            raise BillHeld(f"{_label(agreement)}{exc}") from exc
+        lines += direction_lines
+    return lines
+
+
+def _is_commercial(document: TariffDocument) -> bool:
+    return bool(
+        document.demand_averaging_minutes
+        or document.demand_tou
+        or document.demand_ratchet
+        or document.coincident_peak
+        or document.minimum_charge_per_month is not None
+        or document.riders
+    )
+
+
+def _history(
+    versions: Sequence[PricedVersion],
+    meters: Sequence[MeterSeries],
+    period_start: date,
+    zone: ZoneInfo,
+    window_from: datetime,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The readings of the months a ratchet looks back over, before the period (as loaded by the caller)."""
+    months = max((v.document.demand_ratchet.months for v in versions if v.document.demand_ratchet), default=0)
+    if not months:
+        return None
+    first = _instant(_local_midnight(commercial.months_before(period_start, months), zone))
+    last = _instant(min(window_from, _local_midnight(period_start, zone)))
+    parts = []
+    for meter in meters:
+        inside = (meter.starts >= first) & (meter.starts < last)
+        parts.append(
+            (meter.starts[inside], meter.kwh_e4[inside], np.full(int(inside.sum()), meter.interval_seconds))
+        )
+    if not parts:
+        return None
+    starts, kwh, seconds = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return starts, kwh.astype(np.int64), seconds.astype(np.int64)
+
+
+def _monthly_lines(
+    agreement: AgreementInput,
+    versions: Sequence[PricedVersion],
+    direction_lines: list[Line],
+    period_start: date,
+    period_end: date,
+    zone: ZoneInfo,
+    direction: str,
+) -> list[Line]:
+    """Minimum charges and riders per version, on the days its standing charge counts."""
+    midnights = _midnights(period_start, period_end, zone)
+    in_agreement = midnights >= _instant(agreement.valid_from)
+    if agreement.valid_to is not None:
+        in_agreement &= midnights < _instant(agreement.valid_to)
+    lines: list[Line] = []
+    for version in versions:
+        document = version.document
+        if document.minimum_charge_per_month is None and not document.riders:
+            continue
+        if direction == EXPORT:
+            raise BillHeld(
+                f"{_label(agreement)}version {version.version_id}: minimum charges and riders apply to "
+                "import tariffs only"
+            )
+        inside = in_agreement & (midnights >= _instant(version.valid_from))
+        if version.valid_to is not None:
+            inside &= midnights < _instant(version.valid_to)
+        lines += commercial.monthly_lines(
+            version=version,
+            charged_midnights=midnights[inside],
+            zone=zone,
+            version_lines=[line for line in direction_lines if line.version_id == version.version_id],
+            currency=document.currency,
+            line_factory=Line,
+        )
     return lines
 
 
@@ -242,7 +346,10 @@ def _complete_readings(
         expected = np.arange(aligned, last.astype(np.int64), step, dtype=np.int64).astype("datetime64[s]")
         inside = (meter.starts >= first) & (meter.starts < last)
         starts = meter.starts[inside]
-        missing = expected[~np.isin(expected, starts)]
+        if len(starts) == len(expected) and np.array_equal(starts, expected):
+            missing = expected[:0]  # the common case: exactly the expected intervals, in order
+        else:
+            missing = expected[~np.isin(expected, starts)]
         if len(missing):
             named = ", ".join(_iso(m) for m in missing[:_MAX_GAPS_NAMED])
             more = f" and {len(missing) - _MAX_GAPS_NAMED} more" if len(missing) > _MAX_GAPS_NAMED else ""
@@ -284,11 +391,23 @@ def _energy_lines(
     if np.any(which < 0):
         first = starts[which < 0][0]
         raise BillHeld(f"{_label(agreement)}no {direction.lower()} tariff version is valid at {_iso(first)}")
-    # Each interval contributes one or more (group, kwh, rate) pieces: tiers split an interval.
-    keys: list[np.ndarray] = []
+    # Each interval contributes one or more (group, kwh, rate) pieces: tiers split an interval. Groups
+    # are "version|charge|band" keys, numbered as they appear (bands are factorised, not compared as strings).
+    vocabulary: dict[str, int] = {}
+    ids: list[np.ndarray] = []
     piece_kwh: list[np.ndarray] = []
     piece_rate: list[np.ndarray] = []
     piece_estimated: list[np.ndarray] = []
+
+    def group_ids(prefix: str, codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+        """Group numbers of intervals whose band is `uniques[code]`: only bands present get a group."""
+        present = np.bincount(codes, minlength=len(uniques)) > 0
+        table = np.full(len(uniques), -1, np.int64)
+        for code in np.flatnonzero(present).tolist():
+            table[code] = vocabulary.setdefault(f"{prefix}{uniques[code]}", len(vocabulary))
+        result: np.ndarray = table[codes]
+        return result
+
     before = 0  # consumption of the period before the version's first interval (tiers are cumulative)
     for i, version in enumerate(versions):
         mask = which == i
@@ -296,45 +415,45 @@ def _energy_lines(
             continue
         v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
         try:
-            series = rates.unit_rates(
-                version.document,
-                v_starts,
-                market=version.market,
-                published=version.published,
-                events=version.events,
-            )
+            series, codes, uniques, event = _unit_rates_cached(version, v_starts)
         except (rates.MissingPrice, rates.UnpricedEvent) as exc:
             raise BillHeld(f"{_label(agreement)}version {version.version_id}: {exc}") from exc
-        bands = series.band.astype(str)
         if isinstance(version.document.energy, TieredEnergy):
-            event = np.isin(bands, EVENT_KINDS)
             split = rates.tier_split(version.document, np.concatenate([[before], v_kwh]).astype(np.int64))
             by_tier = split.kwh_e4_by_tier[1:]
             for j, (band, _, tier_rate, _) in enumerate(split.per_tier):
                 take = ~event & (by_tier[:, j] > 0)
-                keys.append(np.char.add(f"{i}|{ENERGY}|", np.full(int(take.sum()), band)))
+                count = int(take.sum())
+                if not count:
+                    continue
+                ids.append(np.full(count, vocabulary.setdefault(f"{i}|{ENERGY}|{band}", len(vocabulary))))
                 piece_kwh.append(by_tier[take, j])
                 piece_rate.append(np.full(int(take.sum()), tier_rate, dtype=np.int64))
                 piece_estimated.append(v_est[take])
             if event.any():
-                keys.append(np.char.add(f"{i}|{EVENT}|", bands[event]))
+                ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
                 piece_kwh.append(v_kwh[event])
                 piece_rate.append(series.rate_micros[event])
                 piece_estimated.append(v_est[event])
         else:
-            charge = np.where(np.isin(bands, EVENT_KINDS), EVENT, ENERGY)
-            keys.append(np.char.add(np.char.add(f"{i}|", charge), np.char.add("|", bands)))
-            piece_kwh.append(v_kwh)
-            piece_rate.append(series.rate_micros)
-            piece_estimated.append(v_est)
+            if event.any():
+                ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
+                piece_kwh.append(v_kwh[event])
+                piece_rate.append(series.rate_micros[event])
+                piece_estimated.append(v_est[event])
+            plain = ~event
+            ids.append(group_ids(f"{i}|{ENERGY}|", codes[plain], uniques))
+            piece_kwh.append(v_kwh[plain])
+            piece_rate.append(series.rate_micros[plain])
+            piece_estimated.append(v_est[plain])
         before += int(v_kwh.sum())
-    if not keys:
+    if not vocabulary:
         return []
-    all_keys = np.concatenate(keys)
+    groups = np.array(list(vocabulary), dtype=object)
+    inverse = np.concatenate(ids).astype(np.int64)
     kwh = np.concatenate(piece_kwh).astype(np.int64)
     rate = np.concatenate(piece_rate).astype(np.int64)
     est = np.concatenate(piece_estimated).astype(bool)
-    groups, inverse = np.unique(all_keys, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
     kwh_sorted, rate_sorted = kwh[order], rate[order]
@@ -364,6 +483,36 @@ def _energy_lines(
         )
     lines.sort(key=lambda line: (_position(versions, line.version_id), line.kind, line.band))
     return lines
+
+
+# The rates of a version on a uniform grid of interval starts are the same for every account billed on it:
+# kept (with their bands factorised) for the last few (version, grid) pairs, so that a bill run or a
+# comparison prices each grid once per version.
+_Priced = tuple[rates.RateSeries, np.ndarray, np.ndarray, np.ndarray]  # series, band codes, bands, event
+_RATE_CACHE: dict[tuple[int, int, int, int], tuple[PricedVersion, _Priced]] = {}
+_RATE_CACHE_SIZE = 64
+
+
+def _unit_rates_cached(version: PricedVersion, starts: np.ndarray) -> _Priced:
+    seconds = starts.astype(np.int64)
+    uniform = len(seconds) > 2 and bool(np.all(np.diff(seconds) == seconds[1] - seconds[0]))
+    key = (id(version), int(seconds[0]), int(seconds[-1]), len(seconds)) if uniform else None
+    if key is not None:
+        hit = _RATE_CACHE.get(key)
+        if hit is not None and hit[0] is version:
+            return hit[1]
+    series = rates.unit_rates(
+        version.document, starts, market=version.market, published=version.published, events=version.events
+    )
+    codes, uniques = pd.factorize(series.band)
+    uniques = np.asarray(uniques, dtype=object)
+    event = np.isin(uniques, EVENT_KINDS)[codes] if len(uniques) else np.zeros(len(codes), bool)
+    priced = (series, codes.astype(np.int64), uniques, event)
+    if key is not None:
+        if len(_RATE_CACHE) >= _RATE_CACHE_SIZE:
+            _RATE_CACHE.pop(next(iter(_RATE_CACHE)))
+        _RATE_CACHE[key] = (version, priced)
+    return priced
 
 
 def _position(versions: Sequence[PricedVersion], version_id: int) -> int:

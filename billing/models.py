@@ -232,6 +232,11 @@ class InvoiceLine(InvoicePartRow):
         EVENT = "EVENT"
         EXPORT_CREDIT = "EXPORT_CREDIT"
         ADJUSTMENT = "ADJUSTMENT"
+        MINIMUM_CHARGE = "MINIMUM_CHARGE"
+        RIDER = "RIDER"
+        P2P_PURCHASE = "P2P_PURCHASE"
+        P2P_SALE = "P2P_SALE"
+        P2P_FEE = "P2P_FEE"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=15, choices=Kind.choices)
@@ -328,3 +333,34 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class TariffComparisonRun(models.Model):
+    """A stored tariff comparison (billing.services.comparison) computed by a Celery task, with progress:
+    `progress_done` of `progress_total` accounts; `results` holds one JSON result per scenario
+    (summaries per tariff and every account's bill per tariff)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+
+    tariff_codes = models.JSONField()
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive: the period is [period_start, period_end).")
+    cohort = models.JSONField(
+        help_text="feeder_code, tariff_code, account_numbers (all null: every account)."
+    )
+    scenarios = models.JSONField()
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"comparison {self.pk} {self.period_start}–{self.period_end} {', '.join(self.tariff_codes)}"

@@ -6,6 +6,8 @@ import strawberry
 from django.conf import settings
 from strawberry.schema.config import StrawberryConfig
 
+from billing.graphql.comparison import Mutation as ComparisonMutation
+from billing.graphql.comparison import Query as ComparisonQuery
 from billing.graphql.mutations import Mutation as BillingMutation
 from billing.graphql.queries import Query as BillingQuery
 from core.api.execution import ExecutionContext
@@ -21,9 +23,19 @@ from metering.graphql.queries import Query as MeteringQuery
 from pricing.graphql.mutations import Mutation as PricingMutation
 from pricing.graphql.queries import Query as PricingQuery
 
-Query = merge_root_types("Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery))
+Query = merge_root_types(
+    "Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, ComparisonQuery, GridQuery)
+)
 Mutation = merge_root_types(
-    "Mutation", (MeteringMutation, ForecastingMutation, PricingMutation, BillingMutation, GridMutation)
+    "Mutation",
+    (
+        MeteringMutation,
+        ForecastingMutation,
+        PricingMutation,
+        BillingMutation,
+        ComparisonMutation,
+        GridMutation,
+    ),
 )
 
 schema = strawberry.Schema(

@@ -144,6 +144,48 @@ class Tax:
 
 
 @dataclass(frozen=True)
+class DemandTou:
+    """Time-of-use demand: per period, the highest average kW of the period's windows × its rate.
+    Schedules as in `TouEnergy` (12 rows of 24 or 48 period names)."""
+
+    rates_per_kw: Mapping[str, Decimal] = field(hash=False)
+    weekday: tuple[tuple[str, ...], ...]
+    weekend: tuple[tuple[str, ...], ...]
+    holidays: str | None = None
+
+
+@dataclass(frozen=True)
+class Ratchet:
+    """Billed demand is at least `percent` % of the highest demand of the `months` months before the
+    period."""
+
+    percent: Decimal
+    months: int
+
+
+@dataclass(frozen=True)
+class CoincidentPeak:
+    """The customer's average kW over the `intervals` intervals of the period where the feeder's (or the
+    whole system's) import is highest, × `rate_per_kw`."""
+
+    rate_per_kw: Decimal
+    basis: Literal["feeder", "system"] = "feeder"
+    intervals: int = 1
+
+
+@dataclass(frozen=True)
+class Rider:
+    """A surcharge (positive) or credit (negative): `fixed` per month, or `percentage` of the version's other
+    lines. `tax`: "tariff" (the version's tax), "exempt", or a `Tax` of its own."""
+
+    name: str
+    kind: Literal["fixed", "percentage"]
+    amount_per_month: Decimal | None = None
+    rate: Decimal | None = None
+    tax: "Tax | Literal['tariff', 'exempt']" = "tariff"
+
+
+@dataclass(frozen=True)
 class TariffDocument:
     """A validated `tariff/v1` document; amounts are `Decimal` exactly as written."""
 
@@ -155,6 +197,13 @@ class TariffDocument:
     events: EventRates = EventRates()
     tax: Tax | None = None
     format: str = FORMAT
+    # Commercial and industrial charges (docs/commercial-tariffs.md); all optional.
+    demand_averaging_minutes: int | None = None
+    demand_tou: DemandTou | None = None
+    demand_ratchet: Ratchet | None = None
+    coincident_peak: CoincidentPeak | None = None
+    minimum_charge_per_month: Decimal | None = None
+    riders: tuple[Rider, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -176,7 +225,7 @@ def parse_tariff_document(data: object) -> TariffDocument:
         data,
         "",
         required=("format", "currency", "timezone", "energy"),
-        optional=("standing_charge_per_day", "demand", "events", "tax"),
+        optional=("standing_charge_per_day", "demand", "events", "tax", "minimum_charge_per_month", "riders"),
     )
     if doc["format"] != FORMAT:
         raise InvalidTariffDocument("format", f"must be {FORMAT!r}, got {_describe(doc['format'])}")
@@ -195,21 +244,185 @@ def parse_tariff_document(data: object) -> TariffDocument:
     standing = None
     if "standing_charge_per_day" in doc:
         standing = _decimal(doc["standing_charge_per_day"], "standing_charge_per_day", non_negative=True)
-    demand_rate = None
-    if "demand" in doc:
-        demand = _object(doc["demand"], "demand", required=("rate_per_kw",))
-        demand_rate = _decimal(demand["rate_per_kw"], "demand.rate_per_kw", non_negative=True)
+    demand = _demand(doc["demand"], "demand") if "demand" in doc else _DemandParts()
     events = _events(doc["events"], "events") if "events" in doc else EventRates()
     tax = _tax(doc["tax"], "tax") if "tax" in doc else None
+    minimum = None
+    if "minimum_charge_per_month" in doc:
+        minimum = _decimal(
+            doc["minimum_charge_per_month"], "minimum_charge_per_month", places=2, non_negative=True
+        )
+    riders = _riders(doc["riders"], "riders") if "riders" in doc else ()
     return TariffDocument(
         currency=currency,
         timezone=timezone,
         energy=energy,
         standing_charge_per_day=standing,
-        demand_rate_per_kw=demand_rate,
         events=events,
         tax=tax,
+        minimum_charge_per_month=minimum,
+        riders=riders,
+        demand_rate_per_kw=demand.rate_per_kw,
+        demand_averaging_minutes=demand.averaging_minutes,
+        demand_tou=demand.tou,
+        demand_ratchet=demand.ratchet,
+        coincident_peak=demand.coincident_peak,
     )
+
+
+DEMAND_AVERAGING_MINUTES = (15, 30, 60)
+RIDER_NAME_MAX_LENGTH = 100
+
+
+@dataclass
+class _DemandParts:
+    rate_per_kw: Decimal | None = None
+    averaging_minutes: int | None = None
+    tou: DemandTou | None = None
+    ratchet: Ratchet | None = None
+    coincident_peak: CoincidentPeak | None = None
+
+
+def _demand(value: object, path: str) -> _DemandParts:
+    """The demand charges: the facility rate, time-of-use demand, a ratchet, coincident peak demand and the
+    averaging window; at least one charge."""
+    doc = _object(
+        value, path, optional=("rate_per_kw", "averaging_minutes", "tou", "ratchet", "coincident_peak")
+    )
+    result = _DemandParts()
+    if "rate_per_kw" in doc:
+        result.rate_per_kw = _decimal(doc["rate_per_kw"], f"{path}.rate_per_kw", non_negative=True)
+    if not {"rate_per_kw", "tou", "coincident_peak"} & set(doc):
+        raise InvalidTariffDocument(
+            f"{path}.rate_per_kw", "is required unless demand has 'tou' or 'coincident_peak'"
+        )
+    if "averaging_minutes" in doc:
+        minutes = doc["averaging_minutes"]
+        if isinstance(minutes, bool) or minutes not in DEMAND_AVERAGING_MINUTES:
+            raise InvalidTariffDocument(
+                f"{path}.averaging_minutes", f"must be the number 15, 30 or 60, got {_describe(minutes)}"
+            )
+        result.averaging_minutes = int(minutes)
+    if "tou" in doc:
+        result.tou = _demand_tou(doc["tou"], f"{path}.tou")
+    if "ratchet" in doc:
+        if "rate_per_kw" not in doc:
+            raise InvalidTariffDocument(
+                f"{path}.ratchet", "applies to the facility demand: demand.rate_per_kw is required with it"
+            )
+        ratchet = _object(doc["ratchet"], f"{path}.ratchet", required=("percent", "months"))
+        percent = _decimal(ratchet["percent"], f"{path}.ratchet.percent", places=4, non_negative=True)
+        if not 0 < percent <= 100:
+            raise InvalidTariffDocument(
+                f"{path}.ratchet.percent", f"must be above 0 and at most 100, got {ratchet['percent']!r}"
+            )
+        months = ratchet["months"]
+        if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 36:
+            raise InvalidTariffDocument(
+                f"{path}.ratchet.months", f"must be a whole number from 1 to 36, got {_describe(months)}"
+            )
+        result.ratchet = Ratchet(percent=percent, months=months)
+    if "coincident_peak" in doc:
+        where = f"{path}.coincident_peak"
+        peak = _object(
+            doc["coincident_peak"], where, required=("rate_per_kw",), optional=("basis", "intervals")
+        )
+        basis = peak.get("basis", "feeder")
+        if basis not in ("feeder", "system"):
+            raise InvalidTariffDocument(
+                f"{where}.basis", f"must be 'feeder' or 'system', got {_describe(basis)}"
+            )
+        count = peak.get("intervals", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+            raise InvalidTariffDocument(
+                f"{where}.intervals", f"must be a whole number from 1 to 100, got {_describe(count)}"
+            )
+        result.coincident_peak = CoincidentPeak(
+            rate_per_kw=_decimal(peak["rate_per_kw"], f"{where}.rate_per_kw", non_negative=True),
+            basis=basis,
+            intervals=count,
+        )
+    return result
+
+
+def _demand_tou(value: object, path: str) -> DemandTou:
+    doc = _object(value, path, required=("rates_per_kw", "weekday", "weekend"), optional=("holidays",))
+    rates_path = f"{path}.rates_per_kw"
+    rates_doc = doc["rates_per_kw"]
+    if not isinstance(rates_doc, dict) or not rates_doc:
+        raise InvalidTariffDocument(rates_path, f"must be a non-empty object, got {_describe(rates_doc)}")
+    rates: dict[str, Decimal] = {}
+    for name, rate in rates_doc.items():
+        if not isinstance(name, str) or not _PERIOD_NAME.fullmatch(name):
+            raise InvalidTariffDocument(
+                rates_path, f"period names are 1-40 letters, digits, '_' or '-', got {name!r}"
+            )
+        if name in ("ratchet", "coincident_peak"):
+            raise InvalidTariffDocument(
+                f"{rates_path}.{name}", f"{name!r} is reserved for another demand charge"
+            )
+        rates[name] = _decimal(rate, f"{rates_path}.{name}", non_negative=True)
+    return DemandTou(
+        rates_per_kw=MappingProxyType(rates),
+        weekday=_schedule(doc["weekday"], f"{path}.weekday", rates),
+        weekend=_schedule(doc["weekend"], f"{path}.weekend", rates),
+        holidays=_holiday_calendar(doc["holidays"], f"{path}.holidays") if "holidays" in doc else None,
+    )
+
+
+def _riders(value: object, path: str) -> tuple[Rider, ...]:
+    if not isinstance(value, list):
+        raise InvalidTariffDocument(path, f"must be a list of rider objects, got {_describe(value)}")
+    riders = []
+    names: set[str] = set()
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        doc = _object(item, where, required=("name", "kind"), optional=("amount_per_month", "rate", "tax"))
+        name = doc["name"]
+        if not isinstance(name, str) or not name.strip() or len(name) > RIDER_NAME_MAX_LENGTH:
+            raise InvalidTariffDocument(
+                f"{where}.name",
+                f"must be a non-empty string of at most 100 characters, got {_describe(name)}",
+            )
+        if name in names:
+            raise InvalidTariffDocument(f"{where}.name", f"{name!r} names another rider already")
+        names.add(name)
+        kind = doc["kind"]
+        if kind == "fixed":
+            if "amount_per_month" not in doc or "rate" in doc:
+                raise InvalidTariffDocument(
+                    f"{where}.amount_per_month", "a fixed rider has amount_per_month (and no rate)"
+                )
+            amount = _decimal(doc["amount_per_month"], f"{where}.amount_per_month", places=2)
+            rate = None
+        elif kind == "percentage":
+            if "rate" not in doc or "amount_per_month" in doc:
+                raise InvalidTariffDocument(
+                    f"{where}.rate", "a percentage rider has rate (and no amount_per_month)"
+                )
+            rate = _decimal(doc["rate"], f"{where}.rate")
+            if not -1 <= rate <= 1:
+                raise InvalidTariffDocument(
+                    f"{where}.rate", f"must be a fraction from -1 to 1 (0.02 is 2 %), got {doc['rate']!r}"
+                )
+            amount = None
+        else:
+            raise InvalidTariffDocument(
+                f"{where}.kind", f"must be 'fixed' or 'percentage', got {_describe(kind)}"
+            )
+        tax_doc = doc.get("tax", "tariff")
+        tax: Tax | Literal["tariff", "exempt"]
+        if tax_doc in ("tariff", "exempt"):
+            tax = tax_doc
+        elif isinstance(tax_doc, dict):
+            tax = _tax(tax_doc, f"{where}.tax")
+        else:
+            raise InvalidTariffDocument(
+                f"{where}.tax",
+                f"must be 'tariff', 'exempt' or a tax object {{name, rate}}, got {_describe(tax_doc)}",
+            )
+        riders.append(Rider(name=name, kind=kind, amount_per_month=amount, rate=rate, tax=tax))
+    return tuple(riders)
 
 
 @cache

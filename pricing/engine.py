@@ -276,6 +276,13 @@ def _tou_rates(energy: TouEnergy, starts: np.ndarray, zone: ZoneInfo) -> tuple[n
     return rates[period], np.array(names, dtype=object)[period]
 
 
+def tou_periods(energy: TouEnergy, starts: np.ndarray, zone: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+    """The rate (micro-units) and period name of each start under a time-of-use schedule; also used for
+    time-of-use demand windows (billing.commercial), whose schedules have the same shape."""
+    _check_instants(starts, "starts")
+    return _tou_rates(energy, starts, zone)
+
+
 def _half_hours(day: tuple[str, ...], index: dict[str, int]) -> list[int]:
     """A day's period indices per half-hour; an hourly schedule covers both halves of each hour."""
     repeat = 48 // len(day)

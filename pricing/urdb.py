@@ -8,7 +8,11 @@ dropped silently. Rules:
   kWh bound in the billing period); several periods → `tou` with the 12×24 weekday/weekend schedules
   (periods named `p1`, `p2`, … after URDB's 0-based indexes + 1). A rate is `rate + adj`, rounded to 6 places.
 - fixed charge: `$/day` as is; `$/month` × 12 / 365 per day; `$/year` / 365 per day (6 places, half-up).
-- demand: a single flat demand rate applying in every month → `demand.rate_per_kw`.
+- demand: a single flat demand rate applying in every month → `demand.rate_per_kw`; `demandratestructure`
+  with its 12×24 schedules → `demand.tou` (periods `d1`, `d2`, …, first tier's `rate + adj`);
+  `demandwindow` 15/30/60 → `demand.averaging_minutes`; `lookbackpercent` + `lookbackrange` (every month
+  looking back) → `demand.ratchet` (docs/commercial-tariffs.md).
+- minimum: `mincharge` in `$/month` → `minimum_charge_per_month` (`$/day` × 365 / 12, rounded to cents).
 - time zone: from the US state (`state` in the item, or the one given), else the caller's `timezone`.
 """
 
@@ -40,15 +44,15 @@ SPLIT_STATES = {"FL", "ID", "IN", "KS", "KY", "MI", "NE", "ND", "OR", "SD", "TN"
 
 # URDB fields tariff/v1 has no place for: (field, what is lost).
 UNSUPPORTED = (
-    ("demandratestructure", "time-of-use demand charges"),
-    ("coincidentratestructure", "coincident demand charges"),
-    ("demandratchetpercentage", "demand ratchets"),
-    ("mincharge", "minimum charges"),
+    (
+        "coincidentratestructure",
+        "coincident demand charges (URDB names no peak intervals; add demand.coincident_peak by hand)",
+    ),
+    ("demandratchetpercentage", "monthly demand ratchet percentages"),
     ("annualmincharge", "annual minimum charges"),
     ("fueladjustmentsmonthly", "monthly fuel adjustments"),
     ("energyattrs", "energy attributes"),
     ("demandattrs", "demand attributes"),
-    ("lookbackpercent", "demand look-back"),
 )
 
 
@@ -91,9 +95,18 @@ def urdb_to_document(item: dict, *, timezone: str | None = None, currency: str =
     if standing is not None:
         document["standing_charge_per_day"] = standing
     document["energy"] = _energy(item, warnings)
-    demand = _flat_demand(item, warnings)
-    if demand is not None:
-        document["demand"] = {"rate_per_kw": demand}
+    demand: dict = {}
+    flat_demand = _flat_demand(item, warnings)
+    if flat_demand is not None:
+        demand["rate_per_kw"] = flat_demand
+    demand.update(_commercial_demand(item, warnings, has_facility=flat_demand is not None))
+    if demand and ({"rate_per_kw", "tou"} & set(demand)):
+        document["demand"] = demand
+    elif demand:
+        warnings.append("demandwindow: an averaging window without a demand charge was not imported")
+    minimum = _minimum_charge(item, warnings)
+    if minimum is not None:
+        document["minimum_charge_per_month"] = minimum
     for key, what in UNSUPPORTED:
         if _present(item.get(key)):
             warnings.append(f"{key}: {what} cannot be expressed in tariff/v1 and were not imported")
@@ -250,7 +263,8 @@ def _schedule(item: dict, key: str, names: list[str]) -> list[list[str]]:
     try:
         return [[names[int(period)] for period in month] for month in months]
     except (IndexError, ValueError, TypeError) as exc:
-        raise UrdbError(f"{key}: a period index is not in energyratestructure") from exc
+        structure = "demandratestructure" if key.startswith("demand") else "energyratestructure"
+        raise UrdbError(f"{key}: a period index is not in {structure}") from exc
 
 
 def _flat_demand(item: dict, warnings: list[str]) -> str | None:
@@ -266,3 +280,69 @@ def _flat_demand(item: dict, warnings: list[str]) -> str | None:
         )
         return None
     return _rate(structure[0][0], "flatdemandstructure[0][0]", warnings, unit="kW")
+
+
+def _commercial_demand(item: dict, warnings: list[str], *, has_facility: bool) -> dict:
+    """Time-of-use demand, the averaging window and the look-back ratchet."""
+    demand: dict = {}
+    structure = item.get("demandratestructure")
+    if _present(structure):
+        if not isinstance(structure, list) or not all(isinstance(p, list) and p for p in structure):
+            raise UrdbError(
+                "demandratestructure: a list of periods, each a non-empty list of tiers, is required"
+            )
+        names = [f"d{i + 1}" for i in range(len(structure))]
+        rates = {}
+        for i, tiers in enumerate(structure):
+            rates[names[i]] = _rate(tiers[0], f"demandratestructure[{i}][0]", warnings, unit="kW")
+            if len(tiers) > 1:
+                warnings.append(
+                    f"demandratestructure[{i}]: {len(tiers)} demand tiers cannot be expressed; imported the"
+                    f" first tier's rate {rates[names[i]]}"
+                )
+        demand["tou"] = {
+            "rates_per_kw": rates,
+            "weekday": _schedule(item, "demandweekdayschedule", names),
+            "weekend": _schedule(item, "demandweekendschedule", names),
+        }
+    window = item.get("demandwindow")
+    if _present(window):
+        if window in (15, 30, 60):
+            demand["averaging_minutes"] = int(window)
+        else:
+            warnings.append(f"demandwindow: {window} minutes is not 15, 30 or 60; not imported")
+    percent, months = item.get("lookbackpercent"), item.get("lookbackrange")
+    if _present(percent):
+        lookback_months = item.get("lookbackmonths")
+        if not has_facility:
+            warnings.append("lookbackpercent: a ratchet needs a flat demand charge to apply to; not imported")
+        elif not isinstance(months, int) or not 1 <= months <= 36:
+            warnings.append(f"lookbackrange: {months!r} is not 1-36 months; the ratchet was not imported")
+        elif isinstance(lookback_months, list) and lookback_months and not all(lookback_months):
+            warnings.append("lookbackmonths: ratchets looking back at some months only cannot be expressed")
+        else:
+            share = _number(percent, "lookbackpercent") * 100
+            demand["ratchet"] = {
+                "percent": _text(share.quantize(KWH_PLACES, ROUND_HALF_UP)),
+                "months": months,
+            }
+    return demand
+
+
+def _minimum_charge(item: dict, warnings: list[str]) -> str | None:
+    charge = item.get("mincharge")
+    if not _present(charge):
+        return None
+    units = item.get("minchargeunits", "$/month")
+    amount = _number(charge, "mincharge")
+    if units == "$/month":
+        per_month = amount
+    elif units == "$/day":
+        per_month = amount * 365 / 12
+    else:
+        warnings.append(f"minchargeunits: {units!r} is not understood; minimum charge not imported")
+        return None
+    rounded = per_month.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if rounded != per_month:
+        warnings.append(f"mincharge: {per_month} {units} per month rounded to {rounded}")
+    return _text(rounded)

@@ -44,6 +44,11 @@ class InvoiceLineKind(enum.Enum):
     EVENT = "EVENT"
     EXPORT_CREDIT = "EXPORT_CREDIT"
     ADJUSTMENT = "ADJUSTMENT"
+    MINIMUM_CHARGE = "MINIMUM_CHARGE"
+    RIDER = "RIDER"
+    P2P_PURCHASE = "P2P_PURCHASE"
+    P2P_SALE = "P2P_SALE"
+    P2P_FEE = "P2P_FEE"
 
 
 @strawberry.enum(name="BillRunStatus")

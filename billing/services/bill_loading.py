@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Q
 
-from billing import engine
+from billing import commercial, engine
 from billing.models import Agreement
 from metering.models import DataIssue, Meter, Quality
 from metering.selectors.issues import data_issue_list
-from metering.selectors.readings import reading_arrays
+from metering.selectors.readings import import_load_arrays, reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
@@ -47,6 +47,39 @@ class RunContext:
         self.period_end = period_end
         self.window_from, self.window_to = period_window(period_start, period_end)
         self.versions: dict[int, list[engine.PricedVersion]] = {}
+        self.loads: dict[str | None, commercial.LoadSeries] = {}
+
+    def readings_from(self) -> datetime:
+        """Where readings are loaded from: the window, or earlier by the longest ratchet's months."""
+        months = max(
+            (
+                v.document.demand_ratchet.months
+                for versions in self.versions.values()
+                for v in versions
+                if v.document.demand_ratchet
+            ),
+            default=0,
+        )
+        if not months:
+            return self.window_from
+        first = commercial.months_before(self.period_start, months)
+        return datetime.combine(first, time(0), tzinfo=UTC) - _MARGIN
+
+    def load_for(self, basis: str, feeder_code: str) -> commercial.LoadSeries | None:
+        """The summed import of a feeder ("feeder") or of every meter point ("system"), once per run, when
+        a loaded tariff charges coincident peak demand on that basis."""
+        wanted = any(
+            v.document.coincident_peak is not None and v.document.coincident_peak.basis == basis
+            for versions in self.versions.values()
+            for v in versions
+        )
+        if not wanted or (basis == "feeder" and not feeder_code):
+            return None
+        key = feeder_code if basis == "feeder" else None
+        if key not in self.loads:
+            starts, kwh_e4 = import_load_arrays(feeder_code=key, start=self.window_from, end=self.window_to)
+            self.loads[key] = commercial.LoadSeries(starts=starts, kwh_e4=kwh_e4)
+        return self.loads[key]
 
     def load_tariffs(self, tariff_ids: Iterable[int]) -> None:
         """Versions overlapping the window of tariffs not loaded yet; one query for them all, then one per
@@ -126,7 +159,7 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
         .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=context.window_from))
         .order_by("pk")
     )
-    series = _meter_series(meters, context)
+    series = meter_series(meters, context)
     by_point: dict[int, list[engine.MeterSeries]] = defaultdict(list)
     for meter in meters:
         by_point[meter.meter_point_id].append(series[meter.pk])
@@ -142,6 +175,8 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
                 else (),
                 meters=by_point[agreement.meter_point_id],
                 label=f"meter point {agreement.meter_point.identifier}",
+                feeder_load=context.load_for("feeder", agreement.meter_point.feeder_code),
+                system_load=context.load_for("system", ""),
             )
         )
     suspect = _suspect_readings(agreements, meters, context)
@@ -208,10 +243,10 @@ def _suspect_readings(
     return reasons
 
 
-def _meter_series(meters: list[Meter], context: RunContext) -> dict[int, engine.MeterSeries]:
+def meter_series(meters: list[Meter], context: RunContext) -> dict[int, engine.MeterSeries]:
     """Every meter's readings from ONE query (binary COPY on PostgreSQL), split per meter with numpy."""
     ids = np.array(sorted(m.pk for m in meters), dtype=np.int64)
-    loaded = reading_arrays(meter_ids=ids, start=context.window_from, end=context.window_to)
+    loaded = reading_arrays(meter_ids=ids, start=context.readings_from(), end=context.window_to)
     order = np.lexsort((loaded.start_s, loaded.meter_id))
     meter_id = loaded.meter_id[order]
     starts = loaded.start_s[order].astype("datetime64[s]")

@@ -1,4 +1,4 @@
 """Celery tasks of the billing app, one module per sub-domain
 (routed to the "billing" queue by module name)."""
 
-from billing.tasks import bill_runs, webhooks  # noqa: F401 - registering the tasks
+from billing.tasks import bill_runs, comparison, webhooks  # noqa: F401 - registering the tasks

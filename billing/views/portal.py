@@ -75,3 +75,26 @@ def bills_csv(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="bills-{customer.account_number}.csv"'
     return response
+
+
+@login_required
+def tariff_compare(request: HttpRequest) -> HttpResponse:
+    """What you would have paid on our other tariffs over your last 12 whole months."""
+    from django.utils import timezone
+
+    from billing.services.comparison import own_tariff_comparison
+
+    customer = _customer_or_404(request)
+    comparison = own_tariff_comparison(customer_id=customer.pk, as_of=timezone.localdate())
+    rows = [
+        (
+            code,
+            name,
+            total,
+            None if total is None or comparison.current is None else comparison.current - total,
+        )
+        for code, name, total in comparison.tariffs
+    ]
+    return render(
+        request, "portal/compare.html", {"customer": customer, "comparison": comparison, "rows": rows}
+    )

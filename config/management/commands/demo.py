@@ -125,6 +125,10 @@ class Command(BaseCommand):
             ("Publishing one tariff of every other kind", self._other_tariffs),
             ("Creating a customer and agreement per household", self._agreements),
             ("Billing January 2013 and issuing the invoices", self._bill_january),
+            (
+                "Comparing the households' January bills on flat, dToU and indexed tariffs",
+                self._compare_tariffs,
+            ),
         ]
 
     def _vee(self) -> None:
@@ -284,6 +288,21 @@ class Command(BaseCommand):
             invoice_issue(number=draft_reference(invoice), now=now)
         self.stdout.write(
             f" run {run.status}: {run.invoice_count} invoices, {run.held_count} held;", ending=""
+        )
+
+    def _compare_tariffs(self) -> None:
+        from billing.services.comparison import tariff_comparison_demo
+
+        run = tariff_comparison_demo(
+            flat_code=FLAT_TARIFF,
+            dtou_code=DTOU_TARIFF,
+            dtou_schedule_path=DTOU_SCHEDULE,
+            feeder_code="LDN-F01",
+            now=timezone.now(),
+        )
+        means = ", ".join(f"{s['tariff_code']} {s['mean']}" for s in run.results[0]["summaries"])
+        self.stdout.write(
+            f" mean bills: {means}; fairness table in admin (comparison run {run.pk});", ending=""
         )
 
     def _import_households(self) -> None:

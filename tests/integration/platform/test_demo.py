@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import Client
 
-from billing.models import Agreement, BillRun, Customer, Invoice
+from billing.models import Agreement, BillRun, Customer, Invoice, TariffComparisonRun
 from core.models import ApiClient
 from metering.models import Reading
 from pricing.models import Tariff
@@ -47,11 +47,16 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     assert first["issued"] == run.invoice_count == 300 - run.held_count
     assert first["tariffs"] == [
         "DEMO-INDEXED-ERCOT",
+        "DEMO-INDEXED-LCL",
         "DEMO-TIERED",
         "DEMO-TOU",
         "LCL-DTOU-2013",
         "LCL-FLAT-2013",
     ]
+    comparison = TariffComparisonRun.objects.get()  # the second run reused it
+    summaries = {s["tariff_code"]: s for s in comparison.results[0]["summaries"]}
+    assert set(summaries) == {"current", "LCL-FLAT-2013", "LCL-DTOU-2013", "DEMO-INDEXED-LCL"}
+    assert summaries["current"]["accounts"] == 297  # as invoiced: the same three households held
     assert first["agreements"].count("LCL-DTOU-2013") == 50
     assert first["agreements"].count("LCL-FLAT-2013") == 250
     assert ledger_verify().ok

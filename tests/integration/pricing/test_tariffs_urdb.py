@@ -32,7 +32,9 @@ def test_a_tou_rate_with_demand_is_imported_and_its_unsupported_parts_are_report
     assert document["timezone"] == "America/Chicago"
     assert document["currency"] == "USD"
     assert document["standing_charge_per_day"] == "0.36"  # $10.95/month × 12 / 365
-    assert document["demand"] == {"rate_per_kw": "4.25"}
+    assert document["demand"]["rate_per_kw"] == "4.25"
+    assert document["demand"]["tou"]["rates_per_kw"] == {"d1": "12.5", "d2": "3.1"}
+    assert document["minimum_charge_per_month"] == "5"
     assert document["energy"]["rates_per_kwh"] == {"p1": "0.0875", "p2": "0.1566"}  # rate + adj
     assert document["energy"]["weekday"][0] == ["p1"] * 24  # January
     assert document["energy"]["weekday"][6] == ["p1"] * 14 + ["p2"] * 6 + ["p1"] * 4  # July
@@ -42,9 +44,6 @@ def test_a_tou_rate_with_demand_is_imported_and_its_unsupported_parts_are_report
         "energyratestructure[0][0]: sell rate 0.04 (export credit) cannot be expressed and was not imported",
         "energyratestructure[1]: 2 tiers within a time-of-use period cannot be expressed (TOU × tiers);"
         " imported the first tier's rate 0.1566 for all consumption",
-        "demandratestructure: time-of-use demand charges cannot be expressed in tariff/v1"
-        " and were not imported",
-        "mincharge: minimum charges cannot be expressed in tariff/v1 and were not imported",
     ]
     assert f"{TOU_CODE}: published tou version" in output
 

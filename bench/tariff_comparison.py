@@ -1,0 +1,260 @@
+"""Tariff comparison at scale: accounts × tariffs × one year of half-hours, through the billing engine.
+
+Target (issue 15): 100,000 accounts × 5 tariffs × one year of half-hours in ≤ 10 min on 2 cores. Generating
+1.75 G readings in PostgreSQL is impractical here, so the two halves of the path are measured separately
+and the full scale is EXTRAPOLATED (labelled as such in the output):
+
+1. engine: `billing.engine.bill_compute` (the invoices' engine) for N accounts (default 2,000) × 5 tariffs
+   (flat, tiered, tou with GB holidays, indexed on a synthetic market, dynamic with a synthetic published
+   series) + the current tariff, one year (2023, 17,520 half-hours each), in 1 and in 2 processes;
+2. loading (with DATABASE_URL): the comparison's loading of M accounts' agreements, meters and a year of
+   readings from PostgreSQL (binary COPY), as `billing.services.comparison` does per chunk.
+
+    .venv/bin/python bench/tariff_comparison.py [--accounts 2000] [--workers 2]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wt_analytics .venv/bin/python bench/tariff_comparison.py \
+        --db-accounts 50
+"""
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from billing import engine
+from pricing import engine as rates
+from pricing.documents import parse_tariff_document
+
+YEAR_FROM = datetime(2023, 1, 1, tzinfo=UTC)
+HALF_HOURS = 365 * 48
+TARGET_ACCOUNTS, TARGET_TARIFFS, TARGET_SECONDS = 100_000, 5, 600
+
+
+def _doc(energy: dict) -> dict:
+    return {
+        "format": "tariff/v1",
+        "currency": "GBP",
+        "timezone": "Europe/London",
+        "standing_charge_per_day": "0.45",
+        "energy": energy,
+        "tax": {"name": "VAT", "rate": "0.05"},
+    }
+
+
+def _starts() -> np.ndarray:
+    return np.datetime64(int(YEAR_FROM.timestamp()), "s") + np.arange(
+        HALF_HOURS, dtype=np.int64
+    ) * np.timedelta64(1800, "s")
+
+
+def _tariffs() -> list[engine.PricedVersion]:
+    starts = _starts()
+    series_ends = starts + np.timedelta64(1800, "s")
+    rng = np.random.default_rng(1)
+    market = rates.PriceSeries(starts, series_ends, (rng.normal(90, 40, HALF_HOURS) * 1e6).astype(np.int64))
+    published = rates.PriceSeries(
+        starts, series_ends, rng.integers(40_000, 600_000, HALF_HOURS).astype(np.int64)
+    )
+    documents = [
+        _doc({"kind": "flat", "rate_per_kwh": "0.2450"}),
+        _doc(
+            {
+                "kind": "tiered",
+                "tiers": [
+                    {"up_to_kwh": "1000", "rate_per_kwh": "0.20"},
+                    {"up_to_kwh": None, "rate_per_kwh": "0.27"},
+                ],
+            }
+        ),
+        _doc(
+            {
+                "kind": "tou",
+                "rates_per_kwh": {"night": "0.09", "day": "0.22", "peak": "0.35"},
+                "weekday": ["night"] * 14 + ["day"] * 20 + ["peak"] * 6 + ["day"] * 6 + ["night"] * 2,
+                "weekend": ["night"] * 14 + ["day"] * 34,
+                "holidays": "GB",
+            }
+        ),
+        _doc(
+            {
+                "kind": "indexed",
+                "market": "SYN",
+                "multiplier": "1.10",
+                "adder_per_kwh": "0.08",
+                "cap_per_kwh": "1.00",
+            }
+        ),
+        _doc({"kind": "dynamic", "market": "SYN"}),
+    ]
+    versions = []
+    for i, raw in enumerate(documents, start=1):
+        document = parse_tariff_document(raw)
+        versions.append(
+            engine.PricedVersion(
+                version_id=i,
+                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+                valid_to=None,
+                document=document,
+                market=market if document.energy.kind == "indexed" else None,
+                published=published if document.energy.kind == "dynamic" else None,
+            )
+        )
+    return versions
+
+
+def _bill_accounts(first: int, count: int) -> tuple[int, float, float]:
+    """Bill `count` synthetic accounts under the 5 tariffs (the current one, flat, is among them and is
+    billed once, as the comparison does); (bills, wall seconds, CPU seconds of this process)."""
+    versions = _tariffs()
+    starts = _starts()
+    rng = np.random.default_rng(first)
+    started, cpu = time.perf_counter(), time.process_time()
+    bills = 0
+    for account in range(first, first + count):
+        kwh_e4 = rng.gamma(2.0, 1000.0, HALF_HOURS).astype(np.int64)
+        meter = engine.MeterSeries(
+            serial=f"M{account}",
+            direction="IMPORT",
+            interval_seconds=1800,
+            installed_at=datetime(2020, 1, 1, tzinfo=UTC),
+            removed_at=None,
+            starts=starts,
+            kwh_e4=kwh_e4,
+            estimated=np.zeros(HALF_HOURS, bool),
+        )
+        agreement = engine.AgreementInput(
+            valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            valid_to=None,
+            import_versions=[versions[0]],
+            meters=[meter],
+        )
+        for version in versions:
+            engine.bill_compute(
+                agreements=[engine.AgreementInput(**{**agreement.__dict__, "import_versions": [version]})],
+                period_start=date(2023, 1, 1),
+                period_end=date(2024, 1, 1),
+            )
+            bills += 1
+    return bills, time.perf_counter() - started, time.process_time() - cpu
+
+
+def bench_engine(accounts: int, workers: int) -> None:
+    bills, seconds, cpu = _bill_accounts(0, accounts)
+    print(f"engine, 1 process: {accounts:,} accounts × 5 tariffs (the current one among them), one year each: "
+          f"{seconds:.1f} s wall, {seconds / bills * 1000:.2f} ms per bill wall, {cpu / bills * 1000:.2f} ms CPU")  # fmt: skip
+    share = accounts // workers
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_bill_accounts, [i * share for i in range(workers)], [share] * workers))
+    wall = time.perf_counter() - started
+    parallel_bills = sum(b for b, _, _ in results)
+    parallel_cpu = sum(c for _, _, c in results)
+    print(f"engine, {workers} processes: {parallel_bills:,} bills in {wall:.1f} s wall "
+          f"({wall / parallel_bills * 1000:.2f} ms per bill wall), {parallel_cpu / parallel_bills * 1000:.2f} ms CPU per bill")  # fmt: skip
+    full_bills = TARGET_ACCOUNTS * TARGET_TARIFFS
+    print(f"EXTRAPOLATED engine time for {TARGET_ACCOUNTS:,} accounts × {TARGET_TARIFFS} tariffs on {workers} cores: "
+          f"{full_bills * wall / parallel_bills / 60:.1f} min at this run's wall rate, "
+          f"{full_bills * parallel_cpu / parallel_bills / workers / 60:.1f} min if the {workers} cores were ours "
+          f"(CPU time ÷ {workers}); target {TARGET_SECONDS / 60:.0f} min for the whole path")  # fmt: skip
+
+
+def bench_loading(accounts: int) -> None:
+    """Seed `accounts` accounts with a year of half-hourly readings (once) and time the comparison's
+    loading of them (agreements, meters, readings by binary COPY)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from billing.models import Agreement, Customer
+    from billing.services.bill_runs import _Context
+    from billing.services.comparison import _account_inputs
+    from metering.models import Meter, Source
+    from metering.services.readings import meter_install, meter_point_create, readings_ingest
+    from metering.validation import ReadingArrays
+    from pricing.models import Tariff
+    from pricing.services.tariffs import tariff_version_publish
+
+    tariff, created = Tariff.objects.get_or_create(
+        code="BENCH-CMP-FLAT", defaults={"name": "bench", "direction": "IMPORT"}
+    )
+    if created:
+        tariff_version_publish(
+            tariff_code=tariff.code,
+            valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            valid_to=None,
+            document=_doc({"kind": "flat", "rate_per_kwh": "0.2450"}),
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    existing = Customer.objects.filter(account_number__startswith="BENCH-CMP-").count()
+    starts = _starts()
+    for i in range(existing, accounts):
+        point = meter_point_create(
+            identifier=f"MP-BENCH-CMP-{i:05d}", timezone="Europe/London", feeder_code="BENCH"
+        )
+        meter = meter_install(
+            meter_point_identifier=point.identifier,
+            serial=f"BENCH-CMP-{i:05d}",
+            direction="IMPORT",
+            installed_at=datetime(2020, 1, 1, tzinfo=UTC),
+            resolution_minutes=30,
+        )
+        customer = Customer.objects.create(account_number=f"BENCH-CMP-{i:05d}", name=f"Bench {i}")
+        Agreement.objects.create(
+            customer=customer,
+            meter_point=point,
+            import_tariff=tariff,
+            valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+        )
+        readings_ingest(
+            readings=ReadingArrays(
+                meter_id=np.full(HALF_HOURS, meter.pk, dtype=np.int64),
+                start=starts,
+                end=starts + np.timedelta64(1800, "s"),
+                kwh_e4=np.random.default_rng(i).gamma(2.0, 1000.0, HALF_HOURS).astype(np.int64),
+                kwh_reject=np.zeros(HALF_HOURS, dtype=np.int8),
+            ),
+            source=Source.FILE,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        print(f"seeded account {i + 1}/{accounts}", file=sys.stderr)
+    ids = list(
+        Customer.objects.filter(account_number__startswith="BENCH-CMP-")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )[:accounts]
+    context = _Context(date(2023, 1, 1), date(2024, 1, 1))
+    started = time.perf_counter()
+    inputs = _account_inputs(ids, context)
+    seconds = time.perf_counter() - started
+    readings = sum(len(m.starts) for agreements in inputs.values() for a in agreements for m in a.meters)
+    per_million = seconds / readings * 1e6
+    full = TARGET_ACCOUNTS * HALF_HOURS
+    print(f"loading: {len(ids)} accounts, {readings:,} readings (a year each) in {seconds:.2f} s: "
+          f"{per_million:.2f} s per million readings; {Meter.objects.filter(serial__startswith='BENCH-CMP-').count()} meters")  # fmt: skip
+    print(f"EXTRAPOLATED loading for {TARGET_ACCOUNTS:,} accounts ({full / 1e9:.2f} G readings), one process: "
+          f"{full / 1e6 * per_million / 60:.1f} min")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--db-accounts", type=int, default=0, help="also measure loading (needs DATABASE_URL)"
+    )
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs (shared with other work: figures are upper bounds)")
+    bench_engine(args.accounts, args.workers)
+    if args.db_accounts:
+        bench_loading(args.db_accounts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,782 @@
+"""Tariff comparison: every account of a cohort billed under every candidate tariff from its real readings,
+by the billing engine itself (`billing.engine.bill_compute`), without writing invoices.
+
+Loading is set-based and the same as a bill run's (billing.services.bill_runs): per chunk of accounts one
+query for agreements, one for meters, one (binary COPY on PostgreSQL) for all readings; tariff versions with
+their market prices, published rates and events once per comparison. Each account's agreements are then
+billed once as they are ("current") and once per candidate with the candidate's versions as the import
+tariff (export tariffs stay). Scenarios (billing.comparison) transform the engine's inputs, never its
+arithmetic. See docs/tariff-analytics.md.
+"""
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Q
+
+from billing import comparison, engine
+from billing.models import Agreement, Customer, TariffComparisonRun
+from billing.services.bill_loading import RunContext, meter_series
+from billing.services.bill_runs import MAX_PERIOD_DAYS
+from core.errors import DomainError
+from core.jobs import enqueue_on_commit
+from metering.models import Meter
+from pricing.models import Tariff, TariffDirection
+
+EXECUTE_TASK = "billing.tasks.comparison.tariff_comparison_execute_task"
+CURRENT = "current"
+MAX_TARIFFS = 10
+SYNC_ACCOUNT_LIMIT = 500
+CHUNK_SIZE = 500
+
+
+class UnableToCompareTariffs(DomainError):
+    code = "tariff_comparison_invalid"
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Which accounts: those on a feeder, on a tariff (class), a list, or all (no filter)."""
+
+    feeder_code: str | None = None
+    tariff_code: str | None = None
+    account_numbers: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A sensitivity scenario: price level (× every rate), PV penetration (a share of the non-prosumer
+    accounts gets a synthetic PV system of `pv_annual_kwh`, exports credited by `export_tariff_code` if
+    given), and a consumer response hook (the balancing model's, when it exists)."""
+
+    name: str = "base"
+    price_factor: Decimal = Decimal("1")
+    pv_share: float = 0.0
+    pv_annual_kwh: float = 3000.0
+    export_tariff_code: str | None = None
+    response: comparison.ConsumerResponse | None = field(default=None, compare=False)
+
+
+@dataclass
+class ComparisonResult:
+    period_start: date
+    period_end: date
+    tariff_codes: list[str]
+    scenario: str
+    bills: dict[str, dict[str, Decimal | None]]  # account number → {"current" | tariff code: total}
+    held: dict[str, dict[str, str]]  # account number → {tariff: reason}
+    summaries: list[comparison.TariffSummary]
+
+    def as_json(self) -> dict:
+        """A JSON-safe form (Decimals as strings) for storing and exporting."""
+        return {
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "tariff_codes": self.tariff_codes,
+            "scenario": self.scenario,
+            "bills": {a: {t: _text(v) for t, v in b.items()} for a, b in self.bills.items()},
+            "held": self.held,
+            "summaries": [
+                {k: _text(v) if isinstance(v, Decimal) else v for k, v in asdict(s).items()}
+                for s in self.summaries
+            ],
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def cohort_customer_ids(*, cohort: Cohort, period_start: date, period_end: date) -> list[int]:
+    """Ids of the accounts of the cohort with an agreement overlapping the period."""
+    context = RunContext(period_start, period_end)
+    window_from, window_to = context.window_from, context.window_to
+    agreements = Agreement.objects.filter(valid_from__lt=window_to).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=window_from)
+    )
+    if cohort.feeder_code:
+        agreements = agreements.filter(meter_point__feeder_code=cohort.feeder_code)
+    if cohort.tariff_code:
+        agreements = agreements.filter(import_tariff__code=cohort.tariff_code)
+    if cohort.account_numbers is not None:
+        agreements = agreements.filter(customer__account_number__in=list(cohort.account_numbers))
+    return sorted(set(agreements.values_list("customer_id", flat=True)))
+
+
+def _check(tariff_codes: Sequence[str], period_start: date, period_end: date) -> dict[str, int]:
+    codes = list(dict.fromkeys(c.strip() for c in tariff_codes if c.strip()))
+    if not codes or len(codes) > MAX_TARIFFS:
+        raise UnableToCompareTariffs(f"Compare 1 to {MAX_TARIFFS} tariffs.", field="tariff_codes")
+    if period_end <= period_start:
+        raise UnableToCompareTariffs("periodEnd must be after periodStart.", field="period_end")
+    if (period_end - period_start).days > MAX_PERIOD_DAYS:
+        raise UnableToCompareTariffs(
+            f"A comparison covers at most {MAX_PERIOD_DAYS} days.", field="period_end"
+        )
+    found = dict(Tariff.objects.filter(code__in=codes).values_list("code", "pk"))
+    directions = dict(Tariff.objects.filter(code__in=codes).values_list("code", "direction"))
+    for code in codes:
+        if code not in found:
+            raise UnableToCompareTariffs(f"No tariff {code!r}.", field="tariff_codes")
+        if directions[code] != TariffDirection.IMPORT:
+            raise UnableToCompareTariffs(f"{code} is not an import tariff.", field="tariff_codes")
+    return {code: found[code] for code in codes}
+
+
+def tariff_comparison_compute(
+    *,
+    tariff_codes: Sequence[str],
+    period_start: date,
+    period_end: date,
+    cohort: Cohort = Cohort(),
+    scenario: Scenario = Scenario(),
+    customer_ids: Sequence[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> ComparisonResult:
+    """Bill every account of the cohort under its current agreements and under each tariff; summarise."""
+    return tariff_comparison_compute_scenarios(
+        tariff_codes=tariff_codes,
+        period_start=period_start,
+        period_end=period_end,
+        cohort=cohort,
+        scenarios=[scenario],
+        customer_ids=customer_ids,
+        chunk_size=chunk_size,
+        progress=progress,
+    )[0]
+
+
+class _Tally:
+    """One scenario's bills and prosumer energy while chunks are computed."""
+
+    def __init__(self) -> None:
+        self.bills: dict[str, dict[str, Decimal | None]] = {}
+        self.held: dict[str, dict[str, str]] = defaultdict(dict)
+        self.energy: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # [self-consumed, consumed]
+        self.generated = 0.0
+
+
+def tariff_comparison_compute_scenarios(
+    *,
+    tariff_codes: Sequence[str],
+    period_start: date,
+    period_end: date,
+    cohort: Cohort = Cohort(),
+    scenarios: Sequence[Scenario] = (Scenario(),),
+    customer_ids: Sequence[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ComparisonResult]:
+    """`tariff_comparison_compute` for several scenarios, loading each chunk's readings once for all."""
+    tariffs = _check(tariff_codes, period_start, period_end)
+    if customer_ids is None:
+        customer_ids = cohort_customer_ids(cohort=cohort, period_start=period_start, period_end=period_end)
+    context = RunContext(period_start, period_end)
+    exports: dict[str, int] = {}
+    for scenario in scenarios:
+        if scenario.export_tariff_code:
+            export_id = (
+                Tariff.objects.filter(code=scenario.export_tariff_code, direction=TariffDirection.EXPORT)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if export_id is None:
+                raise UnableToCompareTariffs(
+                    f"No export tariff {scenario.export_tariff_code!r}.", field="export_tariff_code"
+                )
+            exports[scenario.export_tariff_code] = export_id
+    context.load_tariffs([*tariffs.values(), *exports.values()])
+    numbers = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "account_number"))
+    tallies = [_Tally() for _ in scenarios]
+    chosen = [
+        comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
+    ]
+    for offset in range(0, len(customer_ids), chunk_size):
+        chunk = list(customer_ids[offset : offset + chunk_size])
+        inputs = _account_inputs(chunk, context)
+        for scenario, tally, prosumers in zip(scenarios, tallies, chosen, strict=True):
+            export_id = exports.get(scenario.export_tariff_code or "")
+            for customer_id in chunk:
+                _compare_account(
+                    numbers[customer_id],
+                    inputs.get(customer_id, []),
+                    customer_id in prosumers,
+                    scenario,
+                    tally,
+                    tariffs,
+                    context,
+                    export_id,
+                )
+        if progress is not None:
+            progress(min(offset + chunk_size, len(customer_ids)), len(customer_ids))
+    return [
+        _result(scenario, tally, tariffs, period_start, period_end)
+        for scenario, tally in zip(scenarios, tallies, strict=True)
+    ]
+
+
+def _compare_account(
+    number: str,
+    agreements: list[engine.AgreementInput],
+    gets_pv: bool,
+    scenario: Scenario,
+    tally: _Tally,
+    tariffs: dict[str, int],
+    context: RunContext,
+    export_id: int | None,
+) -> None:
+    pv = None
+    if gets_pv:
+        agreements, pv = _with_pv(agreements, scenario, context, export_id)
+        tally.generated += float(pv[1].sum()) if pv is not None else 0.0
+    row: dict[str, Decimal | None] = {}
+    for code, tariff_id in [(CURRENT, None), *tariffs.items()]:
+        if (
+            tariff_id is not None
+            and agreements
+            and all(a.import_versions is context.versions[tariff_id] for a in agreements)
+        ):
+            # The account is on this tariff already: its bill is the current one (computed once).
+            row[code] = row[CURRENT]
+            if CURRENT in tally.held.get(number, {}):
+                tally.held[number][code] = tally.held[number][CURRENT]
+            if pv is not None:
+                _tally(tally.energy[code], pv)
+            continue
+        candidate = (
+            agreements
+            if tariff_id is None
+            else [replace(a, import_versions=context.versions[tariff_id]) for a in agreements]
+        )
+        candidate = _scenario_agreements(candidate, scenario)
+        if pv is not None:
+            _tally(tally.energy[code], pv)
+        try:
+            row[code] = engine.bill_compute(
+                agreements=candidate, period_start=context.period_start, period_end=context.period_end
+            ).total
+        except engine.BillHeld as exc:
+            row[code] = None
+            tally.held[number][code] = exc.reason
+    tally.bills[number] = row
+
+
+def _result(
+    scenario: Scenario, tally: _Tally, tariffs: dict[str, int], period_start: date, period_end: date
+) -> ComparisonResult:
+    current = {a: b[CURRENT] for a, b in tally.bills.items()}
+    summaries = []
+    for code in [CURRENT, *tariffs]:
+        used, consumed = tally.energy.get(code, (0.0, 0.0))
+        summaries.append(
+            comparison.summarise(
+                code,
+                {a: b[code] for a, b in tally.bills.items()},
+                current,
+                self_sufficiency=used / consumed if consumed else None,
+                self_consumption=used / tally.generated if tally.generated else None,
+            )
+        )
+    return ComparisonResult(
+        period_start=period_start,
+        period_end=period_end,
+        tariff_codes=list(tariffs),
+        scenario=scenario.name,
+        bills=tally.bills,
+        held=dict(tally.held),
+        summaries=summaries,
+    )
+
+
+def _account_inputs(customer_ids: list[int], context: RunContext) -> dict[int, list[engine.AgreementInput]]:
+    """The engine inputs of each account, loaded as a bill run loads them (a constant number of queries)."""
+    agreements = list(
+        Agreement.objects.filter(customer_id__in=customer_ids, valid_from__lt=context.window_to)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=context.window_from))
+        .select_related("meter_point")
+        .order_by("customer_id", "valid_from", "pk")
+    )
+    context.load_tariffs(
+        {a.import_tariff_id for a in agreements}
+        | {a.export_tariff_id for a in agreements if a.export_tariff_id}
+    )
+    meters = list(
+        Meter.objects.filter(
+            meter_point_id__in={a.meter_point_id for a in agreements}, installed_at__lt=context.window_to
+        )
+        .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=context.window_from))
+        .order_by("pk")
+    )
+    series = meter_series(meters, context)
+    by_point: dict[int, list[engine.MeterSeries]] = defaultdict(list)
+    for meter in meters:
+        by_point[meter.meter_point_id].append(series[meter.pk])
+    inputs: dict[int, list[engine.AgreementInput]] = defaultdict(list)
+    for agreement in agreements:
+        inputs[agreement.customer_id].append(
+            engine.AgreementInput(
+                valid_from=agreement.valid_from,
+                valid_to=agreement.valid_to,
+                import_versions=context.versions[agreement.import_tariff_id],
+                export_versions=context.versions[agreement.export_tariff_id]
+                if agreement.export_tariff_id
+                else (),
+                meters=by_point[agreement.meter_point_id],
+                label=f"meter point {agreement.meter_point.identifier}",
+                feeder_load=context.load_for("feeder", agreement.meter_point.feeder_code),
+                system_load=context.load_for("system", ""),
+            )
+        )
+    return inputs
+
+
+def _scenario_agreements(
+    agreements: list[engine.AgreementInput], scenario: Scenario
+) -> list[engine.AgreementInput]:
+    """Price level and consumer response applied to the engine's inputs."""
+    if scenario.price_factor != 1:
+        factor = scenario.price_factor
+        agreements = [
+            replace(
+                a,
+                import_versions=[_scaled_version(v, factor) for v in a.import_versions],
+                export_versions=[_scaled_version(v, factor) for v in a.export_versions],
+            )
+            for a in agreements
+        ]
+    if scenario.response is not None:
+        agreements = [_responded(a, scenario.response) for a in agreements]
+    return agreements
+
+
+_SCALED: dict[tuple[int, Decimal], tuple[engine.PricedVersion, engine.PricedVersion]] = {}
+
+
+def _scaled_version(version: engine.PricedVersion, factor: Decimal) -> engine.PricedVersion:
+    """The version at another price level; one object per (version, factor), so that the engine prices its
+    interval grid once for all accounts."""
+    hit = _SCALED.get((id(version), factor))
+    if hit is not None and hit[0] is version:
+        return hit[1]
+    scaled = replace(
+        version,
+        document=comparison.scale_document(version.document, factor),
+        published=comparison.scale_series(version.published, factor),
+    )
+    if len(_SCALED) >= 256:
+        _SCALED.pop(next(iter(_SCALED)))
+    _SCALED[(id(version), factor)] = (version, scaled)
+    return scaled
+
+
+def _responded(
+    agreement: engine.AgreementInput, response: comparison.ConsumerResponse
+) -> engine.AgreementInput:
+    """Import meters' energy as the response hook returns it under the agreement's import rates."""
+    from pricing import engine as rates
+
+    meters = []
+    for meter in agreement.meters:
+        if meter.direction != engine.IMPORT or not len(meter.starts):
+            meters.append(meter)
+            continue
+        version = agreement.import_versions[-1] if agreement.import_versions else None
+        if version is None:
+            meters.append(meter)
+            continue
+        try:
+            rate = rates.unit_rates(
+                version.document,
+                meter.starts,
+                market=version.market,
+                published=version.published,
+                events=version.events,
+            ).rate_micros
+        except (rates.MissingPrice, rates.UnpricedEvent):
+            meters.append(meter)
+            continue
+        meters.append(replace(meter, kwh_e4=response(meter.starts, meter.kwh_e4, rate)))
+    return replace(agreement, meters=meters)
+
+
+def _with_pv(
+    agreements: list[engine.AgreementInput], scenario: Scenario, context: RunContext, export_id: int | None
+) -> tuple[list[engine.AgreementInput], tuple[np.ndarray, np.ndarray] | None]:
+    """The account with a synthetic PV system: import = max(consumption − PV, 0) per interval, and an
+    export meter with the surplus (credited by the scenario's export tariff when there is one)."""
+    result, pv = [], None
+    for agreement in agreements:
+        imports = [m for m in agreement.meters if m.direction == engine.IMPORT]
+        if not imports or any(m.direction == engine.EXPORT for m in agreement.meters):
+            result.append(agreement)  # a real prosumer already: left as measured
+            continue
+        meter = imports[0]
+        generation = comparison.pv_profile_kwh_e4(meter.starts, scenario.pv_annual_kwh)
+        net = meter.kwh_e4 - generation
+        exported = replace(
+            meter,
+            serial=f"{meter.serial}-PV",
+            direction=engine.EXPORT,
+            kwh_e4=np.maximum(-net, 0),
+            estimated=np.ones(len(net), bool),
+        )
+        imported = replace(meter, kwh_e4=np.maximum(net, 0))
+        pv = (meter.kwh_e4, generation)
+        # Without an export tariff the surplus is not credited (the engine bills exports only with one).
+        result.append(
+            replace(
+                agreement,
+                meters=[imported, exported, *[m for m in agreement.meters if m is not meter]],
+                export_versions=context.versions[export_id] if export_id else (),
+            )
+        )
+    return result, pv
+
+
+def _tally(totals: list[float], pv: tuple[np.ndarray, np.ndarray]) -> None:
+    consumption, generation = pv
+    totals[0] += float(np.minimum(consumption, generation).sum())
+    totals[1] += float(consumption.sum())
+
+
+# --- stored runs (Celery) ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tariff_comparison_run_start(
+    *,
+    tariff_codes: Sequence[str],
+    period_start: date,
+    period_end: date,
+    cohort: Cohort,
+    scenarios: Sequence[Scenario] = (Scenario(),),
+    now: datetime,
+) -> TariffComparisonRun:
+    """Store a comparison run (PENDING) and enqueue it once the transaction commits."""
+    codes = list(_check(tariff_codes, period_start, period_end))
+    run = TariffComparisonRun.objects.create(
+        tariff_codes=codes,
+        period_start=period_start,
+        period_end=period_end,
+        cohort={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cohort).items()},
+        scenarios=[
+            {
+                "name": s.name,
+                "price_factor": str(s.price_factor),
+                "pv_share": s.pv_share,
+                "pv_annual_kwh": s.pv_annual_kwh,
+                "export_tariff_code": s.export_tariff_code,
+            }
+            for s in scenarios
+        ],
+        status=TariffComparisonRun.Status.PENDING,
+        created_at=now,
+    )
+    enqueue_on_commit(EXECUTE_TASK, run_id=run.pk)
+    return run
+
+
+def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffComparisonRun:
+    """Compute a stored run (all scenarios per chunk of accounts), recording progress in accounts done."""
+    run = TariffComparisonRun.objects.get(pk=run_id)
+    if run.status == TariffComparisonRun.Status.COMPLETED:
+        return run
+    cohort = Cohort(**{k: tuple(v) if isinstance(v, list) else v for k, v in run.cohort.items()})
+    ids = cohort_customer_ids(cohort=cohort, period_start=run.period_start, period_end=run.period_end)
+    scenarios = [
+        Scenario(
+            name=s["name"],
+            price_factor=Decimal(s["price_factor"]),
+            pv_share=s["pv_share"],
+            pv_annual_kwh=s["pv_annual_kwh"],
+            export_tariff_code=s.get("export_tariff_code"),
+        )
+        for s in run.scenarios
+    ]
+    total = len(ids)
+    TariffComparisonRun.objects.filter(pk=run.pk).update(
+        status=TariffComparisonRun.Status.RUNNING, progress_done=0, progress_total=total, started_at=now
+    )
+
+    def progress(done: int, _: int) -> None:
+        TariffComparisonRun.objects.filter(pk=run.pk).update(progress_done=done)
+
+    try:
+        results = [
+            result.as_json()
+            for result in tariff_comparison_compute_scenarios(
+                tariff_codes=run.tariff_codes,
+                period_start=run.period_start,
+                period_end=run.period_end,
+                scenarios=scenarios,
+                customer_ids=ids,
+                progress=progress,
+            )
+        ]
+    except Exception as exc:
+        TariffComparisonRun.objects.filter(pk=run.pk).update(
+            status=TariffComparisonRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+            finished_at=now,
+        )
+        raise
+    TariffComparisonRun.objects.filter(pk=run.pk).update(
+        status=TariffComparisonRun.Status.COMPLETED,
+        progress_done=total,
+        results=results,
+        finished_at=now,
+    )
+    run.refresh_from_db()
+    return run
+
+
+# --- exports --------------------------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = (
+    "scenario",
+    "tariff_code",
+    "accounts",
+    "held",
+    "total",
+    "mean",
+    "median",
+    "winners",
+    "losers",
+    "unchanged",
+    "mean_saving",
+    "bills_cv",
+    "bills_gini",
+    "savings_cv",
+    "savings_gini",
+    "self_sufficiency",
+    "self_consumption",
+)
+
+
+def _summary_rows(results: Sequence[dict]) -> list[list]:
+    return [
+        [result["scenario"], *[s[c] for c in SUMMARY_COLUMNS[1:]]]
+        for result in results
+        for s in result["summaries"]
+    ]
+
+
+def _bill_rows(results: Sequence[dict]) -> tuple[list[str], list[list]]:
+    codes = [CURRENT, *results[0]["tariff_codes"]] if results else [CURRENT]
+    rows = [
+        [result["scenario"], account, *[bills.get(code) for code in codes]]
+        for result in results
+        for account, bills in sorted(result["bills"].items())
+    ]
+    return ["scenario", "account_number", *codes], rows
+
+
+def comparison_csv(results: Sequence[dict]) -> str:
+    """The summary table, a blank line, then every account's bill per tariff (CSV)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    writer.writerows(_summary_rows(results))
+    writer.writerow([])
+    header, rows = _bill_rows(results)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def comparison_xlsx(results: Sequence[dict]) -> bytes:
+    """An XLSX workbook: `summary`, `bills` and a `chart` sheet (mean bill per tariff and scenario)."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "summary"
+    summary.append(list(SUMMARY_COLUMNS))
+    for row in _summary_rows(results):
+        summary.append([_cell(v) for v in row])
+    bills = book.create_sheet("bills")
+    header, rows = _bill_rows(results)
+    bills.append(header)
+    for row in rows:
+        bills.append([_cell(v) for v in row])
+    if len(results):
+        chart = BarChart()
+        chart.title = "Mean bill per tariff and scenario"
+        chart.y_axis.title = "mean bill"
+        data = Reference(summary, min_col=6, min_row=1, max_row=summary.max_row)
+        labels = Reference(summary, min_col=2, min_row=2, max_row=summary.max_row)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(labels)
+        book.create_sheet("chart").add_chart(chart, "A1")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, str):
+        try:
+            return float(Decimal(value)) if value and value[0] in "-0123456789" else value
+        except ArithmeticError:
+            return value
+    return value
+
+
+def scenario_table(results: Sequence[dict]) -> list[dict]:
+    """Sensitivity table: one row per (scenario, tariff) with the mean bill and the savings' fairness."""
+    return [
+        {
+            "scenario": r["scenario"],
+            **{k: s[k] for k in ("tariff_code", "mean", "winners", "losers", "bills_gini", "savings_gini")},
+        }
+        for r in results
+        for s in r["summaries"]
+    ]
+
+
+__all__ = [
+    "Cohort",
+    "ComparisonResult",
+    "Scenario",
+    "UnableToCompareTariffs",
+    "cohort_customer_ids",
+    "comparison_csv",
+    "comparison_xlsx",
+    "tariff_comparison_compute",
+    "tariff_comparison_run_execute",
+    "tariff_comparison_run_start",
+]
+
+
+@dataclass(frozen=True)
+class OwnComparison:
+    """What a customer would have paid on each of our import tariffs over 12 whole months (the sum of the
+    monthly bills; None where a month could not be billed on that tariff)."""
+
+    period_start: date
+    period_end: date
+    current: Decimal | None
+    tariffs: list[tuple[str, str, Decimal | None]]  # (code, name, total)
+
+
+def own_tariff_comparison(*, customer_id: int, as_of: date) -> OwnComparison:
+    """The customer's last 12 whole months before `as_of`'s month, billed month by month by the billing
+    engine under the current agreements and under every import tariff (at most MAX_TARIFFS, by code)."""
+    end = date(as_of.year, as_of.month, 1)
+    months = [_month_start(end, back) for back in range(12, -1, -1)]
+    tariffs = list(
+        Tariff.objects.filter(direction=TariffDirection.IMPORT)
+        .order_by("code")
+        .values_list("code", "name")[:MAX_TARIFFS]
+    )
+    codes = [code for code, _ in tariffs]
+    totals: dict[str, Decimal | None] = {code: Decimal("0.00") for code in [CURRENT, *codes]}
+    for first, last in pairwise(months):
+        result = tariff_comparison_compute(
+            tariff_codes=codes, period_start=first, period_end=last, customer_ids=[customer_id]
+        )
+        for bills in result.bills.values():
+            for code, total in bills.items():
+                running = totals[code]
+                totals[code] = None if running is None or total is None else running + total
+    return OwnComparison(
+        period_start=months[0],
+        period_end=end,
+        current=totals[CURRENT],
+        tariffs=[(code, name, totals[code]) for code, name in tariffs],
+    )
+
+
+def _month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# --- demo -----------------------------------------------------------------------------------------------
+
+DEMO_INDEX_MARKET = "LCL-DTOU-INDEX"
+DEMO_INDEXED_TARIFF = "DEMO-INDEXED-LCL"
+
+
+def tariff_comparison_demo(
+    *, flat_code: str, dtou_code: str, dtou_schedule_path, feeder_code: str, now: datetime
+) -> TariffComparisonRun:
+    """The demo's comparison: the London households' January 2013 bills on the trial's flat and dynamic
+    ToU tariffs and on one indexed tariff, as a stored run (its fairness table is in admin).
+
+    No GB wholesale prices of 2013 are bundled, so the indexed tariff follows a proxy index: the trial's own
+    half-hourly dToU prices read as £/MWh (p/kWh × 10), with example terms (× 0.80 + 3 p/kWh, cap 50 p).
+    """
+    from pricing.services.markets import market_ensure, market_prices_import
+    from pricing.services.tariffs import tariff_create, tariff_version_publish
+
+    market_ensure(
+        code=DEMO_INDEX_MARKET,
+        currency="GBP",
+        timezone="Europe/London",
+        interval_minutes=30,
+        day_ahead_results_at=time(11, 0),
+        name="Proxy index: Low Carbon London dToU prices 2013 (demo)",
+    )
+    prices = []
+    with open(dtou_schedule_path, newline="") as rows:
+        for row in csv.DictReader(rows):
+            start = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
+            if start.month == 1:
+                prices.append(
+                    (start, start + timedelta(minutes=30), Decimal(row["dtou_price_p_per_kwh"]) * 10)
+                )
+    market_prices_import(market_code=DEMO_INDEX_MARKET, currency="GBP", prices=prices, now=now)
+    tariff_create(code=DEMO_INDEXED_TARIFF, name="Demo indexed on the trial's dToU prices (example terms)")
+    tariff_version_publish(
+        tariff_code=DEMO_INDEXED_TARIFF,
+        valid_from=datetime(2013, 1, 1, tzinfo=UTC),
+        valid_to=datetime(2013, 2, 1, tzinfo=UTC),
+        document={
+            "format": "tariff/v1",
+            "currency": "GBP",
+            "timezone": "Europe/London",
+            "standing_charge_per_day": "0.1500",
+            "energy": {
+                "kind": "indexed",
+                "market": DEMO_INDEX_MARKET,
+                "multiplier": "0.80",
+                "adder_per_kwh": "0.0300",
+                "cap_per_kwh": "0.5000",
+            },
+            "tax": {"name": "VAT", "rate": "0.05"},
+        },
+        now=now,
+    )
+    codes = [flat_code, dtou_code, DEMO_INDEXED_TARIFF]
+    done = (
+        TariffComparisonRun.objects.filter(
+            tariff_codes=codes,
+            period_start=date(2013, 1, 1),
+            period_end=date(2013, 2, 1),
+            status=TariffComparisonRun.Status.COMPLETED,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if done is not None:
+        return done  # the demo again: the comparison is there already
+    run = tariff_comparison_run_start(
+        tariff_codes=codes,
+        period_start=date(2013, 1, 1),
+        period_end=date(2013, 2, 1),
+        cohort=Cohort(feeder_code=feeder_code),
+        scenarios=[Scenario()],  # sensitivity scenarios: tariffComparisonRunStart (each adds ~10 s here)
+        now=now,
+    )
+    return tariff_comparison_run_execute(run_id=run.pk, now=now)
