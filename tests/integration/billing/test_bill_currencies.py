@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.documents import invoices_csv
+from billing.exports.csv import invoices_csv
 from billing.models import Invoice, InvoiceLine, InvoiceTax
 from billing.services.invoices import invoice_issue, invoice_summary, invoice_void
 from tests.integration.billing.test_bill_runs import (

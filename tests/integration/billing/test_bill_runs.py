@@ -14,7 +14,6 @@ from billing.models import Agreement, BillRun, BillRunItem, Customer, Invoice, I
 from billing.services import bill_runs
 from billing.services.bill_runs import BillRunKeyReused, bill_run_execute, bill_run_start
 from billing.services.rebilling import bill_rebill_revised
-from billing.tasks.bill_runs import bill_run_enqueue
 from metering.models import Quality, Source
 from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
@@ -298,7 +297,7 @@ def test_starting_twice_with_one_key_gives_one_run_and_one_invoice_each(django_c
         "period_end": date(2024, 11, 1),
         "account_numbers": None,
         "now": RUN_AT,
-        "enqueue": bill_run_enqueue,
+        "enqueue": True,
     }
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
