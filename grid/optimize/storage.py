@@ -102,9 +102,12 @@ class StorageProblem:
     export_price: np.ndarray  # (T,) per kWh
     pv_kw: np.ndarray  # (n, T)
     load_kw: np.ndarray  # (n, T)
-    feeder_limits: dict[str, tuple[float, float]] = field(
-        default_factory=dict
-    )  # feeder -> (import, export) kW
+    # feeder -> (import limit, export limit), kW
+    feeder_limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    interval_starts: Sequence[str] | None = None  # labels for messages
+
+    def interval_label(self, t: int) -> str:
+        return str(self.interval_starts[t]) if self.interval_starts is not None else str(t)
 
     @property
     def intervals(self) -> int:
