@@ -47,6 +47,11 @@ class StorageProblemError(ValueError):
 
     code = "STORAGE_PROBLEM_INVALID"
 
+    def __init__(self, message: str, *, unit: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.unit = unit
+        self.field = field
+
 
 class ScheduleInfeasible(ValueError):
     """No schedule meets the limits (names the feeder and, when known, the interval)."""
@@ -178,7 +183,8 @@ def problem_validate(problem: StorageProblem) -> None:
     for name, ok, message in checks:
         bad = np.flatnonzero(~ok)
         if bad.size:
-            raise StorageProblemError(f"unit {fleet.units[bad[0]]}: {name} {message}")
+            unit = fleet.units[bad[0]]
+            raise StorageProblemError(f"unit {unit}: {name} {message}", unit=unit, field=name)
     for name in ("pv_kw", "load_kw"):
         values = getattr(problem, name)
         if not np.all(np.isfinite(values)) or np.any(values < 0):

@@ -75,3 +75,53 @@ def synthetic_problem(
         load_kw=load,
         feeder_limits=limits,
     )
+
+
+def problem_files_write(
+    problem: StorageProblem, directory, *, day_start: str = "2026-01-15T00:00:00Z"
+) -> dict:
+    """Write FLEET/PRICES/PV/LOAD/LIMITS CSVs of ``problem`` (CLI.md's columns); return their paths."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    directory = Path(directory)
+    fleet = problem.fleet
+    steps = problem.intervals
+    starts = pd.date_range(pd.Timestamp(day_start), periods=steps + 1, freq=pd.Timedelta(hours=problem.dt_h))
+    stamps = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in starts]
+    paths = {name: directory / f"{name}.csv" for name in ("fleet", "prices", "pv", "load", "limits")}
+    columns = {
+        "capacity_kwh": fleet.capacity_kwh,
+        "power_kw": fleet.power_kw,
+        "efficiency_charge": fleet.efficiency_charge,
+        "efficiency_discharge": fleet.efficiency_discharge,
+        "soc_min_kwh": fleet.soc_min_kwh,
+        "soc_max_kwh": fleet.soc_max_kwh,
+        "soc_initial_kwh": fleet.soc_initial_kwh,
+        "degradation_cost_per_kwh": fleet.degradation_cost_per_kwh,
+    }
+    pd.DataFrame({"unit": fleet.units, "feeder": fleet.feeders, **columns}).to_csv(
+        paths["fleet"], index=False
+    )
+    pd.DataFrame(
+        {
+            "interval_start": stamps[:-1],
+            "interval_end": stamps[1:],
+            "import_price_per_kwh": problem.import_price,
+            "export_price_per_kwh": problem.export_price,
+        }
+    ).to_csv(paths["prices"], index=False)
+    for name, values in (("pv", problem.pv_kw), ("load", problem.load_kw)):
+        pd.DataFrame(
+            {
+                "unit": np.repeat(np.asarray(fleet.units, dtype=object), steps),
+                "interval_start": np.tile(np.asarray(stamps[:-1], dtype=object), len(fleet)),
+                "kw": values.ravel().round(4),
+            }
+        ).to_csv(paths[name], index=False)
+    pd.DataFrame(
+        [(f, imp, exp) for f, (imp, exp) in problem.feeder_limits.items()],
+        columns=["feeder", "import_limit_kw", "export_limit_kw"],
+    ).to_csv(paths["limits"], index=False)
+    return paths
