@@ -173,6 +173,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
+    # Every 15 minutes: schedule tomorrow's battery fleet once its prices are in, and re-plan the rest of today
+    # when prices, forecasts, limits or states of charge changed (idempotent on its inputs).
+    "grid-storage-schedules-due": {
+        "task": "grid.tasks.storage.storage_schedules_due_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
     "pricing-price-ledger-verify": {
         "task": "pricing.tasks.price_ledger_verify",
         "schedule": crontab(hour=3, minute=0),
@@ -256,6 +263,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "pricing.Tariff",
     "pricing.TariffVersion",
     "pricing.PricingEvent",
+    "grid.BatteryAsset",
+    "grid.FeederLimit",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
@@ -271,6 +280,10 @@ BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# The tariff whose unit rates the battery fleet is scheduled against ("" = no scheduled storage runs), and
+# whether schedules are dispatched over MQTT.
+GRID_STORAGE_TARIFF_CODE = env("GRID_STORAGE_TARIFF_CODE", default="")
+GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
