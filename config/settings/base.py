@@ -173,7 +173,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
         "options": {"expires": 840},
     },
-    # Every 15 minutes: schedule tomorrow's battery fleet once its prices are in, and re-plan the rest of today
+    # Every 15 minutes: schedule tomorrow's battery fleet once its prices are in; re-plan the rest of today
     # when prices, forecasts, limits or states of charge changed (idempotent on its inputs).
     "grid-storage-schedules-due": {
         "task": "grid.tasks.storage.storage_schedules_due_task",
