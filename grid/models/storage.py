@@ -1,5 +1,7 @@
 """Battery assets behind meter points, feeder limits, schedule runs and their rows, balancing runs."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -33,8 +35,8 @@ class BatteryAsset(models.Model):
     meter_point = models.ForeignKey(MeterPoint, on_delete=models.PROTECT, related_name="batteries")
     capacity_kwh = models.DecimalField(max_digits=8, decimal_places=2)
     power_kw = models.DecimalField(max_digits=8, decimal_places=2)
-    efficiency_charge = models.DecimalField(max_digits=4, decimal_places=3, default=0.95)
-    efficiency_discharge = models.DecimalField(max_digits=4, decimal_places=3, default=0.95)
+    efficiency_charge = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.950"))
+    efficiency_discharge = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.950"))
     soc_min_kwh = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     soc_max_kwh = models.DecimalField(max_digits=8, decimal_places=2)
     soc_initial_kwh = models.DecimalField(
