@@ -155,8 +155,11 @@ class BalancingRun(models.Model):
     feeder_peaks = models.JSONField(default=dict, help_text="{feeder: {limitKw, beforeKw, afterKw}}.")
     peak_before_kw = models.FloatField()
     peak_after_kw = models.FloatField()
-    shed_kwh_equivalent = models.FloatField(
-        default=0, help_text="Energy load shedding would have cut to meet the same limits."
+    shed_kwh_without_signal = models.FloatField(
+        default=0, help_text="Energy load shedding would cut to meet the limits without the price signal."
+    )
+    shed_kwh_with_signal = models.FloatField(
+        default=0, help_text="Energy load shedding would still cut with the price signal."
     )
     publication_revision = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
