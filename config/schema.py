@@ -15,14 +15,19 @@ from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
 from grid.graphql.mutations import Mutation as GridMutation
 from grid.graphql.queries import Query as GridQuery
+from grid.graphql.storage import Mutation as StorageMutation
+from grid.graphql.storage import Query as StorageQuery
 from metering.graphql.mutations import Mutation as MeteringMutation
 from metering.graphql.queries import Query as MeteringQuery
 from pricing.graphql.mutations import Mutation as PricingMutation
 from pricing.graphql.queries import Query as PricingQuery
 
-Query = merge_root_types("Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery))
+Query = merge_root_types(
+    "Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery, StorageQuery)
+)
 Mutation = merge_root_types(
-    "Mutation", (MeteringMutation, ForecastingMutation, PricingMutation, BillingMutation, GridMutation)
+    "Mutation",
+    (MeteringMutation, ForecastingMutation, PricingMutation, BillingMutation, GridMutation, StorageMutation),
 )
 
 schema = strawberry.Schema(

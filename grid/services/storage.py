@@ -61,6 +61,7 @@ def battery_asset_upsert(*, code: str, meter_point_identifier: str, **values) ->
         asset.soc_initial_kwh = asset.soc_min_kwh or Decimal(0)
     asset.full_clean()
     asset.save()
+    asset.refresh_from_db()
     return asset
 
 
@@ -72,6 +73,7 @@ def feeder_limit_set(*, feeder_code: str, import_limit_kw: Decimal, export_limit
         feeder_code=feeder_code,
         defaults={"import_limit_kw": import_limit_kw, "export_limit_kw": export_limit_kw},
     )
+    limit.refresh_from_db()
     return limit
 
 
