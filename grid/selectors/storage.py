@@ -46,3 +46,11 @@ def fleet_net_load(*, run_id: int) -> list[dict]:
 
 def balancing_run_list() -> QuerySet[BalancingRun]:
     return BalancingRun.objects.order_by("-created_at", "-id")
+
+
+def asset_latest_day(*, asset: BatteryAsset) -> list[dict]:
+    """The asset's rows in its latest run (charge, discharge, SoC, PV, load), in time order."""
+    latest = ScheduleInterval.objects.filter(asset=asset).order_by("-run__created_at", "-run_id").first()
+    if latest is None:
+        return []
+    return list(schedule_rows(run_id=latest.run_id, asset_code=asset.code))
