@@ -21,6 +21,7 @@ from billing.services.agreements import agreement_create
 from billing.services.bill_runs import bill_run_execute, bill_run_start
 from billing.services.invoices import invoice_issue
 from config.services import api_client_create
+from grid.services.demo import storage_demo
 from metering.models import Meter, MeterPoint, Source
 from metering.services import readings_ingest
 from metering.services.aggregates import aggregates_refresh
@@ -126,6 +127,18 @@ class Command(BaseCommand):
             ("Publishing one tariff of every other kind", self._other_tariffs),
             ("Creating a customer and agreement per household", self._agreements),
             ("Billing January 2013 and issuing the invoices", self._bill_january),
+            (
+                "Giving 50 households a home battery and PV; scheduling 22 January",
+                lambda: self.stdout.write(
+                    storage_demo(
+                        tariff_code=DTOU_TARIFF,
+                        feeder_code="LDN-F01",
+                        day=datetime(2013, 1, 22, tzinfo=UTC),
+                        now=timezone.now(),
+                    ),
+                    ending="",
+                ),
+            ),
         ]
 
     def _vee(self) -> None:
