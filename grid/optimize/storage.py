@@ -144,6 +144,7 @@ class Schedule:
     status: str  # "optimal" | "time_limit" (MILP stopped with a feasible schedule)
     seconds: float = 0.0
     feeders_coupled: list[str] = field(default_factory=list)
+    solver_cpu_seconds: float = 0.0  # CPU time of the solving processes, summed
 
 
 def problem_validate(problem: StorageProblem) -> None:
@@ -390,13 +391,37 @@ def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binari
     objective = 0.0
     col_status: list = []
     row_status: list = []
+    block = _block_lp(problem, ())
+    nv, nr = NVAR * steps, 2 * steps
+    continuous = np.zeros(nv, dtype=np.int32)
     for u in range(n):
-        single = _block_lp(problem.subproblem(np.array([u])), ())
-        xu, obj, status, basis = _solve_lp(h, single)
-        if xu is None:
-            return None, math.nan, status
-        x[u] = xu[0]
-        objective += obj
+        # each unit's LP is a contiguous slice of the block's arrays
+        s0, s1 = block["starts"][u * nv], block["starts"][(u + 1) * nv]
+        h.clearModel()
+        h.setOptionValue("presolve", "off")
+        h.passModel(
+            nv,
+            nr,
+            int(s1 - s0),
+            1,  # column-wise
+            1,  # minimise
+            0.0,
+            block["cost"][u * nv : (u + 1) * nv],
+            block["lower"][u * nv : (u + 1) * nv],
+            block["upper"][u * nv : (u + 1) * nv],
+            block["row_lower"][u * nr : (u + 1) * nr],
+            block["row_upper"][u * nr : (u + 1) * nr],
+            (block["starts"][u * nv : (u + 1) * nv] - s0).astype(np.int32),
+            (block["index"][s0:s1] - u * nr).astype(np.int32),
+            block["value"][s0:s1],
+            continuous,
+        )
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None, math.nan, h.modelStatusToString(h.getModelStatus())
+        x[u] = np.asarray(h.getSolution().col_value).reshape(NVAR, steps)
+        objective += h.getInfo().objective_function_value
+        basis = h.getBasis()
         col_status += list(basis.col_status)
         row_status += list(basis.row_status)
     arrays = None
@@ -516,13 +541,17 @@ _SHARED: StorageProblem | None = None
 
 
 def _work(job):
+    import time
+
+    cpu = time.process_time()
     index, coupled, binaries, time_limit = job
     assert _SHARED is not None
     sub = _SHARED.subproblem(index) if len(index) != len(_SHARED.fleet) else _SHARED
     x, objective, status = _solve_block(sub, coupled, binaries, time_limit)
+    cpu = time.process_time() - cpu
     if x is None:
-        return index, None, objective, status
-    return index, x[:, :3].astype(np.float64), objective, status
+        return index, None, objective, status, cpu
+    return index, x[:, :3].astype(np.float64), objective, status, cpu
 
 
 def _run_jobs(problem: StorageProblem, jobs: list, workers: int, progress=None):
@@ -600,7 +629,7 @@ def schedule_optimize(
 
     def store(results):
         nonlocal objective
-        for index, x, obj, status in results:
+        for index, x, obj, status, _cpu in results:
             if x is None:
                 feeder = feeders[index[0]]
                 raise ScheduleInfeasible(
@@ -626,7 +655,7 @@ def schedule_optimize(
     ]
     results = list(_run_jobs(problem, jobs, workers, progress))
     coupled = []
-    for index, x, _objective, _status in results:
+    for index, x, _objective, _status, _cpu in results:
         if x is not None and len(index) and problem.feeder_limits.get(feeders[index[0]]) is not None:
             total = (problem.load_kw[index] - problem.pv_kw[index] + x[:, 0] - x[:, 1]).sum(axis=0)
             imp, exp = problem.feeder_limits[feeders[index[0]]]
@@ -635,6 +664,7 @@ def schedule_optimize(
     store(results)
     status = "time_limit" if "time_limit" in statuses else "optimal"
     schedule = Schedule(charge, discharge, soc, objective, status, feeders_coupled=sorted(coupled))
+    schedule.solver_cpu_seconds = float(sum(r[4] for r in results))
     schedule.objective = schedule_cost(problem, schedule)
     schedule.seconds = time.perf_counter() - started
     return schedule
