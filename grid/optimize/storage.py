@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -331,10 +332,29 @@ def _block_lp(problem: StorageProblem, coupled_feeders: Sequence[str]):
     }
 
 
+_BANNER_SHOWN = False
+
+
 def _highs(time_limit: float | None = None):
+    """A silent HiGHS instance. HiGHS prints its banner to fd 1 when the process's first instance is made,
+    which would corrupt `storage_optimize --json`: that first construction runs with fd 1 on /dev/null."""
+    global _BANNER_SHOWN
     import highspy
 
-    h = highspy.Highs()
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _BANNER_SHOWN = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     if time_limit is not None:
@@ -755,6 +775,7 @@ def joint_pulp_solve(
     fleet = problem.fleet
     n, steps, dt = len(fleet), problem.intervals, problem.dt_h
     binaries = bool(problem.binary_intervals().any()) if binaries is None else binaries
+    _highs()  # keeps HiGHS's banner off stdout
     model = pulp.LpProblem("storage", pulp.LpMinimize)
     U, T = range(n), range(steps)
     c = [[model.add_variable(f"c_{u}_{t}", 0, float(fleet.power_kw[u])) for t in T] for u in U]

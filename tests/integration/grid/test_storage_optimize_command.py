@@ -1,7 +1,10 @@
 """`storage_optimize` as CLI.md says: files in, SCHEDULE.csv out, --json on stdout, clear one-line errors."""
 
 import json
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,6 +77,26 @@ def test_json_is_one_object_on_stdout_and_progress_goes_to_stderr(files):
     pct = summary["renewable_self_consumption_pct"]
     assert pct["with_storage"] > pct["without_storage"]
     assert "storage_optimize: optimising 8 units" in stderr
+
+
+def test_json_mode_prints_nothing_else_on_stdout_in_a_real_process(files):
+    root = Path(__file__).resolve().parents[3]
+    arguments = [sys.executable, str(root / "manage.py"), "storage_optimize", "--json", "--workers", "2"]
+    for option, name in (
+        ("--fleet", "fleet"),
+        ("--prices", "prices"),
+        ("--pv", "pv"),
+        ("--load", "load"),
+        ("--feeder-limits", "limits"),
+        ("--out", "out"),
+    ):
+        arguments += [option, str(files[name])]
+
+    done = subprocess.run(arguments, capture_output=True, text=True, timeout=120, check=False, cwd=root)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["units"] == 8
+    assert "storage_optimize: writing" in done.stderr
 
 
 def test_without_pv_and_load_the_units_trade_with_the_grid_only(files):
