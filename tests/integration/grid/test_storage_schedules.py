@@ -185,3 +185,16 @@ def test_dispatch_publishes_each_units_schedule_at_qos1_and_counts_acknowledgeme
     assert payload["run"] == run.pk
     assert len(payload["intervals"]) == 48
     assert set(payload["intervals"][0]) == {"start", "chargeKw", "dischargeKw", "socKwh"}
+
+
+def test_the_beat_task_schedules_the_configured_tariff(fleet, settings):
+    from grid.tasks.storage import storage_schedules_due_task
+
+    settings.GRID_STORAGE_TARIFF_CODE = ""
+    assert storage_schedules_due_task(now=NOW.isoformat()) == []
+    settings.GRID_STORAGE_TARIFF_CODE = fleet
+    settings.GRID_STORAGE_DISPATCH = False
+
+    result = storage_schedules_due_task(now=NOW.isoformat())
+
+    assert [(r["kind"], r["status"]) for r in result] == [("day_ahead", "optimal")]
