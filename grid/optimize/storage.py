@@ -462,16 +462,38 @@ def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binari
             x = x_joint
     if not binaries:
         return x, objective, "optimal"
+    simultaneous = _simultaneous(problem, x)
+    if not simultaneous.any():
+        return x, objective, "optimal"  # the LP optimum is already exclusive, so it is the MILP's optimum
     if arrays is not None:
         return _solve_milp(problem, arrays, x, time_limit)
     results = []
     for u in range(n):
+        if not simultaneous[u]:
+            results.append((x[u : u + 1], _unit_cost(problem, x, u), "optimal"))
+            continue
         sub = problem.subproblem(np.array([u]))
         results.append(_solve_milp(sub, _block_lp(sub, ()), x[u : u + 1], time_limit))
     if any(r[0] is None for r in results):
         return None, math.nan, next(r[2] for r in results if r[0] is None)
     status = "time_limit" if any(r[2] == "time_limit" for r in results) else "optimal"
     return np.concatenate([r[0] for r in results]), sum(r[1] for r in results), status
+
+
+def _simultaneous(problem: StorageProblem, x: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
+    """Per unit: does the LP solution charge and discharge (or import and export) at once where it matters?"""
+    negative = (problem.import_price < 0) | (problem.export_price < 0)
+    export_pays = problem.export_price > problem.import_price
+    both_battery = (x[:, 0] > tolerance) & (x[:, 1] > tolerance) & negative[None, :]
+    both_meter = (x[:, 3] > tolerance) & (x[:, 4] > tolerance) & export_pays[None, :]
+    return (both_battery | both_meter).any(axis=1)
+
+
+def _unit_cost(problem: StorageProblem, x: np.ndarray, u: int) -> float:
+    """The LP objective of unit u's columns."""
+    dt = problem.dt_h
+    wear = problem.fleet.degradation_cost_per_kwh[u] * (x[u, 0] + x[u, 1])
+    return float((dt * (problem.import_price * x[u, 3] - problem.export_price * x[u, 4] + wear)).sum())
 
 
 def _exclusive(problem: StorageProblem, x: np.ndarray) -> np.ndarray:
