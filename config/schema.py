@@ -18,13 +18,16 @@ from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
 from grid.graphql.mutations import Mutation as GridMutation
 from grid.graphql.queries import Query as GridQuery
+from grid.graphql.storage import Mutation as StorageMutation
+from grid.graphql.storage import Query as StorageQuery
 from metering.graphql.mutations import Mutation as MeteringMutation
 from metering.graphql.queries import Query as MeteringQuery
 from pricing.graphql.mutations import Mutation as PricingMutation
 from pricing.graphql.queries import Query as PricingQuery
 
 Query = merge_root_types(
-    "Query", (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, ComparisonQuery, GridQuery)
+    "Query",
+    (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, ComparisonQuery, GridQuery, StorageQuery),
 )
 Mutation = merge_root_types(
     "Mutation",
@@ -35,6 +38,7 @@ Mutation = merge_root_types(
         BillingMutation,
         ComparisonMutation,
         GridMutation,
+        StorageMutation,
     ),
 )
 

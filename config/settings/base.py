@@ -215,6 +215,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.tasks.dynamic.price_ledger_head_export_task",
         "schedule": crontab(minute=5),
     },
+    # Every 15 minutes: schedule tomorrow's battery fleet once its prices are in; re-plan the rest of today
+    # when prices, forecasts, limits or states of charge changed (idempotent on its inputs).
+    "grid-storage-schedules-due": {
+        "task": "grid.tasks.storage.storage_schedules_due_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
     "pricing-price-ledger-verify": {
         "task": "pricing.tasks.dynamic.price_ledger_verify_task",
         "schedule": crontab(hour=3, minute=0),
@@ -315,6 +322,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "pricing.Tariff",
     "pricing.TariffVersion",
     "pricing.PricingEvent",
+    "grid.BatteryAsset",
+    "grid.FeederLimit",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
 # Personal data in `changes` is hidden entirely (django-auditlog's default keeps half of the value).
@@ -338,6 +347,10 @@ BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# The tariff whose unit rates the battery fleet is scheduled against ("" = no scheduled storage runs), and
+# whether schedules are dispatched over MQTT.
+GRID_STORAGE_TARIFF_CODE = env("GRID_STORAGE_TARIFF_CODE", default="")
+GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs

@@ -21,6 +21,7 @@ from billing.services.bill_runs import bill_run_execute, bill_run_start
 from billing.services.customers import customer_create, customer_portal_login_set
 from billing.services.invoices import invoice_issue
 from core.services import api_client_create
+from grid.services.demo import storage_demo
 from metering.models import Meter, MeterPoint, Source
 from metering.services.aggregates import aggregates_refresh
 from metering.services.readings import readings_import_file, readings_ingest
@@ -128,6 +129,16 @@ class Command(BaseCommand):
             (
                 "Comparing the households' January bills on flat, dToU and indexed tariffs",
                 self._compare_tariffs,
+                "Giving 50 households a home battery and PV; scheduling 22 January",
+                lambda: self.stdout.write(
+                    storage_demo(
+                        tariff_code=DTOU_TARIFF,
+                        feeder_code="LDN-F01",
+                        day=datetime(2013, 1, 22, tzinfo=UTC),
+                        now=timezone.now(),
+                    ),
+                    ending="",
+                ),
             ),
         ]
 

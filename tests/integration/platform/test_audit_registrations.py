@@ -13,6 +13,8 @@ AUDITED = [
     "pricing.Tariff",
     "pricing.TariffVersion",
     "pricing.PricingEvent",
+    "grid.BatteryAsset",
+    "grid.FeederLimit",
 ]
 
 

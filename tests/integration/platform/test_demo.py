@@ -7,6 +7,7 @@ from django.test import Client
 
 from billing.models import Agreement, BillRun, Customer, Invoice, TariffComparisonRun
 from core.models import ApiClient
+from grid.models import BatteryAsset, ScheduleRun
 from metering.models import Reading
 from pricing.models import Tariff
 from pricing.selectors.ledger import ledger_verify
@@ -20,6 +21,8 @@ def counts() -> dict:
         "api_clients": ApiClient.objects.count(),
         "tariffs": sorted(Tariff.objects.values_list("code", flat=True)),
         "agreements": sorted(Agreement.objects.values_list("import_tariff__code", flat=True)),
+        "batteries": BatteryAsset.objects.count(),
+        "schedule_runs": list(ScheduleRun.objects.values_list("status", flat=True)),
     }
 
 
@@ -61,6 +64,8 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     assert first["agreements"].count("LCL-FLAT-2013") == 250
     assert ledger_verify().ok
     assert first["api_clients"] == 1
+    assert first["batteries"] == 50  # 50 households got a battery and PV, and the fleet was scheduled once
+    assert first["schedule_runs"] == ["optimal"]
     invoice = customer.invoices.get()
     assert {line.band for line in invoice.lines.all()} == {"dynamic", ""}  # DEMO-0001 is a dToU household
     assert (str(invoice.period_start), str(invoice.period_end), invoice.currency) == (

@@ -1,0 +1,1 @@
+"""Django-free optimisers of the grid app: arrays in, arrays out."""

@@ -1,0 +1,1 @@
+"""Reads of the grid app, one module per sub-domain."""

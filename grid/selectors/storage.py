@@ -1,0 +1,56 @@
+"""Reads of storage and balancing."""
+
+from django.db.models import QuerySet
+
+from grid.models import BalancingRun, BatteryAsset, ScheduleInterval, ScheduleRun
+
+
+def battery_asset_list(*, feeder_code: str | None = None) -> QuerySet[BatteryAsset]:
+    assets = BatteryAsset.objects.select_related("meter_point")
+    if feeder_code is not None:
+        assets = assets.filter(meter_point__feeder_code=feeder_code)
+    return assets.order_by("code")
+
+
+def schedule_run_list() -> QuerySet[ScheduleRun]:
+    return ScheduleRun.objects.order_by("-created_at", "-id")
+
+
+def schedule_run_get(*, run_id: int) -> ScheduleRun | None:
+    return ScheduleRun.objects.filter(pk=run_id).first()
+
+
+def schedule_rows(*, run_id: int, asset_code: str) -> QuerySet:
+    """One unit's rows of a run as dicts, in time order."""
+    return (
+        ScheduleInterval.objects.filter(run_id=run_id, asset__code=asset_code)
+        .order_by("interval_start")
+        .values("interval_start", "charge_kw", "discharge_kw", "soc_kwh", "pv_kw", "load_kw")
+    )
+
+
+def fleet_net_load(*, run_id: int) -> list[dict]:
+    """The fleet's summed load − PV (before) and meter flow (after storage) per interval of a run, kW."""
+    from django.db.models import F, Sum
+
+    return list(
+        ScheduleInterval.objects.filter(run_id=run_id)
+        .values("interval_start")
+        .annotate(
+            before_kw=Sum(F("load_kw") - F("pv_kw")),
+            after_kw=Sum(F("load_kw") - F("pv_kw") + F("charge_kw") - F("discharge_kw")),
+        )
+        .order_by("interval_start")
+    )
+
+
+def balancing_run_list() -> QuerySet[BalancingRun]:
+    return BalancingRun.objects.order_by("-created_at", "-id")
+
+
+def asset_latest_day(*, asset: BatteryAsset) -> list[dict]:
+    """The asset's rows in its latest run (charge, discharge, SoC, PV, load), in time order."""
+    latest = ScheduleInterval.objects.filter(asset=asset).order_by("-run__created_at", "-run_id").first()
+    if latest is None:
+        return []
+    return list(schedule_rows(run_id=latest.run_id, asset_code=asset.code))

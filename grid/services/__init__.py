@@ -1,0 +1,1 @@
+"""Services of the grid app, one module per sub-domain."""

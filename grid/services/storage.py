@@ -1,0 +1,391 @@
+"""Battery fleet schedules: assets, feeder limits, schedule runs stored set-based, dispatch over MQTT."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from core.errors import DomainError
+from grid.models import BatteryAsset, FeederLimit, ScheduleInterval, ScheduleRun
+from grid.optimize.storage import (
+    Fleet,
+    ScheduleInfeasible,
+    StorageProblem,
+    schedule_optimize,
+    self_consumption_pct,
+)
+from grid.services import inputs
+from metering.models import MeterPoint
+
+log = logging.getLogger(__name__)
+
+EXPORT_PRICE_PER_KWH = Decimal("0.05")
+MQTT_TOPIC_ROOT = "grid/storage"
+STEP = timedelta(minutes=30)
+
+
+class UnableToSchedule(DomainError):
+    code = "unable_to_schedule"
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    assets: list[BatteryAsset]
+    starts: list[datetime]
+    problem: StorageProblem
+
+
+# --- assets and limits -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def battery_asset_upsert(*, code: str, meter_point_identifier: str, **values) -> BatteryAsset:
+    """Create or change the battery `code` behind a meter point (fields as on BatteryAsset)."""
+    meter_point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
+    if meter_point is None:
+        raise UnableToSchedule(f"No meter point '{meter_point_identifier}'.", field="meterPointIdentifier")
+    asset = BatteryAsset.objects.filter(code=code).first() or BatteryAsset(code=code)
+    asset.meter_point = meter_point
+    for name, value in values.items():
+        if value is not None:
+            setattr(asset, name, value)
+    if asset.soc_initial_kwh is None and asset.soc_max_kwh is not None:
+        asset.soc_initial_kwh = asset.soc_min_kwh or Decimal(0)
+    asset.full_clean()
+    asset.save()
+    asset.refresh_from_db()
+    return asset
+
+
+@transaction.atomic
+def feeder_limit_set(*, feeder_code: str, import_limit_kw: Decimal, export_limit_kw: Decimal) -> FeederLimit:
+    if import_limit_kw < 0 or export_limit_kw < 0:
+        raise ValidationError({"import_limit_kw": "Limits must not be negative."})
+    limit, _created = FeederLimit.objects.update_or_create(
+        feeder_code=feeder_code,
+        defaults={"import_limit_kw": import_limit_kw, "export_limit_kw": export_limit_kw},
+    )
+    limit.refresh_from_db()
+    return limit
+
+
+# --- schedules -------------------------------------------------------------------------------------------
+
+
+def fleet_inputs(
+    *,
+    tariff_code: str,
+    period_start: datetime,
+    period_end: datetime,
+    export_price_per_kwh: Decimal = EXPORT_PRICE_PER_KWH,
+    import_prices: np.ndarray | None = None,
+    as_of: datetime | None = None,
+) -> FleetInputs:
+    """The optimiser's problem for the active fleet: prices, PV, load, feeder limits, current SoC."""
+    assets = list(
+        BatteryAsset.objects.filter(active=True)
+        .select_related("meter_point")
+        .order_by("meter_point__feeder_code", "code")
+    )
+    if not assets:
+        raise UnableToSchedule("No active battery assets.", field="assets")
+    if period_end <= period_start:
+        raise UnableToSchedule("periodEnd must be after periodStart.", field="periodEnd")
+    starts = inputs.interval_starts(period_start, period_end, STEP)
+    if import_prices is None:
+        import_prices = inputs.import_prices_per_kwh(
+            tariff_code=tariff_code, starts=starts, period_end=period_end
+        )
+    meter_points = [asset.meter_point for asset in assets]
+    pv = np.array(
+        [
+            inputs.pv_profile_kw(
+                meter_point=asset.meter_point,
+                pv_peak_kw=asset.pv_peak_kw,
+                starts=starts,
+                period_end=period_end,
+                as_of=as_of,
+            )
+            for asset in assets
+        ]
+    )
+    load = inputs.load_profiles_kw(meter_points=meter_points, starts=starts, step=STEP)
+    feeders = [mp.feeder_code or "-" for mp in meter_points]
+    limits = {
+        limit.feeder_code: (float(limit.import_limit_kw), float(limit.export_limit_kw))
+        for limit in FeederLimit.objects.filter(feeder_code__in=set(feeders))
+    }
+    soc_now = _soc_at(assets, period_start)
+
+    def column(name):
+        return np.array([float(getattr(asset, name)) for asset in assets])
+
+    fleet = Fleet(
+        units=[asset.code for asset in assets],
+        feeders=feeders,
+        capacity_kwh=column("capacity_kwh"),
+        power_kw=column("power_kw"),
+        efficiency_charge=column("efficiency_charge"),
+        efficiency_discharge=column("efficiency_discharge"),
+        soc_min_kwh=column("soc_min_kwh"),
+        soc_max_kwh=column("soc_max_kwh"),
+        soc_initial_kwh=soc_now,
+        degradation_cost_per_kwh=column("degradation_cost_per_kwh"),
+    )
+    problem = StorageProblem(
+        fleet=fleet,
+        dt_h=STEP.total_seconds() / 3600,
+        import_price=np.asarray(import_prices, dtype=float),
+        export_price=np.full(len(starts), float(export_price_per_kwh)),
+        pv_kw=pv,
+        load_kw=load,
+        feeder_limits=limits,
+        interval_starts=[t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in starts],
+    )
+    return FleetInputs(assets=assets, starts=starts, problem=problem)
+
+
+def _soc_at(assets: list[BatteryAsset], moment: datetime) -> np.ndarray:
+    """Each unit's state of charge at `moment`: the latest dispatched schedule's, else the asset's own."""
+    soc = np.array([float(asset.soc_initial_kwh) for asset in assets])
+    rows = (
+        ScheduleInterval.objects.filter(
+            asset__in=assets,
+            interval_start=moment - STEP,
+            run__dispatched_at__isnull=False,
+            run__kind__in=[ScheduleRun.Kind.DAY_AHEAD, ScheduleRun.Kind.INTRADAY],
+        )
+        .order_by("asset_id", "-run__created_at", "-run_id")
+        .values_list("asset_id", "soc_kwh")
+    )
+    latest: dict[int, float] = {}
+    for asset_id, value in rows:
+        latest.setdefault(asset_id, value)
+    for k, asset in enumerate(assets):
+        if asset.pk in latest:
+            soc[k] = min(max(latest[asset.pk], float(asset.soc_min_kwh)), float(asset.soc_max_kwh))
+    return soc
+
+
+def _inputs_sha256(tariff_code: str, fleet_inputs_: FleetInputs) -> str:
+    problem = fleet_inputs_.problem
+    digest = hashlib.sha256()
+    digest.update(json.dumps([tariff_code, problem.interval_starts, list(problem.fleet.units)]).encode())
+    digest.update(json.dumps(sorted(problem.feeder_limits.items())).encode())
+    for name in (
+        "capacity_kwh",
+        "power_kw",
+        "efficiency_charge",
+        "efficiency_discharge",
+        "soc_min_kwh",
+        "soc_max_kwh",
+        "soc_initial_kwh",
+        "degradation_cost_per_kwh",
+    ):
+        digest.update(np.round(getattr(problem.fleet, name), 6).tobytes())
+    for values in (problem.import_price, problem.export_price, problem.pv_kw, problem.load_kw):
+        digest.update(np.round(values, 6).tobytes())
+    return digest.hexdigest()
+
+
+def storage_schedule_run(
+    *,
+    tariff_code: str,
+    period_start: datetime,
+    period_end: datetime,
+    kind: str,
+    now: datetime,
+    as_of: datetime | None = None,
+    export_price_per_kwh: Decimal = EXPORT_PRICE_PER_KWH,
+    workers: int = 1,
+) -> ScheduleRun:
+    """Optimise the active fleet over the period and store the run with one row per unit and interval.
+
+    Idempotent: the same inputs (prices, PV, load, limits, states of charge) return the stored run. An
+    infeasible problem is stored with its message (status `infeasible`) and no rows.
+    """
+    fleet = fleet_inputs(
+        tariff_code=tariff_code,
+        period_start=period_start,
+        period_end=period_end,
+        export_price_per_kwh=export_price_per_kwh,
+        as_of=as_of,
+    )
+    digest = _inputs_sha256(tariff_code, fleet)
+    existing = ScheduleRun.objects.filter(kind=kind, inputs_sha256=digest).first()
+    if existing is not None:
+        return existing
+    problem = fleet.problem
+    run = ScheduleRun(
+        kind=kind,
+        tariff_code=tariff_code,
+        period_start=period_start,
+        period_end=period_end,
+        inputs_sha256=digest,
+        units=len(fleet.assets),
+        intervals=problem.intervals,
+        created_at=now,
+    )
+    try:
+        schedule = schedule_optimize(problem, workers=workers)
+    except ScheduleInfeasible as exc:
+        run.status = ScheduleRun.Status.INFEASIBLE
+        run.message = str(exc)
+        run.save()
+        return run
+    run.status = schedule.status
+    run.objective = Decimal(str(round(schedule.objective, 4)))
+    run.seconds = schedule.seconds
+    run.feeders_coupled = schedule.feeders_coupled
+    run.self_consumption_without_pct = self_consumption_pct(problem, None)
+    run.self_consumption_with_pct = self_consumption_pct(problem, schedule)
+    with transaction.atomic():
+        run.save()
+        _rows_write(run, fleet, schedule)
+    return run
+
+
+def _rows_write(run: ScheduleRun, fleet: FleetInputs, schedule) -> None:
+    """Every unit × interval row in one COPY (PostgreSQL) or batched inserts."""
+    problem = fleet.problem
+    columns = (
+        "run_id",
+        "asset_id",
+        "interval_start",
+        "charge_kw",
+        "discharge_kw",
+        "soc_kwh",
+        "pv_kw",
+        "load_kw",
+    )
+
+    def rows():
+        for u, asset in enumerate(fleet.assets):
+            charge = schedule.charge_kw[u].round(6) + 0.0
+            discharge = schedule.discharge_kw[u].round(6) + 0.0
+            soc = schedule.soc_kwh[u].round(6) + 0.0
+            pv, load = problem.pv_kw[u].round(6), problem.load_kw[u].round(6)
+            for t, start in enumerate(fleet.starts):
+                yield (run.pk, asset.pk, start, charge[t], discharge[t], soc[t], pv[t], load[t])
+
+    if connection.vendor == "postgresql":
+        table = ScheduleInterval._meta.db_table
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows():
+                copy.write_row(row)
+        return
+    ScheduleInterval.objects.bulk_create(
+        (ScheduleInterval(**dict(zip(columns, row, strict=True))) for row in rows()), batch_size=2_000
+    )
+
+
+# --- dispatch --------------------------------------------------------------------------------------------
+
+
+def schedule_payloads(run: ScheduleRun) -> dict[str, dict]:
+    """The set points each unit receives: {asset code: payload}."""
+    payloads: dict[str, dict] = {}
+    rows = (
+        ScheduleInterval.objects.filter(run=run)
+        .order_by("asset__code", "interval_start")
+        .values_list("asset__code", "interval_start", "charge_kw", "discharge_kw", "soc_kwh")
+    )
+    for code, start, charge, discharge, soc in rows:
+        payload = payloads.setdefault(code, {"run": run.pk, "unit": code, "intervals": []})
+        payload["intervals"].append(
+            {
+                "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "chargeKw": charge,
+                "dischargeKw": discharge,
+                "socKwh": soc,
+            }
+        )
+    return payloads
+
+
+def storage_schedule_dispatch(
+    *, run_id: int, now: datetime, mqtt_url: str, topic_root: str = MQTT_TOPIC_ROOT, timeout_s: float = 10.0
+) -> ScheduleRun:
+    """Publish each unit's schedule to `<root>/<unit>/schedule` (QoS 1); count the broker's acks."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from metering.mqtt import broker_address
+
+    run = ScheduleRun.objects.get(pk=run_id)
+    if run.status == ScheduleRun.Status.INFEASIBLE:
+        raise UnableToSchedule(f"Run {run_id} is infeasible: nothing to dispatch.", field="runId")
+    payloads = schedule_payloads(run)
+    address = broker_address(mqtt_url)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"grid-storage-{run_id}-{now.timestamp():.0f}"
+    )
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    client.connect(address.host, address.port)
+    client.loop_start()
+    acknowledged = 0
+    try:
+        infos = [
+            client.publish(f"{topic_root}/{code}/schedule", json.dumps(payload), qos=1)
+            for code, payload in payloads.items()
+        ]
+        for info in infos:
+            info.wait_for_publish(timeout=timeout_s)
+            acknowledged += bool(info.is_published())
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    ScheduleRun.objects.filter(pk=run.pk).update(dispatched_at=now, acknowledged_units=acknowledged)
+    run.refresh_from_db()
+    if acknowledged < len(payloads):
+        log.warning("schedule run %s: %s of %s units acknowledged", run.pk, acknowledged, len(payloads))
+    return run
+
+
+# --- beat: day ahead once prices are in, intraday when inputs change ---------------------------------------
+
+
+def storage_schedules_due(*, tariff_code: str, now: datetime, mqtt_url: str | None) -> list[ScheduleRun]:
+    """Schedule tomorrow once its prices exist, and the rest of today again; dispatch what is new.
+
+    Both are idempotent on their inputs: a run repeats only when prices, forecasts, limits or states of charge
+    changed, so the intraday job re-plans exactly when something moved.
+    """
+    from pricing.selectors.tariffs import UnableToPriceTariff
+
+    runs = []
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + timedelta(days=1)
+    next_step = today + STEP * (int((now - today) / STEP) + 1)
+    plans = [(ScheduleRun.Kind.DAY_AHEAD, tomorrow, tomorrow + timedelta(days=1))]
+    if next_step < tomorrow:
+        plans.append((ScheduleRun.Kind.INTRADAY, next_step, tomorrow))
+    for kind, start, end in plans:
+        try:
+            before = ScheduleRun.objects.count()
+            run = storage_schedule_run(
+                tariff_code=tariff_code, period_start=start, period_end=end, kind=kind, now=now
+            )
+        except UnableToPriceTariff:
+            continue  # prices not in yet
+        except UnableToSchedule as exc:
+            log.info("storage schedule %s skipped: %s", kind, exc)
+            continue
+        if ScheduleRun.objects.count() > before and mqtt_url and run.status != ScheduleRun.Status.INFEASIBLE:
+            run = storage_schedule_dispatch(run_id=run.pk, now=now, mqtt_url=mqtt_url)
+        runs.append(run)
+    return runs
