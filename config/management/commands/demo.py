@@ -129,6 +129,8 @@ class Command(BaseCommand):
             (
                 "Comparing the households' January bills on flat, dToU and indexed tariffs",
                 self._compare_tariffs,
+            ),
+            (
                 "Giving 50 households a home battery and PV; scheduling 22 January",
                 lambda: self.stdout.write(
                     storage_demo(

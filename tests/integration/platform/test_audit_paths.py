@@ -86,9 +86,9 @@ def test_entries_written_by_a_celery_task_name_the_task_and_its_id():
 
     assert result.successful()
     entry = LogEntry.objects.filter(additional_data__bill_run=run.pk).get()
-    assert entry.additional_data["task"] == "billing.tasks.bill_run_execute_task"
+    assert entry.additional_data["task"] == "billing.tasks.bill_runs.bill_run_execute_task"
     assert entry.additional_data["task_id"] == "task-id-123"
-    assert entry.actor_email == "task:billing.tasks.bill_run_execute_task[task-id-123]"
+    assert entry.actor_email == "task:billing.tasks.bill_runs.bill_run_execute_task[task-id-123]"
     later = Customer.objects.create(account_number="ACC-AFTER", name="After the task")
     assert "task" not in (entries(later).get().additional_data or {})
 
