@@ -16,6 +16,7 @@ from metering.services.readings import meter_point_create
 from pricing.models import Tariff
 from tests.conftest import error_codes
 from tests.factories import StaffFactory
+from tests.functional.billing.test_portal import make_invoice
 from tests.integration.pricing.test_publication import make_dynamic_tariff, make_prices, publish
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,23 @@ def test_a_token_issued_to_a_customer_acts_as_that_customer(gql_as, customer_a, 
     assert other == {"data": {"customer": None}}
     assert error_codes(created) == ["FORBIDDEN"]
     assert not Customer.objects.filter(account_number="ACC-NEW").exists()
+
+
+def test_a_customer_token_lists_only_that_customers_invoices(gql_as, make_token, customer_a, customer_b):
+    """RELIABILITY check 9: an authorization-code token of customer A is not a machine client (which
+    would list every invoice)."""
+    make_invoice(customer_a, "INV-000301")
+    make_invoice(customer_b, "INV-000302")
+    query = "{ invoices { totalCount edges { node { number accountNumber } } } }"
+
+    as_customer = gql_as(_user_token(customer_a.user, "billing:read"))(query)
+    as_machine = gql_as(make_token("billing:read"))(query)
+
+    assert as_customer["data"]["invoices"] == {
+        "totalCount": 1,
+        "edges": [{"node": {"number": "INV-000301", "accountNumber": "ACC-A"}}],
+    }
+    assert as_machine["data"]["invoices"]["totalCount"] == 2
 
 
 def test_a_customer_token_still_needs_the_scope(gql_as, customer_a):
