@@ -1,6 +1,6 @@
 """Live MQTT telemetry into PostgreSQL through the real broker: sustained rate, latency, burst throughput.
 
-The consumer (`metering.mqtt.MqttIngestor`, the code behind `manage.py mqtt_ingest`) runs in this process in
+The consumer (`metering.mqtt.consumer.MqttIngestor`, the code behind `manage.py mqtt_ingest`) runs in this process in
 a thread; a hook records each batch's commit time. Devices are simulated by a publisher in a separate
 process (QoS 1), each message carrying `sentAt`, so latency = commit time − sentAt (one clock).
 
@@ -169,7 +169,8 @@ def main() -> None:
     from django.db import connection
 
     from metering.models import Reading, Source
-    from metering.mqtt import MqttIngestor, broker_address, mqtt_url
+    from metering.mqtt.consumer import MqttIngestor, mqtt_url
+    from metering.mqtt.messages import broker_address
 
     assert connection.vendor == "postgresql", "run on PostgreSQL (set DATABASE_URL)"
     call_command("migrate", verbosity=0)

@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from config.api.admin import EstimatedCountPaginator, ReadOnlyAdmin
-from metering.models import DataIssue, LoadAggregate, Meter, MeterPoint, Reading, ReadingRevision
+from metering.models import (
+    DataIssue,
+    LoadAggregate,
+    Meter,
+    MeterPoint,
+    MqttDeadLetter,
+    Reading,
+    ReadingRevision,
+)
 from metering.services.vee import data_issues_resolve
 
 
@@ -109,3 +117,27 @@ class LoadAggregateAdmin(ReadOnlyAdmin):
     search_fields = ("=code",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+@admin.register(MqttDeadLetter)
+class MqttDeadLetterAdmin(ReadOnlyAdmin):
+    """MQTT messages the ingest refused as a whole (malformed, oversized, forged serial), newest first."""
+
+    list_display = ("received_at", "code", "serial", "topic", "payload_bytes", "reason")
+    list_filter = ("code", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=serial", "topic")
+    ordering = ("-received_at", "-id")
+    fields = readonly_fields = (
+        "received_at",
+        "topic",
+        "serial",
+        "code",
+        "reason",
+        "payload_bytes",
+        "payload_sha256",
+        "payload_text",
+    )
+
+    @admin.display(description="payload (as text)")
+    def payload_text(self, obj: MqttDeadLetter) -> str:
+        return bytes(obj.payload)[:2000].decode(errors="replace")

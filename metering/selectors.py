@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, Max, QuerySet, Sum
 
 from metering.ingest import PG_EPOCH_S
-from metering.models import Meter, MeterPoint, Reading
+from metering.models import Meter, MeterPoint, MqttDeadLetter, Reading
 from metering.periods import local_buckets
 from metering.validation import KWH_SCALE, MeterTable
 
@@ -254,3 +254,8 @@ def _reading_arrays_postgresql(
         kwh_e4=rows["v2"].astype("int64"),
         quality=rows["v3"].astype("int8"),
     )
+
+
+def mqtt_dead_letter_counts() -> dict[str, int]:
+    """Dead-letter rows per reject code (the Prometheus gauge)."""
+    return dict(MqttDeadLetter.objects.values_list("code").annotate(n=Count("id")).order_by("code"))

@@ -270,7 +270,13 @@ BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
+# --- MQTT telemetry (docs/mqtt.md) --------------------------------------------------------------------------
+# Production: mqtts://metering-ingest:<password>@broker:8883 (TLS, the ingester's own account).
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
+MQTT_CA_FILE = env("MQTT_CA_FILE", default="")  # CA of the broker's certificate; empty: the system's CAs
+MQTT_MAX_PAYLOAD_BYTES = env.int("MQTT_MAX_PAYLOAD_BYTES", default=256 * 1024)
+if MQTT_MAX_PAYLOAD_BYTES < 1024:
+    raise ImproperlyConfigured(f"MQTT_MAX_PAYLOAD_BYTES must be at least 1024, got {MQTT_MAX_PAYLOAD_BYTES}")
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
