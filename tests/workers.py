@@ -51,6 +51,7 @@ def celery_worker(
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
+            "TEST_CELERY_TASK_ALWAYS_EAGER": "false",  # retries and follow-up tasks go through Redis
             **env,
         },
         stdout=subprocess.PIPE,

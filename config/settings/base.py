@@ -273,6 +273,9 @@ BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
+# A bill run that meets a transient database error (restart, fail-over) is retried with back-off and jitter.
+BILL_RUN_MAX_RETRIES = env.int("BILL_RUN_MAX_RETRIES", default=8)
+BILL_RUN_RETRY_BASE_SECONDS = env.float("BILL_RUN_RETRY_BASE_SECONDS", default=5.0)
 # --- MQTT telemetry (docs/mqtt.md) --------------------------------------------------------------------------
 # Production: mqtts://metering-ingest:<password>@broker:8883 (TLS, the ingester's own account).
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")

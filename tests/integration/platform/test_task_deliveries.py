@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from config.models import ParkedTask
 from config.task_deliveries import DeliveryCountedTask, delivery_key
-from tests.tasks import kill_own_worker
+from tests.tasks import kill_own_worker, retry_once
 from tests.workers import celery_worker
 
 
@@ -34,6 +34,10 @@ def test_a_task_that_always_kills_its_worker_is_parked_after_n_deliveries(transa
         queue,
         worker,
     ):
+        # A retry goes through Redis and runs again in the worker (it is not run inside the worker) and
+        # counts its deliveries afresh.
+        assert retry_once.apply_async(queue=queue).get(timeout=60) == 1
+
         result = kill_own_worker.apply_async(kwargs={"runs_key": runs_key}, queue=queue)
         wait_for(
             lambda: ParkedTask.objects.exists(),
