@@ -1,4 +1,4 @@
-"""Webhook retries (issue 10 item 17; RELIABILITY.md check 40: retries only for errors that may pass, with
+"""Webhook retries (issue 10 item 17; RELIABILITY.md check 39: retries only for errors that may pass, with
 back-off and jitter, and a delivery that gives up is visible to staff and in metrics): a 4xx other than 408
 and 429 is not retried; 408/429 are, no sooner than Retry-After; retry delays are jittered."""
 
@@ -95,7 +95,7 @@ def issue_one(django_capture_on_commit_callbacks) -> WebhookDelivery:
 def test_a_client_error_is_not_retried_and_the_delivery_fails_at_once(
     status, receive, countdowns, django_capture_on_commit_callbacks
 ):
-    """Check 40: a 4xx other than 408/429 gives up after one attempt."""
+    """Check 39: a 4xx other than 408/429 gives up after one attempt."""
     receiver = receive([status])
 
     delivery = issue_one(django_capture_on_commit_callbacks)
@@ -131,8 +131,8 @@ def test_a_rate_limited_delivery_waits_at_least_retry_after(
 
 
 def test_back_off_doubles_with_jitter_and_is_capped():
-    """Check 40: exponential back-off with jitter: each delay is in [step/2, step], and delays of tasks that
-    failed together differ."""
+    """Check 39: exponential back-off with jitter: each delay is in [step/2, step] (so delays never decrease
+    from one retry to the next, up to the cap), and delays of tasks that failed together differ."""
     for retries in range(12):
         step = min(600, 2 * 2**retries)
         delays = [backoff_seconds(retries, base=2, cap=600) for _ in range(50)]
@@ -145,7 +145,7 @@ def test_back_off_doubles_with_jitter_and_is_capped():
 def test_a_delivery_that_gave_up_is_listed_for_staff_counted_in_metrics_and_can_be_sent_again(
     receive, countdowns, django_capture_on_commit_callbacks, admin_client
 ):
-    """Check 40: a delivery that gives up is visible to staff (admin) and in metrics."""
+    """Check 39: a delivery that gives up is visible to staff (admin) and in metrics."""
     receive([404])
     delivery = issue_one(django_capture_on_commit_callbacks)
 
