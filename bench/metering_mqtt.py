@@ -1,6 +1,6 @@
 """Live MQTT telemetry into PostgreSQL through the real broker: sustained rate, latency, burst throughput.
 
-The consumer (`metering.mqtt.MqttIngestor`, the code behind `manage.py mqtt_ingest`) runs in this process in
+The consumer (`metering.mqtt.consumer.MqttIngestor`, the code behind `manage.py mqtt_ingest`) runs in this process in
 a thread; a hook records each batch's commit time. Devices are simulated by a publisher in a separate
 process (QoS 1), each message carrying `sentAt`, so latency = commit time − sentAt (one clock).
 
@@ -12,17 +12,28 @@ process (QoS 1), each message carrying `sentAt`, so latency = commit time − se
     max_queued_messages (default 1000) for a client and drops the rest, and a committed batch is
     acknowledged just after it counts as stored, so the default window leaves one batch of headroom.
 
+With --secure the bench starts its own Mosquitto running the project's configuration (deploy/mosquitto:
+TLS only, an account per meter, the ACL) on a free port, with throwaway certificates and passwords; every
+meter then publishes over TLS with its own account, and the consumer reads with `metering-ingest`.
+Without it, the broker of MQTT_URL is used with anonymous publishers.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/metering_mqtt.py \
-        [--meters 100] [--rate 1] [--seconds 30] [--burst 20000] [--protocol 5|3.1.1]
+        [--meters 100] [--rate 1] [--seconds 30] [--burst 20000] [--protocol 5|3.1.1] [--secure]
 """
 
 import argparse
 import multiprocessing
 import os
+import secrets
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,14 +57,38 @@ def payload(slot: int) -> bytes:
     ).encode()
 
 
-def publish(host, port, meters: range, total: int, first_slot: int, rate: float, window: int, counts):
-    """Publisher process: `total` messages round-robin over `meters`, at `rate` per second; with rate 0 as
-    fast as it can while all publishers together stay at most `window` messages ahead of storage."""
-    published, stored = counts
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    ca_file: str | None = None  # TLS
+    device_password: str | None = None  # None: anonymous publishers; else one account per meter
+    ingest_url: str | None = None  # the consumer's MQTT URL (None: the MQTT_URL setting)
+
+
+def _client(broker: Broker, username: str | None = None, password: str | None = None) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+    )
     client.max_inflight_messages_set(1000)
-    client.connect(host, port)
+    if username:
+        client.username_pw_set(username, password)
+    if broker.ca_file:
+        client.tls_set(ca_certs=broker.ca_file)
+    client.connect(broker.host, broker.port)
     client.loop_start()
+    return client
+
+
+def publish(broker: Broker, meters: range, total: int, first_slot: int, rate: float, window: int, counts):
+    """Publisher process: `total` messages round-robin over `meters`, at `rate` per second; with rate 0 as
+    fast as it can while all publishers together stay at most `window` messages ahead of storage. On a
+    secured broker each meter is a client of its own (its account); otherwise one client sends for all."""
+    published, stored = counts
+    if broker.device_password:
+        clients = [_client(broker, SERIAL.format(m), broker.device_password) for m in meters]
+    else:
+        clients = [_client(broker)] * len(meters)
     topics = [f"meters/{SERIAL.format(m)}/readings" for m in meters]
     started = time.perf_counter()
     last = None
@@ -67,10 +102,49 @@ def publish(host, port, meters: range, total: int, first_slot: int, rate: float,
                 time.sleep(0.0005)
         with published.get_lock():
             published.value += 1
-        last = client.publish(topics[i % len(topics)], payload(first_slot + i // len(topics)), qos=1)
+        last = clients[i % len(topics)].publish(
+            topics[i % len(topics)], payload(first_slot + i // len(topics)), qos=1
+        )
     last.wait_for_publish(30)
-    client.disconnect()
-    client.loop_stop()
+    for client in set(clients):
+        client.disconnect()
+        client.loop_stop()
+
+
+def secured_broker(directory: str, meters: int) -> tuple[Broker, subprocess.Popen]:
+    """Mosquitto with deploy/mosquitto's configuration on a free loopback port (see the module doc)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ingest_password, device_password = secrets.token_hex(16), secrets.token_hex(16)
+    subprocess.run(
+        [str(ROOT / "deploy" / "mosquitto" / "throwaway-broker"), directory, str(port)],
+        check=True,
+        env={
+            **os.environ,
+            "MQTT_INGEST_PASSWORD": ingest_password,
+            "MQTT_DEVICES": " ".join(SERIAL.format(i) for i in range(meters)),
+            "MQTT_DEVICE_PASSWORD": device_password,
+        },
+    )
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    process = subprocess.Popen(
+        [mosquitto, "-c", f"{directory}/mosquitto.conf"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    broker = Broker(
+        host="localhost",
+        port=port,
+        ca_file=f"{directory}/certs/ca.crt",
+        device_password=device_password,
+        ingest_url=f"mqtts://metering-ingest:{ingest_password}@localhost:{port}",
+    )
+    return broker, process
 
 
 class Recorder:
@@ -155,6 +229,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-ms", type=int, default=100)
     parser.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    parser.add_argument("--secure", action="store_true", help="the project's broker configuration (TLS, ACL)")
     args = parser.parse_args()
     args.burst -= args.burst % args.publishers  # an equal share per publisher
     if args.protocol == "3.1.1":  # in flight: Mosquitto's max_inflight_messages (20), not 2 × batch size
@@ -169,18 +244,27 @@ def main() -> None:
     from django.db import connection
 
     from metering.models import Reading, Source
-    from metering.mqtt import MqttIngestor, broker_address, mqtt_url
+    from metering.mqtt.consumer import MqttIngestor, mqtt_url
+    from metering.mqtt.messages import broker_address
 
     assert connection.vendor == "postgresql", "run on PostgreSQL (set DATABASE_URL)"
     call_command("migrate", verbosity=0)
     meter_ids = setup_meters(args.meters)
     connection.close()  # the consumer thread opens its own
-    broker = broker_address(mqtt_url())
+    mosquitto = None
+    if args.secure:
+        workdir = tempfile.mkdtemp(prefix="bench-mqtt-")
+        broker, mosquitto = secured_broker(workdir, args.meters)
+    else:
+        address = broker_address(mqtt_url())
+        broker = Broker(address.host, address.port)
     context = multiprocessing.get_context("spawn")
     published, stored = context.Value("q", 0), context.Value("q", 0, lock=False)
     recorder = Recorder(published, stored)
     client_id = f"bench-mqtt-{uuid.uuid4().hex[:8]}"
     ingestor = MqttIngestor(
+        url=broker.ingest_url,
+        ca_file=broker.ca_file,
         client_id=client_id,
         batch_size=args.batch_size,
         batch_ms=args.batch_ms,
@@ -194,7 +278,9 @@ def main() -> None:
     assert ingestor.subscribed.wait(10), "consumer did not subscribe"
     print(
         f"consumer: MQTT {args.protocol}, batches of ≤ {args.batch_size} messages / {args.batch_ms} ms; "
-        f"broker {broker.host}:{broker.port}; {args.meters} meters",
+        f"broker {broker.host}:{broker.port}"
+        + (" (project configuration: TLS, an account per meter, ACL)" if args.secure else "")
+        + f"; {args.meters} meters",
         flush=True,
     )
 
@@ -204,8 +290,7 @@ def main() -> None:
             context.Process(
                 target=publish,
                 args=(
-                    broker.host,
-                    broker.port,
+                    broker,
                     range(p, args.meters, peers),
                     total // peers,
                     first_slot,
@@ -250,11 +335,16 @@ def main() -> None:
     finally:
         ingestor.stop()
         runner.join(30)
-        cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        cleaner.connect(broker.host, broker.port, clean_start=True)  # removes the bench's session
-        cleaner.loop_start()
-        cleaner.disconnect()
-        cleaner.loop_stop()
+        if mosquitto is not None:
+            mosquitto.terminate()
+            mosquitto.wait(10)
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+            cleaner.connect(broker.host, broker.port, clean_start=True)  # removes the bench's session
+            cleaner.loop_start()
+            cleaner.disconnect()
+            cleaner.loop_stop()
 
     rows = Reading.objects.filter(meter_id__in=meter_ids)
     expected = steady + args.burst

@@ -2,16 +2,18 @@
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import cached_property
 
-from core.models import ApiClient
+from core.models import ApiClient, ParkedTask
+from core.services import parked_tasks_requeue
 
 if TYPE_CHECKING:  # generic in django-stubs only; Django's classes take no type arguments at run time
     _Paginator = Paginator[Any]
@@ -19,6 +21,13 @@ if TYPE_CHECKING:  # generic in django-stubs only; Django's classes take no type
 else:
     _Paginator = Paginator
     _ModelAdmin = admin.ModelAdmin
+
+
+def error_text(error: Exception) -> str:
+    """What an admin message says of a refused action: a domain error's messages, or the error itself."""
+    if isinstance(error, ValidationError):
+        return "; ".join(error.messages)
+    return str(error)
 
 
 class EstimatedCountPaginator(_Paginator):
@@ -87,3 +96,21 @@ class ApiClientAdmin(_ModelAdmin):
     list_display = ("application", "scopes", "created_at")
     readonly_fields = ("application", "created_at")
     search_fields = ("application__name", "application__client_id")
+
+
+@admin.register(ParkedTask)
+class ParkedTaskAdmin(ReadOnlyAdmin):
+    """Tasks taken off their queue after too many deliveries (their worker died on each), newest first."""
+
+    list_display = ("parked_at", "task_name", "task_id", "queue", "deliveries", "requeued_at")
+    list_filter = ("task_name", "queue", ("parked_at", admin.DateFieldListFilter))
+    search_fields = ("=task_id", "task_name")
+    ordering = ("-parked_at", "-id")
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected tasks again (once the cause is fixed)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[ParkedTask]) -> None:
+        sent = parked_tasks_requeue(
+            parked_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now()
+        )
+        self.message_user(request, f"{sent} task(s) sent again.", messages.SUCCESS)

@@ -16,3 +16,13 @@ class CoreConfig(AppConfig):
         task_prerun.connect(audit.task_started, dispatch_uid="audit-task-started")
         task_postrun.connect(audit.task_finished, dispatch_uid="audit-task-finished")
         pre_save.connect(audit.entry_name_task, sender=LogEntry, dispatch_uid="audit-entry-task")
+
+        from core.metrics import database_gauge_register
+        from core.selectors import parked_task_counts
+
+        database_gauge_register(
+            "celery_tasks_parked",
+            "Tasks taken off their queue after too many deliveries and not sent again, by task",
+            label="task",
+            read=parked_task_counts,
+        )

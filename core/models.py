@@ -32,3 +32,23 @@ class ApiClient(models.Model):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+
+class ParkedTask(models.Model):
+    """A Celery task delivered more than CELERY_TASK_MAX_DELIVERIES times without finishing (its worker
+    died on it each time): taken off the queue instead of looping forever, for staff to look at."""
+
+    task_id = models.CharField(max_length=255)
+    task_name = models.CharField(max_length=255)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    queue = models.CharField(max_length=255, blank=True)
+    deliveries = models.PositiveIntegerField()
+    parked_at = models.DateTimeField()
+    requeued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task_id", "parked_at"], name="parked_task_once")]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.task_id}"

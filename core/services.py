@@ -1,5 +1,8 @@
-"""Platform services: API clients."""
+"""Platform services: API clients, parked tasks."""
 
+from datetime import datetime
+
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -7,7 +10,7 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
 from core.errors import DomainError
-from core.models import ApiClient
+from core.models import ApiClient, ParkedTask
 
 
 class UnableToCreateApiClient(DomainError):
@@ -43,3 +46,32 @@ def api_client_create(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
     )
     client = ApiClient.objects.create(application=application, scopes=" ".join(sorted(set(scopes))))
     return client, secret
+
+
+@transaction.atomic
+def parked_task_record(
+    *, task_id: str, task_name: str, args: list, kwargs: dict, queue: str, deliveries: int, now: datetime
+) -> ParkedTask:
+    """Record a task taken off its queue after too many deliveries (core/task_deliveries.py)."""
+    return ParkedTask.objects.create(
+        task_id=task_id,
+        task_name=task_name,
+        args=args,
+        kwargs=kwargs,
+        queue=queue,
+        deliveries=deliveries - 1,
+        parked_at=now,
+    )
+
+
+@transaction.atomic
+def parked_tasks_requeue(*, parked_ids: list[int], now: datetime) -> int:
+    """Send parked tasks again (new task ids, on their queue) once the cause is fixed; each once."""
+    app = current_app
+    parked = list(ParkedTask.objects.select_for_update().filter(pk__in=parked_ids, requeued_at__isnull=True))
+    for task in parked:
+        transaction.on_commit(
+            lambda t=task: app.send_task(t.task_name, args=t.args, kwargs=t.kwargs, queue=t.queue or None)
+        )
+    ParkedTask.objects.filter(pk__in=[task.pk for task in parked]).update(requeued_at=now)
+    return len(parked)

@@ -223,3 +223,23 @@ class DataIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.meter_id} from {self.period_start:%Y-%m-%d %H:%M}"
+
+
+class MqttDeadLetter(models.Model):
+    """An MQTT message the ingest refused as a whole (malformed, too large, a serial that is not the
+    topic's, or one the ingest failed on): kept for staff to inspect, then acknowledged to the broker."""
+
+    received_at = models.DateTimeField()
+    topic = models.CharField(max_length=512)
+    serial = models.CharField(max_length=64, blank=True)
+    code = models.CharField(max_length=32)
+    reason = models.CharField(max_length=300)
+    payload = models.BinaryField(help_text="The payload as received (the first bytes only when oversized).")
+    payload_bytes = models.PositiveIntegerField(help_text="Size of the whole payload.")
+    payload_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="mqtt_dead_letter_received")]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.topic} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -7,10 +7,14 @@ values and gaps are judged later against the meter's history (`metering.vee`).
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from core.periods import is_aware
 
 KWH_SCALE = 10_000  # energy is exact in units of 0.0001 kWh (the column has 4 decimals)
 NAT = np.datetime64("NaT", "s")
@@ -203,4 +207,48 @@ def first_of_duplicates(readings: ReadingArrays, codes: np.ndarray) -> npt.NDArr
     _, first = np.unique(_keys(readings, valid), return_index=True)
     out = np.zeros(len(codes), dtype=bool)
     out[valid[first]] = True
+    return out
+
+
+MAX_KWH = Decimal("1e9")  # beyond any meter; also keeps kWh × 10^4 inside int64
+
+
+@dataclass(frozen=True)
+class ReadingInput:
+    interval_start: datetime
+    interval_end: datetime
+    kwh: Decimal
+
+
+def readings_from_inputs(meter_id: int, readings: list[ReadingInput]) -> ReadingArrays:
+    """Arrays from typed inputs (Decimal kWh is converted exactly)."""
+    n = len(readings)
+    kwh_e4 = np.zeros(n, dtype="int64")
+    kwh_reject = np.zeros(n, dtype="int8")
+    for i, reading in enumerate(readings):
+        value = reading.kwh
+        if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= MAX_KWH:
+            kwh_reject[i] = Reject.INVALID_NUMBER
+            continue
+        scaled = value * KWH_SCALE
+        if scaled != scaled.to_integral_value():
+            kwh_reject[i] = Reject.TOO_PRECISE
+            continue
+        kwh_e4[i] = int(scaled)
+    return ReadingArrays(
+        meter_id=np.full(n, meter_id, dtype="int64"),
+        start=_to_datetime64([r.interval_start for r in readings]),
+        end=_to_datetime64([r.interval_end for r in readings]),
+        kwh_e4=kwh_e4,
+        kwh_reject=kwh_reject,
+    )
+
+
+def _to_datetime64(values: list[datetime]) -> np.ndarray:
+    out = np.empty(len(values), dtype="datetime64[s]")
+    for i, value in enumerate(values):
+        if not is_aware(value) or value.microsecond:
+            out[i] = np.datetime64("NaT")
+        else:
+            out[i] = np.datetime64(int(value.timestamp()), "s")
     return out

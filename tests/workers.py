@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def celery_worker(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Start a solo worker consuming a fresh queue; yield (queue, process). Tasks sent meanwhile go to
-    Redis, not in-process. The test must use a transactional database so the worker sees its rows."""
+def celery_worker(
+    *, pool: str = "solo", include: tuple[str, ...] = (), **env: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start a worker (solo pool, or `pool="prefork"`: one child process) consuming a fresh queue; yield
+    (queue, process). Tasks sent meanwhile go to Redis, not in-process. `include`: more task modules (e.g.
+    tests.tasks). The test must use a transactional database so the worker sees its rows."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     db = settings.DATABASES["default"]
     process = subprocess.Popen(
@@ -32,7 +35,8 @@ def celery_worker(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
             "-Q",
             queue,
             "--pool",
-            "solo",
+            pool,
+            *(f"--include={module}" for module in include),
             "--concurrency",
             "1",
             "--loglevel",
@@ -47,6 +51,7 @@ def celery_worker(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
+            "TEST_CELERY_TASK_ALWAYS_EAGER": "false",  # retries and follow-up tasks go through Redis
             **env,
         },
         stdout=subprocess.PIPE,

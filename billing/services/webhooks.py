@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 
 from billing.models import WebhookDelivery
 from core.jobs import enqueue_on_commit
@@ -23,8 +24,27 @@ TIMEOUT_SECONDS = 10
 DELIVER_TASK = "billing.tasks.webhooks.webhook_deliver"
 
 
+# Answers that say the receiver may accept the same event later; any other 4xx is final (a bad signature,
+# an unknown endpoint, a payload it refuses): retrying it would only repeat the refusal.
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
+
+
 class WebhookAttemptFailed(Exception):
-    """One delivery attempt failed (network error or a non-2xx answer); the task retries it."""
+    """One delivery attempt failed (network error or a non-2xx answer); the task retries it if `retryable`,
+    not before `retry_after` seconds when the endpoint said so."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def _retry_after(headers) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:  # an HTTP date: the back-off applies
+        return None
 
 
 def webhook_url() -> str:
@@ -92,7 +112,10 @@ def webhook_attempt(*, delivery_id: int, now: datetime) -> WebhookDelivery:
             status = response.status
     except urllib.error.HTTPError as exc:
         _record_error(delivery, f"HTTP {exc.code}")
-        raise WebhookAttemptFailed(f"HTTP {exc.code}") from exc
+        retryable = not 400 <= exc.code < 500 or exc.code in RETRYABLE_CLIENT_ERRORS
+        raise WebhookAttemptFailed(
+            f"HTTP {exc.code}", retryable=retryable, retry_after=_retry_after(exc.headers)
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         _record_error(delivery, str(exc))
         raise WebhookAttemptFailed(str(exc)) from exc
@@ -107,7 +130,8 @@ def webhook_attempt(*, delivery_id: int, now: datetime) -> WebhookDelivery:
 
 
 def webhook_give_up(*, delivery_id: int, error: str) -> None:
-    """Mark a delivery FAILED after its last retry."""
+    """Mark a delivery FAILED: after its last retry, or at once on an answer that retrying cannot change.
+    Staff see it in admin (Billing › Webhook deliveries) and Prometheus in billing_webhook_deliveries."""
     WebhookDelivery.objects.filter(pk=delivery_id).exclude(status=WebhookDelivery.Status.DELIVERED).update(
         status=WebhookDelivery.Status.FAILED, last_error=error[:300]
     )
@@ -116,3 +140,17 @@ def webhook_give_up(*, delivery_id: int, error: str) -> None:
 def _record_error(delivery: WebhookDelivery, error: str) -> None:
     delivery.last_error = error[:300]
     delivery.save(update_fields=["last_error"])
+
+
+@transaction.atomic
+def webhook_redeliver(*, delivery_ids: list[int]) -> int:
+    """Send FAILED deliveries again (staff, once the receiver is fixed): PENDING, enqueued after commit."""
+    failed = list(
+        WebhookDelivery.objects.select_for_update()
+        .filter(pk__in=delivery_ids, status=WebhookDelivery.Status.FAILED)
+        .values_list("pk", flat=True)
+    )
+    WebhookDelivery.objects.filter(pk__in=failed).update(status=WebhookDelivery.Status.PENDING)
+    for delivery_id in failed:
+        enqueue_on_commit(DELIVER_TASK, delivery_id=delivery_id)
+    return len(failed)

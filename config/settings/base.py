@@ -160,6 +160,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task delivered this many times without finishing (its worker died each time) is parked, not run again
+# (core/task_deliveries.py).
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=5)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -346,11 +349,20 @@ BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
+# A bill run that meets a transient database error (restart, fail-over) is retried with back-off and jitter.
+BILL_RUN_MAX_RETRIES = env.int("BILL_RUN_MAX_RETRIES", default=8)
+BILL_RUN_RETRY_BASE_SECONDS = env.float("BILL_RUN_RETRY_BASE_SECONDS", default=5.0)
+# --- MQTT telemetry (docs/mqtt.md) --------------------------------------------------------------------------
+# Production: mqtts://metering-ingest:<password>@broker:8883 (TLS, the ingester's own account).
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
 # The tariff whose unit rates the battery fleet is scheduled against ("" = no scheduled storage runs), and
 # whether schedules are dispatched over MQTT.
 GRID_STORAGE_TARIFF_CODE = env("GRID_STORAGE_TARIFF_CODE", default="")
 GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
+MQTT_CA_FILE = env("MQTT_CA_FILE", default="")  # CA of the broker's certificate; empty: the system's CAs
+MQTT_MAX_PAYLOAD_BYTES = env.int("MQTT_MAX_PAYLOAD_BYTES", default=256 * 1024)
+if MQTT_MAX_PAYLOAD_BYTES < 1024:
+    raise ImproperlyConfigured(f"MQTT_MAX_PAYLOAD_BYTES must be at least 1024, got {MQTT_MAX_PAYLOAD_BYTES}")
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs

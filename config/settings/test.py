@@ -7,7 +7,9 @@ from config.settings.base import REDIS_URL, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# In-process tasks, except in the real worker that tests/workers.py starts (it sets this to false): there a
+# task's retry or follow-up must go through the broker like in production, not run inside the worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("TEST_CELERY_TASK_ALWAYS_EAGER", default=True)
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Signed ledger heads of the test run go to a fresh directory (tests that export use their own tmp_path).
 STORAGES["price_ledger_heads"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="price-ledger-heads-")  # noqa: F405

@@ -6,29 +6,26 @@ import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import numpy as np
 from django.db import IntegrityError, transaction
 
 from core import audit
 from core.errors import DomainError
-from core.periods import is_aware
 from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
 from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality, Source
 from metering.partitions import ensure_reading_partitions
 from metering.selectors import readings as selectors
 from metering.validation import (
-    KWH_SCALE,
     ReadingArrays,
+    ReadingInput,
     Reject,
     first_of_duplicates,
+    readings_from_inputs,
     reject_message,
     validate,
 )
-
-MAX_KWH = Decimal("1e9")  # beyond any meter; also keeps kWh × 10^4 inside int64
 
 
 class UnableToCreateMeterPoint(DomainError):
@@ -229,13 +226,6 @@ def _rejects(codes: np.ndarray, indexes: np.ndarray | None) -> IngestResult:
     return result
 
 
-@dataclass(frozen=True)
-class ReadingInput:
-    interval_start: datetime
-    interval_end: datetime
-    kwh: Decimal
-
-
 def readings_ingest_for_meter(
     *,
     meter_serial: str,
@@ -287,40 +277,6 @@ def _request_hash(meter_serial: str, readings: list[ReadingInput]) -> str:
         for r in readings
     ]
     return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
-
-
-def readings_from_inputs(meter_id: int, readings: list[ReadingInput]) -> ReadingArrays:
-    """Arrays from typed inputs (Decimal kWh is converted exactly)."""
-    n = len(readings)
-    kwh_e4 = np.zeros(n, dtype="int64")
-    kwh_reject = np.zeros(n, dtype="int8")
-    for i, reading in enumerate(readings):
-        value = reading.kwh
-        if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= MAX_KWH:
-            kwh_reject[i] = Reject.INVALID_NUMBER
-            continue
-        scaled = value * KWH_SCALE
-        if scaled != scaled.to_integral_value():
-            kwh_reject[i] = Reject.TOO_PRECISE
-            continue
-        kwh_e4[i] = int(scaled)
-    return ReadingArrays(
-        meter_id=np.full(n, meter_id, dtype="int64"),
-        start=_to_datetime64([r.interval_start for r in readings]),
-        end=_to_datetime64([r.interval_end for r in readings]),
-        kwh_e4=kwh_e4,
-        kwh_reject=kwh_reject,
-    )
-
-
-def _to_datetime64(values: list[datetime]) -> np.ndarray:
-    out = np.empty(len(values), dtype="datetime64[s]")
-    for i, value in enumerate(values):
-        if not is_aware(value) or value.microsecond:
-            out[i] = np.datetime64("NaT")
-        else:
-            out[i] = np.datetime64(int(value.timestamp()), "s")
-    return out
 
 
 @transaction.atomic

@@ -3,13 +3,8 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from metering.mqtt import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_TOPIC_ROOT,
-    SESSION_NEVER_EXPIRES,
-    MqttIngestor,
-    mqtt_url,
-)
+from metering.mqtt.consumer import DEFAULT_CLIENT_ID, SESSION_NEVER_EXPIRES, MqttIngestor, mqtt_url
+from metering.mqtt.messages import DEFAULT_TOPIC_ROOT
 
 
 class Command(BaseCommand):
@@ -47,7 +42,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         level = {0: logging.WARNING, 1: logging.INFO}.get(options["verbosity"], logging.DEBUG)
-        logging.getLogger("metering.mqtt").setLevel(level)
+        logging.getLogger("metering.mqtt").setLevel(level)  # messages and consumer
         try:
             ingestor = self._ingestor(options)
         except ValueError as exc:  # a bad URL, topic root or batch option

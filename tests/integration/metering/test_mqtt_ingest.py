@@ -1,51 +1,28 @@
 """MQTT telemetry: the payload parser, and the consumer end to end through the real broker into PostgreSQL,
 as `manage.py mqtt_ingest` in a subprocess or, for fault injection and quick restarts, in a thread.
 
-The end-to-end tests need Mosquitto at MQTT_URL (default 127.0.0.1:1883) and PostgreSQL; a closed broker
-port skips them, or fails them under REQUIRE_SERVICES=1. Each test uses its own client id and serials, and
-removes its session from the broker afterwards.
+The end-to-end tests need Mosquitto at MQTT_URL (default 127.0.0.1:1883; in CI the project's configuration,
+see tests/brokers.py) and PostgreSQL; a closed broker port skips them, or fails them under REQUIRE_SERVICES=1.
+Each test uses its own client id, and removes its session from the broker afterwards.
 """
 
-import json
 import logging
-import os
-import pwd
-import queue
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
-from django.conf import settings
 from django.db import OperationalError
-from paho.mqtt.enums import CallbackAPIVersion
 
-from metering import mqtt as metering_mqtt
+from core.results import IngestResult
 from metering.models import Quality, Reading, ReadingRevision, Source
-from metering.mqtt import (
-    MqttIngestor,
-    broker_address,
-    mqtt_url,
-    payload_parse,
-    readings_from_messages,
-    reject_notes,
-)
-from metering.services.readings import IngestResult, meter_install, meter_point_create
+from metering.mqtt import consumer as metering_mqtt
+from metering.mqtt.messages import payload_parse, readings_from_messages, reject_notes
 from metering.validation import Reject
+from tests.brokers import Publisher, encode, wait_until
+from tests.integration.metering.mqtt_support import Session, in_process, install_meters, start, stored
 
-ROOT = Path(__file__).resolve().parents[3]
-BROKER = broker_address(mqtt_url())
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
 HALF_HOUR = timedelta(minutes=30)
 
@@ -58,10 +35,6 @@ def reading(slot: int, kwh: str = "0.1234", **extra) -> dict:
         "kwh": kwh,
         **extra,
     }
-
-
-def encode(document) -> bytes:
-    return json.dumps(document).encode()
 
 
 # --- The payload parser (no broker, no database) --------------------------------------------------------
@@ -119,7 +92,7 @@ def test_a_malformed_message_is_reported_with_its_reason_and_yields_no_rows(payl
     batch = parse(("meters/M1/readings", payload), ("meters/M2/readings", encode(reading(0))))
 
     assert list(batch.errors) == [0]
-    assert reason in batch.errors[0]
+    assert reason in batch.errors[0].reason
     assert batch.readings.meter_id.tolist() == [12]  # the other message is unaffected
 
 
@@ -165,7 +138,7 @@ def test_only_readings_topics_under_the_root_carry_readings():
 
     assert batch.readings.meter_id.tolist() == [11]
     assert sorted(batch.errors) == [1, 2, 3]
-    assert "is not acme/meters/<serial>/readings" in batch.errors[2]
+    assert "is not acme/meters/<serial>/readings" in batch.errors[2].reason
 
 
 def test_the_later_message_wins_when_a_batch_holds_one_interval_twice():
@@ -216,233 +189,6 @@ def test_reject_notes_name_the_reading_and_the_code():
             }
         ],
     }
-
-
-# --- End to end: a real broker, a real consumer process, PostgreSQL -------------------------------------
-
-
-def _broker_port_open() -> bool:
-    try:
-        with socket.create_connection((BROKER.host, BROKER.port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def broker():
-    if not _broker_port_open():
-        message = f"no MQTT broker at {BROKER.host}:{BROKER.port} (set MQTT_URL)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {message}")
-        pytest.skip(message)
-    return BROKER
-
-
-def _client(client_id: str = "", **kwargs) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, **kwargs)
-    if BROKER.username:
-        client.username_pw_set(BROKER.username, BROKER.password)
-    return client
-
-
-class Publisher:
-    """A device-side client: publishes at QoS 1 and collects the notes on <root>/+/rejected."""
-
-    def __init__(self, topic_root: str, port: int = BROKER.port):
-        self.topic_root = topic_root
-        self.notes: queue.Queue[tuple[str, dict]] = queue.Queue()
-        self.client = _client(f"test-pub-{uuid.uuid4().hex[:8]}")
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.on_message = lambda c, u, m: self.notes.put((m.topic, json.loads(m.payload)))
-        self.client.connect(BROKER.host, port)
-        self.client.loop_start()
-        self.client.subscribe(f"{topic_root}/+/rejected", qos=0)
-        assert subscribed.wait(5)
-
-    def publish(self, serial: str, document) -> None:
-        payload = document if isinstance(document, bytes) else encode(document)
-        self.client.publish(f"{self.topic_root}/{serial}/readings", payload, qos=1).wait_for_publish(5)
-
-    def note(self, timeout: float = 10) -> tuple[str, dict]:
-        return self.notes.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-class Consumer:
-    """`manage.py mqtt_ingest` in a subprocess against the test database."""
-
-    def __init__(self, session: "Session", *extra: str):
-        db = settings.DATABASES["default"]
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "MQTT_URL": mqtt_url(),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "mqtt_ingest",
-                "--client-id",
-                session.client_id,
-                "--topic-root",
-                session.topic_root,
-                "--batch-ms",
-                "50",
-                "--session-expiry",
-                "300",  # a run killed before its clean-up leaves no session behind for long
-                *extra,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.topic_root = session.topic_root
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, text: str, timeout: float = 40) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [line for line in self.lines if text in line]
-            if found:
-                return found[0]
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self._reader.join(1)
-        raise AssertionError(f"consumer never printed {text!r}; output:\n{self.output}")
-
-    def wait_subscribed(self) -> None:
-        self.wait_for(f"subscribed to {self.topic_root}/+/readings")
-
-    def stop(self, timeout: float = 20) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(5)
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-
-@dataclass
-class Session:
-    client_id: str
-    topic_root: str  # of this test alone: other consumers on the shared broker do not see its messages
-    consumers: list
-
-
-@pytest.fixture
-def session(broker):
-    """A unique client id and topic root for the consumer; its persistent session is removed afterwards."""
-    run = uuid.uuid4().hex[:10]
-    session = Session(f"test-ingest-{run}", f"test-{run}/meters", [])
-    yield session
-    for consumer in session.consumers:
-        if isinstance(consumer, Consumer):
-            consumer.kill()
-        else:
-            consumer.stop()
-    cleaner = _client(session.client_id)
-    cleaner.connect(BROKER.host, BROKER.port, clean_start=True)  # session expiry 0: gone on disconnect
-    cleaner.loop_start()
-    cleaner.disconnect()
-    cleaner.loop_stop()
-
-
-@pytest.fixture
-def publisher(session):
-    publisher = Publisher(session.topic_root)
-    yield publisher
-    publisher.close()
-
-
-@pytest.fixture
-def meters(transactional_db):
-    """Two installed meters with serials unique to this run."""
-    suffix = uuid.uuid4().hex[:8].upper()
-    serials = []
-    for n in (1, 2):
-        point = meter_point_create(identifier=f"MP-MQTT-{suffix}-{n}")
-        meter = meter_install(
-            meter_point_identifier=point.identifier,
-            serial=f"MQTT-{suffix}-{n}",
-            installed_at=datetime(2024, 1, 1, tzinfo=UTC),
-        )
-        serials.append(meter.serial)
-    return serials
-
-
-def stored(serial: str) -> dict[datetime, Reading]:
-    return {r.interval_start: r for r in Reading.objects.filter(meter__serial=serial)}
-
-
-def wait_until(condition, timeout: float = 15, what="condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
-
-
-class InProcess:
-    """The consumer in a thread of the test process (for fault injection and quick starts)."""
-
-    def __init__(self, ingestor: MqttIngestor):
-        self.ingestor = ingestor
-        self.runner = threading.Thread(target=ingestor.run, daemon=True)
-        self.runner.start()
-        assert ingestor.subscribed.wait(10), "the in-process consumer did not subscribe"
-
-    def stop(self):
-        self.ingestor.stop()
-        self.runner.join(15)
-        assert not self.runner.is_alive()
-        return self.ingestor.stats
-
-
-def in_process(session: Session, **options) -> InProcess:
-    options = {
-        "topic_root": session.topic_root,
-        "batch_ms": 20,
-        "progress_seconds": 0,
-        "session_expiry": 300,
-        **options,
-    }
-    consumer = InProcess(MqttIngestor(client_id=session.client_id, **options))
-    session.consumers.append(consumer)
-    return consumer
-
-
-def start(session: Session, *extra: str) -> Consumer:
-    consumer = Consumer(session, *extra)
-    session.consumers.append(consumer)
-    consumer.wait_subscribed()
-    return consumer
 
 
 @pytest.mark.postgres
@@ -564,74 +310,25 @@ def test_a_malformed_message_gets_a_reject_note_and_does_not_block_later_message
     ]
 
 
-MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
-
-
-class PrivateBroker:
-    """A Mosquitto of this test's own (persistent to a temporary directory), to stop and start again."""
-
-    def __init__(self, directory: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.config = directory / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {directory}/\n"
-            # Started as root, Mosquitto would switch to its own user, who cannot write to tmp_path.
-            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
-        )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_until(self._open, timeout=5, what="the private broker")
-
-    def _open(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()  # saves the sessions to its persistence file
-            self.process.wait(10)
-
-
-@pytest.fixture
-def private_broker(broker, tmp_path):
-    if not MOSQUITTO:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("REQUIRE_SERVICES=1 but the mosquitto binary is not on PATH")
-        pytest.skip("needs the mosquitto binary")
-    private = PrivateBroker(tmp_path)
-    private.start()
-    yield private
-    private.stop()
-
-
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_consumer_reconnects_when_the_broker_restarts_and_gets_what_was_queued(
-    session, private_broker, meters, caplog
+    throwaway_broker, transactional_db, caplog
 ):
     caplog.set_level(logging.INFO, logger="metering.mqtt")
-    serial = meters[0]
-    # A broker of its own: the default topic root, as in production.
-    consumer = in_process(session, url=f"mqtt://127.0.0.1:{private_broker.port}", topic_root="meters")
-    publisher = Publisher("meters", port=private_broker.port)
+    # A broker of its own (the project's configuration) to stop and start: the default topic root.
+    session = Session.new(throwaway_broker.target)
+    serial = install_meters(throwaway_broker.target, 1)[0]
+    consumer = in_process(session)
+    publisher = Publisher(session.target, "meters")
     publisher.publish(serial, [reading(0, "1"), reading(1, "2")])
     wait_until(lambda: Reading.objects.count() == 2, what="readings before the outage")
     publisher.close()
 
-    private_broker.stop()
+    throwaway_broker.stop()
     wait_until(lambda: "lost the MQTT broker" in caplog.text, what="the consumer to notice")
-    private_broker.start()
-    publisher = Publisher("meters", port=private_broker.port)  # the session queues, even before it is back
+    throwaway_broker.start()
+    publisher = Publisher(session.target, "meters")  # the session queues, even before it is back
     publisher.publish(serial, [reading(2, "3"), reading(3, "4")])
     wait_until(
         lambda: Reading.objects.count() == 4, what=lambda: f"readings after the outage:\n{caplog.text}"
@@ -641,6 +338,7 @@ def test_the_consumer_reconnects_when_the_broker_restarts_and_gets_what_was_queu
     assert consumer.stop().messages == 2
     assert "session present: True" in caplog.text
     assert sorted(r.energy_kwh for r in stored(serial).values()) == [Decimal(n) for n in "1234"]
+    session.close()
 
 
 @pytest.mark.postgres
@@ -649,7 +347,7 @@ def test_a_failed_database_write_is_retried_and_acknowledged_only_after_it_commi
     session, publisher, meters, monkeypatch
 ):
     events: list[str] = []
-    real_ingest = metering_mqtt.readings_ingest
+    real_ingest = metering_mqtt.mqtt_batch_store
 
     def flaky_ingest(**kwargs):
         if events.count("write failed") < 2:
@@ -659,7 +357,7 @@ def test_a_failed_database_write_is_retried_and_acknowledged_only_after_it_commi
         events.append("committed")
         return result
 
-    monkeypatch.setattr(metering_mqtt, "readings_ingest", flaky_ingest)
+    monkeypatch.setattr(metering_mqtt, "mqtt_batch_store", flaky_ingest)
     consumer = in_process(session, max_messages=1)
     real_ack = consumer.ingestor._client.ack
     consumer.ingestor._client.ack = lambda mid, qos: (events.append("acked"), real_ack(mid, qos))[1]
