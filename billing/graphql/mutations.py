@@ -13,16 +13,7 @@ from billing.graphql.inputs import (
 )
 from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
 from billing.services import agreements, bill_runs, customers, invoices
-from core.api.auth import get_principal
-from core.api.permissions import ScopeRequired
-
-
-def _client_of(info: strawberry.Info) -> str:
-    """Whose idempotency keys these are: the OAuth application of the token, else the signed-in user."""
-    principal = get_principal(info.context.request)
-    if principal.application is not None:
-        return f"app:{principal.application.client_id}"
-    return f"user:{principal.user.pk}" if principal.user is not None else ""
+from core.api.permissions import ScopeRequired, principal_of
 
 
 @strawberry.type
@@ -52,7 +43,7 @@ class Mutation:
             idempotency_key=input.idempotency_key,
             account_numbers=input.account_numbers or None,
             now=timezone.now(),
-            client=_client_of(info),
+            client=principal_of(info).client_key,
             enqueue=True,
         )
 

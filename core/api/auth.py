@@ -44,6 +44,13 @@ class Principal:
             return self.application.user
         return self.user if self.kind in (Kind.STAFF, Kind.USER) else None
 
+    @property
+    def client_key(self) -> str:
+        """Whose idempotency keys these are: the OAuth application of the token, else the signed-in user."""
+        if self.application is not None:
+            return f"app:{self.application.client_id}"
+        return f"user:{self.user.pk}" if self.user is not None else ""
+
 
 def bearer_token_present(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from graphql import BREAK, ArgumentNode, DocumentNode, GraphQLError, Node, ObjectFieldNode, Visitor, visit
 from strawberry.extensions import MaskErrors
+from strawberry.utils.str_converters import to_camel_case
 
 from core.errors import BAD_USER_INPUT, INTERNAL, NOT_FOUND
 
@@ -20,6 +21,13 @@ _VARIABLE_IN_MESSAGE = re.compile(r"Variable '(\$\w+)'")
 
 def api_error(message: str, code: str, **extensions: object) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+def api_field_name(field: str | None) -> str | None:
+    """The API's name of a service's field (`tariff_code` → `tariffCode`); document paths stay as they are."""
+    if field is None or field.startswith("document"):
+        return field
+    return to_camel_case(field)
 
 
 def input_error(message: str, *, field: str | None = None) -> GraphQLError:

@@ -4,9 +4,8 @@ import strawberry
 import strawberry_django
 from django.utils import timezone
 
-from core.api.auth import get_principal
 from core.api.errors import api_error
-from core.api.permissions import ScopeRequired
+from core.api.permissions import ScopeRequired, principal_of
 from core.api.types import IngestResult
 from core.errors import BAD_USER_INPUT
 from metering.graphql.inputs import MeterInstallInput, MeterPointCreateInput, ReadingsIngestInput
@@ -15,14 +14,6 @@ from metering.models import Source
 from metering.services import readings as services
 
 MAX_READINGS_PER_REQUEST = 10_000
-
-
-def _client_of(info: strawberry.Info) -> str:
-    """Whose idempotency keys these are: the OAuth application of the token, else the signed-in user."""
-    principal = get_principal(info.context.request)
-    if principal.application is not None:
-        return f"app:{principal.application.client_id}"
-    return f"user:{principal.user.pk}" if principal.user is not None else ""
 
 
 @strawberry.type
@@ -63,6 +54,6 @@ class Mutation:
             source=Source.GRAPHQL,
             now=timezone.now(),
             idempotency_key=input.idempotency_key,
-            client=_client_of(info),
+            client=principal_of(info).client_key,
         )
         return IngestResult.from_result(result)
