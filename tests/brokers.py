@@ -14,7 +14,6 @@ import queue
 import secrets
 import shutil
 import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -211,7 +210,3 @@ def remove_session(target: BrokerTarget, client_id: str) -> None:
 def mqtt_environment(target: BrokerTarget) -> dict[str, str]:
     """The settings of a consumer process for `target`."""
     return {"MQTT_URL": target.url(), "MQTT_CA_FILE": target.ca_file or ""}
-
-
-def tls_context(target: BrokerTarget) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=target.ca_file)
