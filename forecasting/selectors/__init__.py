@@ -1,5 +1,6 @@
 """Selectors of the forecasting app (reads). Other apps import from here only."""
 
+from forecasting.selectors.demand import demand_baseline_by_slot, demand_forecast_by_start
 from forecasting.selectors.forecasts import (
     ForecastNotFound,
     UnknownSeries,
@@ -14,6 +15,8 @@ from forecasting.selectors.weather import weather_frame, weather_location_for_ar
 __all__ = [
     "ForecastNotFound",
     "UnknownSeries",
+    "demand_baseline_by_slot",
+    "demand_forecast_by_start",
     "forecast_frame",
     "series_get",
     "series_history",

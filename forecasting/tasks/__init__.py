@@ -1,1 +1,17 @@
-"""tasks of the forecasting app."""
+"""Celery tasks of the forecasting app (routed to the forecasting queue by `forecasting.tasks.*`)."""
+
+from forecasting.tasks.training import (
+    forecasts_refresh_all,
+    forecasts_retrain_all,
+    series_forecast_chunk,
+    series_retrain_chunk,
+)
+from forecasting.tasks.weather import weather_forecasts_fetch
+
+__all__ = [
+    "forecasts_refresh_all",
+    "forecasts_retrain_all",
+    "series_forecast_chunk",
+    "series_retrain_chunk",
+    "weather_forecasts_fetch",
+]

@@ -90,3 +90,15 @@ def test_series_are_split_into_chunks_for_the_workers(series):
     chunks = series_chunks(chunk_size=2)
 
     assert [len(c) for c in chunks] == [2, 2, 1]
+
+
+def test_the_daily_job_fans_out_one_task_per_chunk(series, settings):
+    from forecasting.tasks import forecasts_retrain_all
+
+    settings.FORECASTING_CHUNK_SIZE = 1
+    Series.objects.create(code="feeder:EMPTY", kind=Series.Kind.FEEDER)
+
+    chunks = forecasts_retrain_all.delay(now="2022-12-30T00:00:00+00:00").get()
+
+    assert chunks == 2
+    assert not ModelRun.objects.exists()  # neither has three weeks of history before that day
