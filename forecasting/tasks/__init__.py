@@ -1,5 +1,6 @@
 """Celery tasks of the forecasting app (routed to the forecasting queue by `forecasting.tasks.*`)."""
 
+from forecasting.tasks.backtests import backtest_run_execute_task
 from forecasting.tasks.training import (
     forecasts_refresh_all,
     forecasts_retrain_all,
@@ -9,6 +10,7 @@ from forecasting.tasks.training import (
 from forecasting.tasks.weather import weather_forecasts_fetch
 
 __all__ = [
+    "backtest_run_execute_task",
     "forecasts_refresh_all",
     "forecasts_retrain_all",
     "series_forecast_chunk",
