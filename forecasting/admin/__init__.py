@@ -1,1 +1,3 @@
-"""admin of the forecasting app."""
+"""Admin of the forecasting app, by sub-domain."""
+
+from forecasting.admin import series, weather  # noqa: F401 - registering the admin classes

@@ -148,3 +148,13 @@ def forecast_frame(
 
 def backtest_run_get(*, pk: int) -> BacktestRun | None:
     return BacktestRun.objects.select_related("series").filter(pk=pk).first()
+
+
+def forecast_with_actuals(*, forecast: Forecast) -> pd.DataFrame:
+    """A stored forecast's values and bounds with the measured values of the same intervals (`actual`)."""
+    frame = forecast_to_frame(forecast)
+    actual = series_history(
+        series=forecast.series, period_from=forecast.period_from, period_to=forecast.period_to
+    )
+    frame["actual"] = actual.reindex(frame.index).to_numpy()
+    return frame
