@@ -148,8 +148,16 @@ class GradientBoosting:
     name = "lightgbm"
 
     def __init__(
-        self, calendar: Calendar, *, horizon: int, window_days: int = 730, params: dict | None = None
+        self,
+        calendar: Calendar,
+        *,
+        horizon: int,
+        window_days: int = 730,
+        params: dict | None = None,
+        target: str = "ratio",
     ) -> None:
+        # "ratio" (y / level: demand, PV) or "difference" (y − level: prices, which cross zero).
+        self.target = target
         self.calendar = calendar
         self.horizon = horizon
         self.window_days = window_days
@@ -171,10 +179,12 @@ class GradientBoosting:
         frame = cal.features(t)
         frame["k"] = k
         for extra in (0, 1):
-            frame[f"lag_k{extra}"] = yg.reindex(local_lag(t, k + extra, cal)).to_numpy(dtype=float) / level
+            frame[f"lag_k{extra}"] = self._scaled(
+                yg.reindex(local_lag(t, k + extra, cal)).to_numpy(float), level
+            )
         week = np.where(k <= 7, 7, 14)
-        frame["lag_week"] = yg.reindex(local_lag(t, week, cal)).to_numpy(dtype=float) / level
-        frame["day_mean_k"] = day_mean.reindex(cut).to_numpy(dtype=float) / level
+        frame["lag_week"] = self._scaled(yg.reindex(local_lag(t, week, cal)).to_numpy(dtype=float), level)
+        frame["day_mean_k"] = self._scaled(day_mean.reindex(cut).to_numpy(dtype=float), level)
         frame["level"] = level
         table = self._weather
         if table is not None:
@@ -185,6 +195,12 @@ class GradientBoosting:
             for name in self._weather_columns:
                 frame[f"wd_{name}"] = now[name].to_numpy() - then[name].to_numpy()
         return frame
+
+    def _scaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
+        return values - level if self.target == "difference" else values / level
+
+    def _unscaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
+        return values + level if self.target == "difference" else values * level
 
     def _set_weather(self, X: pd.DataFrame | None) -> None:
         self._weather = weather_table(X, self.calendar)
@@ -203,7 +219,7 @@ class GradientBoosting:
         for k in range(1, self.max_k + 1):
             frame = self._rows(y, X, targets, np.full(len(targets), k))
             frames.append(frame)
-            labels.append(y.reindex(targets).to_numpy(dtype=float) / frame["level"].to_numpy())
+            labels.append(self._scaled(y.reindex(targets).to_numpy(dtype=float), frame["level"].to_numpy()))
         data = pd.concat(frames)
         label = np.concatenate(labels)
         keep = np.isfinite(label)
@@ -218,8 +234,8 @@ class GradientBoosting:
         origin = y.index[-1] + self.calendar.step
         k = lead_days(index, origin, self.calendar)
         frame = self._rows(y, X, index, k)
-        ratio = self.model.predict(frame[self.features_])
-        return ratio * frame["level"].to_numpy()
+        scaled = self.model.predict(frame[self.features_])
+        return self._unscaled(scaled, frame["level"].to_numpy())
 
 
 # --- Prophet ---------------------------------------------------------------------------------------------
