@@ -285,3 +285,13 @@ def load_aggregate_codes(*, level: str) -> list[str]:
     return list(
         LoadAggregate.objects.filter(level=level).values_list("code", flat=True).distinct().order_by("code")
     )
+
+
+def meter_point_pv_count(*, feeder_code: str | None = None, identifier: str | None = None) -> int:
+    """How many meter points with PV a feeder has (or 1/0 for one meter point by identifier)."""
+    points = MeterPoint.objects.filter(has_pv=True)
+    if feeder_code is not None:
+        points = points.filter(feeder_code=feeder_code)
+    if identifier is not None:
+        points = points.filter(identifier=identifier)
+    return points.count()
