@@ -95,18 +95,27 @@ def _inputs(series: Series, *, now: datetime, history_days: int = HISTORY_DAYS):
 
 
 def _select(
-    series: Series, calendar: Calendar, y: pd.Series, X, origin: pd.Timestamp, *, now, models
+    series: Series,
+    calendar: Calendar,
+    y: pd.Series,
+    X,
+    origin: pd.Timestamp,
+    *,
+    now,
+    models,
+    origins_count,
+    options,
 ) -> ResidualPool:
-    """Backtest the candidates on the last SELECTION_ORIGINS days; record the champion and every run."""
+    """Backtest the candidates on the last `origins_count` days; record the champion and every run."""
     horizon = horizon_steps(series)
     last = origin - calendar.step * horizon
     origins = local_midnights(
-        (last - pd.Timedelta(days=SELECTION_ORIGINS)).tz_convert(calendar.zone).tz_localize(None),
+        (last - pd.Timedelta(days=origins_count)).tz_convert(calendar.zone).tz_localize(None),
         last.tz_convert(calendar.zone).tz_localize(None) + pd.Timedelta(days=1),
         calendar,
     )
     origins = origins[origins <= last]
-    factories = {name: model_factory(name, calendar, horizon=horizon) for name in models}
+    factories = {name: model_factory(name, calendar, horizon=horizon, options=options) for name in models}
     result = backtest(
         y,
         X,
@@ -161,6 +170,8 @@ def series_train(
     models: tuple[str, ...] = AUTO_MODELS,
     history_days: int = HISTORY_DAYS,
     issue_forecast: bool = True,
+    selection_origins: int = SELECTION_ORIGINS,
+    model_options: dict | None = None,
 ) -> TrainOutcome:
     """Refit the series' champion on its history before `now` (re-selecting it by backtest first when it is
     older than `reselect_after_days` or unset), store the run, and issue a forecast at `now`."""
@@ -170,7 +181,17 @@ def series_train(
         days=reselect_after_days
     )
     if stale or not series.champion:
-        pool = _select(series, calendar, y, X, origin, now=now, models=models)
+        pool = _select(
+            series,
+            calendar,
+            y,
+            X,
+            origin,
+            now=now,
+            models=models,
+            origins_count=selection_origins,
+            options=model_options,
+        )
         selected = True
     else:
         selection = (
@@ -180,7 +201,7 @@ def series_train(
         )
         pool = ResidualPool.from_json(selection.residuals) if selection else ResidualPool()
         selected = False
-    model = model_factory(series.champion, calendar, horizon=horizon_steps(series))()
+    model = model_factory(series.champion, calendar, horizon=horizon_steps(series), options=model_options)()
     started = time.perf_counter()
     model.fit(y, X)
     seconds = time.perf_counter() - started
