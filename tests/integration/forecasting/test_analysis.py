@@ -76,3 +76,32 @@ def test_pv_of_a_feeder_is_forecast_from_the_irradiance_forecast():
     assert frame["value"].min() == 0.0  # night
     assert (frame["upper_95"] <= 12.0).all()
     assert (frame["lower_95"] >= 0).all()
+
+
+def test_aggregate_series_are_registered_once_with_their_weather():
+    from forecasting.services.series import series_ensure_aggregates
+    from forecasting.services.weather import weather_area_assign
+    from metering.models import LoadAggregate
+
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    for level, code in (("feeder", "F1"), ("feeder", "F2"), ("region", "north")):
+        LoadAggregate.objects.create(
+            level=level,
+            code=code,
+            interval_start=at,
+            interval_end=at + timedelta(minutes=30),
+            import_kwh=1,
+            export_kwh=0,
+            reading_count=1,
+            estimated_count=0,
+            updated_at=at,
+        )
+    weather_location_create(code="london", latitude=Decimal("51.5"), longitude=Decimal("0"))
+    weather_area_assign(kind="feeder", code="F1", location_code="london")
+
+    created = series_ensure_aggregates(zone="Europe/London", holidays="GB-ENG")
+    again = series_ensure_aggregates(zone="Europe/London")
+
+    assert sorted(created) == ["feeder:F1", "feeder:F2", "portfolio", "region:north"]
+    assert again == []
+    assert Series.objects.get(code="feeder:F1").weather_location.code == "london"
