@@ -163,7 +163,7 @@ class Forecast(models.Model):
     """Values and 80/95 % bounds of a series over [period_from, period_to), as issued at `issued_at`."""
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="forecasts")
-    run = models.ForeignKey(ModelRun, on_delete=models.PROTECT, related_name="forecasts")
+    run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="forecasts")
     issued_at = models.DateTimeField()
     period_from = models.DateTimeField()
     period_to = models.DateTimeField()
