@@ -13,7 +13,7 @@ Pure Python: no Django.
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,9 +23,7 @@ from zoneinfo import ZoneInfo
 from pricing.documents import DynamicRule
 
 RATE_QUANTUM = Decimal("0.000001")
-LOAD_QUANTUM = Decimal("0.0001")
 HALF_HOUR = timedelta(minutes=30)
-LOAD_HISTORY_DAYS = 7
 MAX_ABS = Decimal("1e9")
 
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
@@ -99,6 +97,7 @@ class WeatherRule:
     normal_c: Decimal
     per_kwh_per_degree: Decimal
     applies: str = "below"  # "below" (heating-driven demand), "above" (cooling) or "both"
+    location: str = ""  # weather location code; "" = the one mapped to the tariff's demand region
     kind: str = "weather"
 
     def deviation(self, temperature_c: Decimal) -> Decimal:
@@ -157,7 +156,10 @@ _PARAMS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         ("region", "capacity_kwh", "threshold", "per_kwh_at_full"),
     ),
     "tou": (frozenset({"from", "to", "multiplier"}), ("from", "to", "multiplier")),
-    "weather": (frozenset({"normal_c", "per_kwh_per_degree", "applies"}), ("normal_c", "per_kwh_per_degree")),
+    "weather": (
+        frozenset({"normal_c", "per_kwh_per_degree", "applies", "location"}),
+        ("normal_c", "per_kwh_per_degree"),
+    ),
     "cap": (frozenset({"per_kwh"}), ("per_kwh",)),
     "floor": (frozenset({"per_kwh"}), ("per_kwh",)),
 }
@@ -227,10 +229,16 @@ def _weather(params: dict[str, Any], where: str) -> WeatherRule:
     applies = params.get("applies", "below")
     if applies not in ("below", "above", "both"):
         raise InvalidRule(f"{where}.applies", f"must be 'below', 'above' or 'both', got {applies!r}")
+    location = params.get("location", "")
+    if not isinstance(location, str) or (location and not _REGION.fullmatch(location)):
+        raise InvalidRule(
+            f"{where}.location", f"must be a weather location code such as 'london', got {location!r}"
+        )
     return WeatherRule(
         normal_c=_decimal(params, "normal_c", where, places=2),
         per_kwh_per_degree=_decimal(params, "per_kwh_per_degree", where),
         applies=applies,
+        location=location,
     )
 
 
@@ -346,32 +354,6 @@ def day_intervals(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
 def local_slot(moment: datetime, zone: ZoneInfo) -> tuple[int, int]:
     local = moment.astimezone(zone)
     return local.hour, local.minute
-
-
-def average_load_by_slot(
-    rows: Iterable[tuple[datetime, Decimal]],
-    *,
-    zone: ZoneInfo,
-    before: date,
-    days: int = LOAD_HISTORY_DAYS,
-) -> dict[tuple[int, int], Load]:
-    """The average load per local (hour, minute) slot over the last `days` local days that have data
-    for that slot before `before`. `rows` are (interval_start, kWh) of one region."""
-    by_slot: dict[tuple[int, int], dict[date, Decimal]] = {}
-    for start, kwh in rows:
-        local = start.astimezone(zone)
-        if local.date() >= before:
-            continue
-        per_day = by_slot.setdefault((local.hour, local.minute), {})
-        # Both occurrences of a repeated slot (the autumn DST change) count as one day's sample.
-        per_day[local.date()] = per_day.get(local.date(), Decimal(0)) + kwh
-    averages = {}
-    for slot, per_day in by_slot.items():
-        recent = sorted(per_day)[-days:]
-        total = sum((per_day[d] for d in recent), Decimal(0))
-        average = (total / len(recent)).quantize(LOAD_QUANTUM, rounding=ROUND_HALF_UP)
-        averages[slot] = Load(average, f"{days}-day average of {len(recent)} day{'s' * (len(recent) != 1)}")
-    return averages
 
 
 # --- pricing ------------------------------------------------------------------------------------------

@@ -201,6 +201,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metering.tasks.readings.reading_partitions_ensure_task",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Forecasting: weather forecasts hourly; re-forecast every series hourly; refit the champions daily.
+    "forecasting-weather-fetch": {
+        "task": "forecasting.tasks.weather.weather_forecasts_fetch",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+    "forecasting-forecasts-refresh": {
+        "task": "forecasting.tasks.training.forecasts_refresh_all",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 3000},
+    },
+    "forecasting-forecasts-retrain": {
+        "task": "forecasting.tasks.training.forecasts_retrain_all",
+        "schedule": crontab(hour=1, minute=30),
+    },
     # Every 15 minutes: fetch tomorrow's day-ahead prices of each market whose results time has passed.
     "pricing-market-prices-fetch-due": {
         "task": "pricing.tasks.markets.market_prices_fetch_due",
@@ -321,6 +336,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "billing.Agreement",
     "metering.MeterPoint",
     "metering.Meter",
+    "forecasting.WeatherLocation",
+    "forecasting.WeatherArea",
+    "forecasting.Series",
     "pricing.Market",
     "pricing.Tariff",
     "pricing.TariffVersion",

@@ -1,8 +1,7 @@
 """What storage and balancing read from other apps, in one place.
 
-Forecasting is built alongside this app: its selectors are imported lazily here, and until it lands (or
-when it has no forecast for the period) the profiles come from measured readings (a week earlier, same
-weekday) or the asset's PV size on a clear-sky shape. Nothing else in grid reads forecasting.
+Load and PV profiles come from forecasting's forecasts; when it has none for the period they come from
+measured readings (a week earlier, same weekday) or the asset's PV size on a clear-sky shape.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from forecasting.selectors.forecasts import ForecastNotFound, UnknownSeries, forecast_frame
 from metering.models import MeterPoint
 
 HALF_HOUR = timedelta(minutes=30)
@@ -28,17 +28,11 @@ def interval_starts(
 def _forecast_values(series_code: str, period_start: datetime, period_end: datetime, as_of, steps: int):
     """The forecast's `value` column on the period's grid, or None if forecasting has none."""
     try:
-        from forecasting import selectors as forecasting_selectors
-
-        frame_of = forecasting_selectors.forecast_frame
-    except (ImportError, AttributeError):
+        frame = forecast_frame(
+            series_code=series_code, period_from=period_start, period_to=period_end, as_of=as_of
+        )
+    except (ForecastNotFound, UnknownSeries):
         return None
-    try:
-        frame = frame_of(series_code=series_code, period_from=period_start, period_to=period_end, as_of=as_of)
-    except Exception as exc:  # ForecastNotFound (a DomainError) and anything until the interface settles
-        if type(exc).__name__ in ("ForecastNotFound", "DomainError"):
-            return None
-        raise
     values = frame["value"].to_numpy(dtype=float)
     return values if len(values) == steps else None
 

@@ -262,3 +262,13 @@ def import_load_arrays(
         np.array([int(r[0].timestamp()) for r in rows], dtype=np.int64).astype("datetime64[s]"),
         np.array([int(Decimal(r[1]) * KWH_SCALE) for r in rows], dtype=np.int64),
     )
+
+
+def meter_point_pv_count(*, feeder_code: str | None = None, identifier: str | None = None) -> int:
+    """How many meter points with PV a feeder has (or 1/0 for one meter point by identifier)."""
+    points = MeterPoint.objects.filter(has_pv=True)
+    if feeder_code is not None:
+        points = points.filter(feeder_code=feeder_code)
+    if identifier is not None:
+        points = points.filter(identifier=identifier)
+    return points.count()

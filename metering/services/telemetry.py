@@ -6,8 +6,9 @@ from datetime import datetime
 
 from django.db import transaction
 
+from core.results import IngestResult
 from metering.models import MqttDeadLetter, Source
-from metering.services.readings import IngestResult, readings_ingest
+from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
 
 DEAD_LETTER_KEEP_BYTES = 4096  # of an oversized payload; the others are kept whole

@@ -13,10 +13,8 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 
 from core.errors import DomainError
-from metering.models import LoadAggregate
 from pricing import dynamic, ledger
 from pricing.documents import DynamicEnergy, InvalidTariffDocument, TariffDocument, parse_tariff_document
 from pricing.models import (
@@ -108,7 +106,7 @@ def dynamic_prices_publish(
     market = []
     if any(isinstance(rule, dynamic.MarketRule) for rule in rules):
         market = _market_intervals(energy.market, day_start, day_end)
-    loads = _loads(rules, day, zone, day_start, _forecasts(load_forecast, rules))
+    loads = _loads(rules, day, zone, day_start, day_end, _forecasts(load_forecast, rules), now=now)
     try:
         priced = dynamic.day_price(
             rules,
@@ -116,7 +114,11 @@ def dynamic_prices_publish(
             zone=zone,
             market=market,
             loads=loads,
-            temperatures=_temperatures(temperatures),
+            temperatures=(
+                _temperatures(temperatures)
+                if temperatures is not None
+                else _weather_temperatures(rules, day_start, day_end, now=now)
+            ),
         )
     except dynamic.MissingMarketPrice as exc:
         raise MissingMarketPrice(
@@ -301,32 +303,65 @@ def _loads(
     day: date,
     zone: ZoneInfo,
     day_start: datetime,
+    day_end: datetime,
     forecasts: dict[str, Mapping[datetime, Decimal]],
+    *,
+    now: datetime,
 ) -> dict[str, Callable[[datetime], dynamic.Load | None]]:
-    """Per region: the forecast where there is one, else the average of recent aggregates, by local slot."""
+    """Per region: the load forecast given by the caller, else the stored forecast of `region:<code>` issued
+    at or before `now` (its breakdown note names the forecast run), else the recent-average baseline."""
+    from forecasting.selectors.demand import demand_baseline_by_slot, demand_forecast_by_start
+
     lookups = {}
     for region in {rule.region for rule in rules if isinstance(rule, dynamic.DemandRule)}:
-        rows = (
-            LoadAggregate.objects.filter(
-                Q(level=LoadAggregate.Level.REGION, code=region),
-                interval_start__gte=day_start - timedelta(days=LOAD_LOOKBACK_DAYS),
-                interval_start__lt=day_start,
-            )
-            .order_by("interval_start")
-            .values_list("interval_start", "import_kwh", "export_kwh")
+        given = forecasts.get(region, {})
+        stored = demand_forecast_by_start(
+            series_code=f"region:{region}", period_from=day_start, period_to=day_end, as_of=now
         )
-        history = dynamic.average_load_by_slot(
-            ((start, imported - exported) for start, imported, exported in rows), zone=zone, before=day
-        )
-        forecast = forecasts.get(region, {})
+        stored_values, stored_source = stored if stored else ({}, "")
+        history = demand_baseline_by_slot(region_code=region, zone=zone, before=day, day_start=day_start)
 
-        def lookup(start: datetime, forecast=forecast, history=history) -> dynamic.Load | None:
-            if start in forecast:
-                return dynamic.Load(forecast[start], "forecast")
-            return history.get(dynamic.local_slot(start, zone))
+        def lookup(
+            start: datetime,
+            given=given,
+            stored_values=stored_values,
+            stored_source=stored_source,
+            history=history,
+        ) -> dynamic.Load | None:
+            if start in given:
+                return dynamic.Load(given[start], "forecast")
+            if start in stored_values:
+                return dynamic.Load(stored_values[start], stored_source)
+            baseline = history.get(dynamic.local_slot(start, zone))
+            return dynamic.Load(*baseline) if baseline else None
 
         lookups[region] = lookup
     return lookups
+
+
+def _weather_temperatures(
+    rules: tuple[dynamic.Rule, ...], day_start: datetime, day_end: datetime, *, now: datetime
+) -> dict[datetime, Decimal]:
+    """Hourly °C from the weather forecast (or observations) known at `now`, for the first weather rule's
+    location (or the location mapped to the first demand rule's region)."""
+    from forecasting.selectors.weather import weather_frame, weather_location_for_area
+
+    weather = next((rule for rule in rules if isinstance(rule, dynamic.WeatherRule)), None)
+    if weather is None:
+        return {}
+    location = weather.location
+    if not location:
+        demand = next((rule for rule in rules if isinstance(rule, dynamic.DemandRule)), None)
+        mapped = weather_location_for_area(kind="region", code=demand.region) if demand else None
+        location = mapped.code if mapped else ""
+    if not location:
+        return {}
+    frame = weather_frame(location_code=location, period_from=day_start, period_to=day_end, as_of=now)
+    return {
+        start.to_pydatetime(): Decimal(str(round(float(value), 2)))
+        for start, value in frame["temperature_c"].items()
+        if value == value  # not NaN
+    }
 
 
 def _temperatures(temperatures: Mapping[datetime, object] | None) -> dict[datetime, Decimal]:

@@ -142,7 +142,14 @@ class Command(BaseCommand):
                     ending="",
                 ),
             ),
+            ("Forecasting the London feeders for 1-7 February 2013", self._forecast_london),
         ]
+
+    def _forecast_london(self) -> None:
+        from forecasting.services.demo import demo_forecast_london_feeders
+
+        outcome = demo_forecast_london_feeders(feeder_codes=["LDN-F01"])
+        self.stdout.write(f" {', '.join(f'{s}: {m}' for s, m in outcome.champions.items())};", ending="")
 
     def _vee(self) -> None:
         households = Meter.objects.filter(meter_point__feeder_code="LDN-F01").values_list("id", flat=True)

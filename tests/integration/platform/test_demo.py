@@ -84,3 +84,16 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     assert edge["node"]["number"] == invoice.number
     assert edge["node"]["totalAmount"] == str(invoice.total_amount)
     assert sum(Decimal(t["amount"]) for t in edge["node"]["taxes"]) == invoice.tax_amount > 0
+
+    # The London feeder is forecast for the first week of February 2013 (7 days of half-hours, with bands).
+    from datetime import UTC, datetime
+
+    from forecasting.selectors.forecasts import forecast_frame
+
+    week = forecast_frame(
+        series_code="feeder:LDN-F01",
+        period_from=datetime(2013, 2, 1, tzinfo=UTC),
+        period_to=datetime(2013, 2, 8, tzinfo=UTC),
+    )
+    assert len(week) == 336
+    assert (week["lower_80"] <= week["upper_80"]).all()

@@ -284,17 +284,3 @@ def test_no_rules_are_refused():
         dynamic.rules_parse([])
 
     assert raised.value.field == "document.energy.rules"
-
-
-def test_average_load_uses_the_last_seven_days_with_data_per_local_slot():
-    rows = []
-    for back in range(1, 11):  # ten days of history at 18:00 local, kWh = days back
-        local = datetime.combine(DAY - timedelta(days=back), datetime.min.time(), tzinfo=BERLIN) + timedelta(
-            hours=18
-        )
-        rows.append((local.astimezone(UTC), Decimal(back)))
-    rows.append((dynamic.day_bounds(DAY, BERLIN)[0], Decimal(1000)))  # the day itself is ignored
-
-    averages = dynamic.average_load_by_slot(rows, zone=BERLIN, before=DAY)
-
-    assert averages == {(18, 0): dynamic.Load(Decimal("4.0000"), "7-day average of 7 days")}  # mean of 1..7

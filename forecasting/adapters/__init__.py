@@ -1,0 +1,1 @@
+"""Adapters to outside weather sources (Django-free)."""

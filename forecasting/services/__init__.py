@@ -1,0 +1,1 @@
+"""Services of the forecasting app: writes and domain operations, one module per sub-domain."""

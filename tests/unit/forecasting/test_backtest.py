@@ -1,0 +1,123 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.modelling.backtest import backtest, champion_of, local_midnights, metrics
+from forecasting.modelling.calendar import Calendar
+from forecasting.modelling.models import Constant, SeasonalNaive, model_factory
+from tests.unit.forecasting.synthetic import demand_series
+
+CAL = Calendar(zone="UTC", step=pd.Timedelta(hours=1))
+
+
+def _origins(first: str, days: int) -> pd.DatetimeIndex:
+    start = pd.Timestamp(first)
+    return local_midnights(start, start + pd.Timedelta(days=days), CAL)
+
+
+def test_gradient_boosting_learns_the_known_structure_and_beats_seasonal_naive():
+    y, X = demand_series(days=120)
+
+    result = backtest(
+        y,
+        X,
+        calendar=CAL,
+        factories={"lightgbm": model_factory("lightgbm", CAL, horizon=24)},
+        origins=_origins("2023-04-01", 28),
+        horizon=24,
+        refit_every_days=14,
+    )
+
+    model = result.models[0].metrics
+    naive = result.seasonal_naive.metrics
+    assert result.origins == 28
+    assert model["mape"] < 3.5  # noise alone is 2 % (MAPE ≈ 1.6 %)
+    assert model["mape"] < 0.65 * naive["mape"]
+    assert model["mase"] < 0.7
+    assert abs(model["coverage_80"] - 0.80) <= 0.06
+    assert abs(model["coverage_95"] - 0.95) <= 0.04
+    assert result.champion == "lightgbm"
+
+
+def test_a_useless_model_is_never_champion():
+    y, X = demand_series(days=60)
+
+    result = backtest(
+        y,
+        X,
+        calendar=CAL,
+        factories={"constant": lambda: Constant(CAL)},
+        origins=_origins("2023-02-15", 14),
+        horizon=24,
+    )
+
+    assert result.models[0].metrics["mape"] > result.seasonal_naive.metrics["mape"]
+    assert result.champion is None
+    assert result.as_json()["champion"] is None
+
+
+def test_seasonal_naive_is_the_same_local_time_a_week_earlier_across_dst():
+    london = Calendar(zone="Europe/London", step=pd.Timedelta(hours=1))
+    index = pd.date_range("2023-03-15", "2023-04-05", freq="h", tz="UTC", inclusive="left")
+    local_hour = index.tz_convert("Europe/London").hour
+    y = pd.Series(local_hour.to_numpy(dtype=float), index=index)
+    origin = pd.Timestamp("2023-03-29T23:00Z")  # local midnight after the spring change (26 March)
+    targets = pd.date_range(origin, periods=24, freq="h")
+
+    predicted = SeasonalNaive(london).predict(y[y.index < origin], None, targets)
+
+    assert list(predicted) == list(range(24))
+
+
+def test_metrics_match_hand_computed_values():
+    actual = np.array([100.0, 200.0])
+    frame = pd.DataFrame(
+        {
+            "value": [110.0, 180.0],
+            "lower_80": [90.0, 190.0],
+            "upper_80": [120.0, 210.0],
+            "lower_95": [80.0, 150.0],
+            "upper_95": [130.0, 250.0],
+        }
+    )
+
+    out = metrics(actual, frame, naive=np.array([120.0, 160.0]))
+
+    assert out["mape"] == pytest.approx(10.0)
+    assert out["rmse"] == pytest.approx(np.sqrt((100 + 400) / 2))
+    assert out["mase"] == pytest.approx(15 / 30)
+    assert out["coverage_80"] == 1.0
+    assert out["pinball_80"] == pytest.approx(
+        ((0.1 * 10 + 0.1 * 10) / 2 + (0.9 * 0 + 0.1 * 20 + 0.1 * 10) / 2) / 2
+    )
+
+
+def test_champion_is_the_lowest_mape_that_beats_naive():
+    from forecasting.modelling.backtest import ModelResult
+    from forecasting.modelling.intervals import ResidualPool
+
+    def result(name, mape):
+        return ModelResult(name, {"mape": mape}, [], ResidualPool(), pd.DataFrame())
+
+    naive = result("seasonal_naive", 5.0)
+    assert champion_of([result("a", 4.0), result("b", 3.0)], naive) == "b"
+    assert champion_of([result("a", 5.0), result("b", 6.0)], naive) is None
+
+
+@pytest.mark.slow
+def test_prophet_with_temperature_regressors_beats_seasonal_naive():
+    y, X = demand_series(days=70)
+
+    result = backtest(
+        y,
+        X,
+        calendar=CAL,
+        factories={"prophet": model_factory("prophet", CAL, horizon=24)},
+        origins=_origins("2023-03-05", 7),
+        horizon=24,
+        refit_every_days=7,
+        calibration_days=7,
+    )
+
+    assert result.champion == "prophet"
+    assert result.models[0].metrics["mape"] < 5.0
