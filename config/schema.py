@@ -1,5 +1,6 @@
 """The root GraphQL schema: the apps' Query and Mutation types merged, plus the shared extensions."""
 
+import datetime
 from decimal import Decimal
 
 import strawberry
@@ -13,7 +14,7 @@ from billing.graphql.queries import Query as BillingQuery
 from core.api.execution import ExecutionContext
 from core.api.extensions import schema_extensions
 from core.api.merge import merge_root_types
-from core.api.scalars import SafeDecimal
+from core.api.scalars import BoundedDate, BoundedDateTime, SafeDecimal
 from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
 from grid.graphql.mutations import Mutation as GridMutation
@@ -47,7 +48,12 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=schema_extensions(),
     config=StrawberryConfig(
-        scalar_map={Decimal: SafeDecimal}, relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE
+        scalar_map={
+            Decimal: SafeDecimal,
+            datetime.date: BoundedDate,
+            datetime.datetime: BoundedDateTime,
+        },
+        relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE,
     ),
     execution_context_class=ExecutionContext,
 )

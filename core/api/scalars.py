@@ -1,5 +1,6 @@
 """Scalars shared by every app's schema."""
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -69,4 +70,52 @@ SafeDecimal = strawberry.scalar(
     serialize=str,
     parse_value=parse_decimal,
     parse_literal=parse_decimal_literal,
+)
+
+
+# Dates and instants a client may send: far enough either way for any tariff, reading or forecast, and
+# clear of the calendar's ends, where adding a day or an hour would overflow.
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2999, 12, 31)
+
+
+def _in_range(day: datetime.date) -> None:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"Dates must lie between {EARLIEST_DATE} and {LATEST_DATE}.")
+
+
+def parse_date(value: object) -> datetime.date:
+    """A `YYYY-MM-DD` date within EARLIEST_DATE..LATEST_DATE."""
+    if not isinstance(value, str):
+        raise ValueError("A Date is a string YYYY-MM-DD.")
+    day = datetime.date.fromisoformat(value)
+    _in_range(day)
+    return day
+
+
+def parse_datetime(value: object) -> datetime.datetime:
+    """An ISO 8601 date and time (an offset is required by the operations that need one), within range."""
+    if not isinstance(value, str):
+        raise ValueError("A DateTime is an ISO 8601 string, e.g. 2024-01-15T00:00:00Z.")
+    moment = datetime.datetime.fromisoformat(value)
+    _in_range(moment.date())
+    return moment
+
+
+BoundedDate = strawberry.scalar(
+    name="Date",
+    description=f"A date, YYYY-MM-DD, between {EARLIEST_DATE} and {LATEST_DATE}.",
+    serialize=lambda value: value.isoformat(),
+    parse_value=parse_date,
+)
+
+BoundedDateTime = strawberry.scalar(
+    name="DateTime",
+    description=(
+        "A date and time in ISO 8601 with its UTC offset (e.g. 2024-01-15T00:00:00Z), "
+        f"between {EARLIEST_DATE} "
+        f"and {LATEST_DATE}."
+    ),
+    serialize=lambda value: value.isoformat(),
+    parse_value=parse_datetime,
 )

@@ -250,7 +250,7 @@ class Query:
 
     @strawberry.field(extensions=[ScopeRequired("grid:read")])
     def schedule_run(self, id: strawberry.ID) -> ScheduleRun | None:
-        run = schedule_run_get(run_id=int(id))
+        run = schedule_run_get(run_id=int(id)) if id.isdigit() else None
         return ScheduleRun.of(run) if run is not None else None
 
     @strawberry.field(extensions=[ScopeRequired("grid:read")])

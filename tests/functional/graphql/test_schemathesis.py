@@ -78,8 +78,9 @@ def callers(make_token, staff):
 
 def test_the_fuzzed_schema_covers_every_root_operation():
     labels = {operation.label for operation in OPERATIONS}
+    roots = api_schema._schema.query_type, api_schema._schema.mutation_type
 
-    assert len(labels) == 27
+    assert labels == {f"{root.name}.{field}" for root in roots for field in root.fields}
     assert {"Query.invoices", "Mutation.readingsIngest", "Mutation.billRunStart"} <= labels
 
 
