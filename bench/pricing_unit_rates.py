@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.utils import timezone as django_timezone
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -66,7 +68,9 @@ def main(requests: int = 60) -> None:
         code = f"BENCH-{kind}-{stamp}"
         tariff_create(code=code, name=code, direction="IMPORT")
         document = {"format": "tariff/v1", "currency": "EUR", "timezone": zone, "energy": energy}
-        tariff_version_publish(tariff_code=code, valid_from=start, valid_to=None, document=document)
+        tariff_version_publish(
+            tariff_code=code, valid_from=start, valid_to=None, document=document, now=django_timezone.now()
+        )
         tariffs[kind] = code
     client, _ = api_client_create(name=f"bench-rates-{stamp}", scopes=["pricing:read"])
     token = AccessToken.objects.create(

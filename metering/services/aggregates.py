@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count, DecimalField, F, Max, Q, Sum
-from django.utils import timezone
 
 from metering.models import AggregateDirty, Direction, LoadAggregate, Quality, Reading
 
@@ -86,11 +85,10 @@ def aggregates_refresh(*, now: datetime, max_keys: int = 50_000) -> int:
     return written
 
 
-def aggregates_rebuild(*, period_start: datetime, period_end: datetime, now: datetime | None = None) -> int:
+def aggregates_rebuild(*, period_start: datetime, period_end: datetime, now: datetime) -> int:
     """Recompute every feeder and region aggregate with interval_start in [period_start, period_end),
     one day of readings per query; return the rows written. Pending marks stay (refreshing them later
     recomputes the same values)."""
-    now = now or timezone.now()
     written = 0
     with transaction.atomic():
         LoadAggregate.objects.filter(interval_start__gte=period_start, interval_start__lt=period_end).delete()

@@ -68,6 +68,7 @@ class Mutation:
                 valid_from=input.valid_from,
                 valid_to=input.valid_to,
                 document=input.document,
+                now=timezone.now(),
             )
         except DomainError as exc:
             return _operation_info(exc)
@@ -76,7 +77,11 @@ class Mutation:
     def pricing_event_declare(self, input: PricingEventDeclareInput) -> PricingEventType:
         try:
             return tariff_services.pricing_event_declare(
-                kind=input.kind.value, start=input.start, end=input.end, tariff_codes=input.tariff_codes
+                kind=input.kind.value,
+                start=input.start,
+                end=input.end,
+                tariff_codes=input.tariff_codes,
+                now=timezone.now(),
             )
         except DomainError as exc:
             return _operation_info(exc)

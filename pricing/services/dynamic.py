@@ -27,6 +27,7 @@ from pricing.models import (
     TariffVersion,
 )
 from pricing.selectors.ledger import ledger_key
+from pricing.selectors.tariffs import TariffNotFound
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,6 @@ class UnableToPublishPrices(DomainError):
     code = "unable_to_publish_prices"
 
 
-class TariffNotFound(UnableToPublishPrices):
-    code = "not_found"
-
-
 class NotADynamicTariff(UnableToPublishPrices):
     code = "not_dynamic"
 
@@ -52,7 +49,7 @@ class InvalidDynamicRule(UnableToPublishPrices):
     code = "invalid_dynamic_rule"
 
 
-class MissingMarketPrice(UnableToPublishPrices):
+class NoMarketPriceForInterval(UnableToPublishPrices):
     code = "missing_market_price"
 
 
@@ -121,7 +118,7 @@ def dynamic_prices_publish(
             ),
         )
     except dynamic.MissingMarketPrice as exc:
-        raise MissingMarketPrice(
+        raise NoMarketPriceForInterval(
             f"No {energy.market} market price covers the interval starting {dynamic.iso_utc(exc.start)}.",
             field="day",
         ) from exc

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone as django_timezone
 
 from core.errors import DomainError
 from core.periods import check_instant
@@ -106,7 +105,7 @@ def tariff_version_publish(
     valid_from: datetime,
     valid_to: datetime | None,
     document: object,
-    now: datetime | None = None,
+    now: datetime,
 ) -> TariffVersion:
     """Publish a version of a tariff valid over `[valid_from, valid_to)` (open end: None).
 
@@ -150,7 +149,7 @@ def tariff_version_publish(
                 document=document,
                 kind=parsed.energy.kind,
                 document_sha256=sha256,
-                published_at=now or django_timezone.now(),
+                published_at=now,
             )
     except IntegrityError as exc:
         if "tariff_version_no_overlap" not in str(exc):
@@ -206,7 +205,7 @@ def pricing_event_declare(
     start: datetime,
     end: datetime,
     tariff_codes: Sequence[str],
-    now: datetime | None = None,
+    now: datetime,
 ) -> PricingEvent:
     """Declare a critical-peak or emergency window `[start, end)` for tariffs; the identical declaration
     again returns the existing event. Every version of those tariffs in the window must price the kind."""
@@ -240,9 +239,7 @@ def pricing_event_declare(
     for event in PricingEvent.objects.filter(kind=kind, start=start, end=end).prefetch_related("tariffs"):
         if {t.pk for t in event.tariffs.all()} == wanted:
             return event
-    event = PricingEvent.objects.create(
-        kind=kind, start=start, end=end, declared_at=now or django_timezone.now()
-    )
+    event = PricingEvent.objects.create(kind=kind, start=start, end=end, declared_at=now)
     event.tariffs.set(tariffs)
     return event
 

@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone as django_timezone
+
 from pricing.services.dynamic import AnnouncedRate
 from pricing.services.tariffs import tariff_create, tariff_version_publish
 
@@ -24,6 +26,7 @@ def make_announced_dtou_tariff(code: str = "DTOU") -> str:
             "timezone": "Europe/London",
             "energy": {"kind": "dynamic", "market": "LCL-DTOU", "rules": []},
         },
+        now=django_timezone.now(),
     )
     return code
 

@@ -184,6 +184,7 @@ class Command(BaseCommand):
             valid_from=JANUARY[0],
             valid_to=None,
             document=_document({"kind": "flat", "rate_per_kwh": "0.14228"}),
+            now=timezone.now(),
         )
         tariff_create(code=DTOU_TARIFF, name="Low Carbon London dynamic time-of-use 2013")
         tariff_version_publish(
@@ -191,6 +192,7 @@ class Command(BaseCommand):
             valid_from=JANUARY[0],
             valid_to=datetime(2014, 1, 1, tzinfo=UTC),
             document=_document({"kind": "dynamic", "market": "LCL-DTOU", "rules": []}),
+            now=timezone.now(),
         )
         days = defaultdict(list)
         with DTOU_SCHEDULE.open(newline="") as rows:
@@ -227,6 +229,7 @@ class Command(BaseCommand):
                     ],
                 }
             ),
+            now=timezone.now(),
         )
         tariff_create(code="DEMO-TOU", name="Demo time-of-use, peak 16:00-19:00 weekdays (example rates)")
         weekday = ["off_peak"] * 14 + ["day"] * 18 + ["peak"] * 6 + ["day"] * 8 + ["off_peak"] * 2
@@ -243,6 +246,7 @@ class Command(BaseCommand):
                     "holidays": "GB",
                 }
             ),
+            now=timezone.now(),
         )
         # Indexed needs market prices: the committed public ERCOT sample (winter storm Uri, February 2021).
         market_prices_import_file(
@@ -267,6 +271,7 @@ class Command(BaseCommand):
                     "floor_per_kwh": "0.00",
                 },
             },
+            now=timezone.now(),
         )
 
     def _agreements(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone as django_timezone
 
 from core.errors import DomainError
 from pricing.documents import InvalidTariffDocument, parse_tariff_document
@@ -75,7 +76,11 @@ class Command(BaseCommand):
         try:
             tariff_create(code=code, name=result.name[:200], direction=options["direction"])
             version = tariff_version_publish(
-                tariff_code=code, valid_from=valid_from, valid_to=valid_to, document=result.document
+                tariff_code=code,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                document=result.document,
+                now=django_timezone.now(),
             )
         except DomainError as exc:
             raise CommandError(f"{code}: {'; '.join(exc.messages)}") from exc

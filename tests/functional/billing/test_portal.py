@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone as django_timezone
 
 from billing.models import Agreement, Customer, Invoice, InvoiceLine, InvoiceTax
 from billing.selectors.invoice_charts import invoice_charts
@@ -87,6 +88,7 @@ def supply(customer: Customer, serial: str, tariff_code: str) -> Agreement:
                 "weekend": hours,
             },
         },
+        now=django_timezone.now(),
     )
     return Agreement.objects.create(
         customer=customer,

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone as django_timezone
 
 from billing.models import Invoice
 from billing.services.invoices import invoice_issue
@@ -31,6 +32,7 @@ def test_a_version_billed_by_an_issued_invoice_after_b_cannot_end_at_b():
             valid_from=datetime(2024, 10, 15, tzinfo=UTC),
             valid_to=None,
             document=flat_document("0.30"),
+            now=django_timezone.now(),
         )
     assert refused.value.field == "valid_from"
     assert issued.number in str(refused.value)
@@ -41,5 +43,6 @@ def test_a_version_billed_by_an_issued_invoice_after_b_cannot_end_at_b():
         valid_from=datetime(2024, 11, 1, tzinfo=UTC),  # 1 November, local midnight (GMT)
         valid_to=None,
         document=flat_document("0.30"),
+        now=django_timezone.now(),
     )
     assert TariffVersion.objects.count() == 2

@@ -221,7 +221,7 @@ def test_a_missing_market_price_names_the_interval_and_writes_nothing():
     make_prices()
     MarketPrice.objects.filter(interval_start=datetime(2024, 1, 15, 5, 0, tzinfo=UTC)).delete()
 
-    with pytest.raises(services.MissingMarketPrice, match="2024-01-15T05:00:00Z"):
+    with pytest.raises(services.NoMarketPriceForInterval, match="2024-01-15T05:00:00Z"):
         publish()
 
     assert not RatePublication.objects.exists()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 from auditlog.models import LogEntry
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 
 from pricing.models import RatePublication, TariffVersion
 from pricing.services.tariffs import OverlappingTariffVersion, TariffVersionInUse, tariff_version_publish
@@ -20,7 +21,9 @@ def test_a_version_from_b_ends_the_open_ended_version_at_b_and_is_audited():
     """Check 29: the price can change; the old version keeps its document and ends exactly at B."""
     old = publish("FLAT-1", JAN, None, doc())
 
-    new = tariff_version_publish(tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE)
+    new = tariff_version_publish(
+        tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE, now=django_timezone.now()
+    )
 
     old.refresh_from_db()
     assert (old.valid_from, old.valid_to, old.document) == (JAN, MAR, doc())
@@ -28,7 +31,9 @@ def test_a_version_from_b_ends_the_open_ended_version_at_b_and_is_audited():
     entry = LogEntry.objects.get_for_object(old).filter(action=LogEntry.Action.UPDATE).get()
     assert entry.changes_dict["valid_to"][0] == "None"
     assert entry.changes_dict["valid_to"][1].startswith("2024-03-01 00:00:00")
-    again = tariff_version_publish(tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE)
+    again = tariff_version_publish(
+        tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE, now=django_timezone.now()
+    )
     assert again.pk == new.pk
 
 
@@ -37,7 +42,9 @@ def test_a_version_from_before_the_open_version_starts_is_still_an_overlap():
     publish("FLAT-1", MAR, None, doc())
 
     with pytest.raises(OverlappingTariffVersion):
-        tariff_version_publish(tariff_code="FLAT-1", valid_from=JAN, valid_to=None, document=NEW_PRICE)
+        tariff_version_publish(
+            tariff_code="FLAT-1", valid_from=JAN, valid_to=None, document=NEW_PRICE, now=django_timezone.now()
+        )
 
 
 def test_ending_a_version_whose_rates_were_published_after_b_is_refused_naming_the_field():
@@ -48,14 +55,20 @@ def test_ending_a_version_whose_rates_were_published_after_b_is_refused_naming_t
     )
 
     with pytest.raises(TariffVersionInUse) as refused:
-        tariff_version_publish(tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE)
+        tariff_version_publish(
+            tariff_code="FLAT-1", valid_from=MAR, valid_to=None, document=NEW_PRICE, now=django_timezone.now()
+        )
 
     assert refused.value.field == "valid_from"
     assert "2024-03-01 are published" in str(refused.value)
     old.refresh_from_db()
     assert (old.valid_to, TariffVersion.objects.count()) == (None, 1)
     tariff_version_publish(
-        tariff_code="FLAT-1", valid_from=datetime(2024, 3, 2, tzinfo=UTC), valid_to=None, document=NEW_PRICE
+        tariff_code="FLAT-1",
+        valid_from=datetime(2024, 3, 2, tzinfo=UTC),
+        valid_to=None,
+        document=NEW_PRICE,
+        now=django_timezone.now(),
     )
 
 

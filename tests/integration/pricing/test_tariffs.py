@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 
 from pricing.models import PricingEvent, Tariff, TariffVersion
 from pricing.services import tariffs as tariff_services
@@ -41,7 +42,11 @@ def doc(energy: dict | None = None, **top: object) -> dict:
 def publish(code: str, valid_from: datetime, valid_to: datetime | None, document: dict) -> TariffVersion:
     tariff_create(code=code, name=f"Tariff {code}", direction="IMPORT")
     return tariff_version_publish(
-        tariff_code=code, valid_from=valid_from, valid_to=valid_to, document=document
+        tariff_code=code,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        document=document,
+        now=django_timezone.now(),
     )
 
 
@@ -147,13 +152,16 @@ def test_a_version_period_must_not_be_empty_or_naive():
     tariff_create(code="FLAT-1", name="Flat", direction="IMPORT")
 
     with pytest.raises(Exception, match="validTo must be after validFrom"):
-        tariff_version_publish(tariff_code="FLAT-1", valid_from=FEB, valid_to=JAN, document=doc())
+        tariff_version_publish(
+            tariff_code="FLAT-1", valid_from=FEB, valid_to=JAN, document=doc(), now=django_timezone.now()
+        )
     with pytest.raises(Exception, match="UTC offset"):
         tariff_version_publish(
             tariff_code="FLAT-1",
             valid_from=datetime(2024, 1, 1),  # noqa: DTZ001 - naive on purpose
             valid_to=None,
             document=doc(),
+            now=django_timezone.now(),
         )
 
 
