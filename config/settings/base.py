@@ -183,6 +183,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.bill_rebill_revised_task",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Every 15 minutes: a power flow per quarter hour over the next hours of each network; violations alert
+    # staff and create a shedding plan.
+    "grid-lookahead": {
+        "task": "grid.tasks.powerflow.grid_lookahead_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    "grid-restore-due": {"task": "grid.tasks.dispatch.shedding_plans_restore_due_task", "schedule": 300.0},
     "billing-monthly": {
         "task": "billing.tasks.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),
@@ -256,6 +264,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "pricing.Tariff",
     "pricing.TariffVersion",
     "pricing.PricingEvent",
+    "grid.Network",
+    "grid.Load",
+    "grid.TopologyEvent",
+    "grid.SheddingPlan",
+    "grid.Dispatch",
+    "grid.Scenario",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
@@ -271,6 +285,14 @@ BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:
     raise ImproperlyConfigured(f"BILL_RUN_CHUNK_SIZE must be at least 1, got {BILL_RUN_CHUNK_SIZE}")
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# --- Grid ---------------------------------------------------------------------------------------------------
+# Hours ahead the 15-minute look-ahead run covers; dispatch plans without approval when true; MQTT topic root
+# of load-control instructions (<root>/<network>/<load>/instruction, acknowledgements on .../ack).
+GRID_LOOKAHEAD_HOURS = env.int("GRID_LOOKAHEAD_HOURS", default=4)
+GRID_AUTO_DISPATCH = env.bool("GRID_AUTO_DISPATCH", default=False)
+GRID_MQTT_TOPIC_ROOT = env("GRID_MQTT_TOPIC_ROOT", default="grid/loads")
+GRID_DISPATCH_ACK_SECONDS = env.float("GRID_DISPATCH_ACK_SECONDS", default=5.0)
+GRID_DISPATCH_RETRIES = env.int("GRID_DISPATCH_RETRIES", default=3)
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
@@ -295,5 +317,6 @@ LOGGING = {
         # In-process (eager) tasks: no broker connection to report, no per-task chatter.
         "kombu.connection": {"level": "ERROR"},
         "celery.app.trace": {"level": "WARNING"},
+        "pandapower": {"level": "WARNING"},
     },
 }

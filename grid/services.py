@@ -1,1 +1,0 @@
-"""services of the grid app."""

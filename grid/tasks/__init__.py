@@ -1,0 +1,1 @@
+"""Celery tasks of the grid app (routed to the grid queue by `grid.tasks.*`)."""
