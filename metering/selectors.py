@@ -254,3 +254,16 @@ def _reading_arrays_postgresql(
         kwh_e4=rows["v2"].astype("int64"),
         quality=rows["v3"].astype("int8"),
     )
+
+
+def feeder_code_list() -> list[str]:
+    """Every feeder code that a meter point names, sorted (used by grid to map feeders onto a network)."""
+    from metering.models import MeterPoint  # appended: the imports above are shared
+
+    return sorted(
+        code
+        for code in MeterPoint.objects.exclude(feeder_code="")
+        .values_list("feeder_code", flat=True)
+        .distinct()
+        if code
+    )

@@ -58,7 +58,7 @@ def _unique(model: str) -> list[models.BaseConstraint]:
 
 class Bus(Element):
     vn_kv = models.FloatField()
-    type = models.CharField(max_length=8, default="b")
+    type = models.CharField(max_length=32, default="b")
     zone = models.CharField(max_length=100, blank=True)
     min_vm_pu = models.FloatField(null=True, blank=True)
     max_vm_pu = models.FloatField(null=True, blank=True)
@@ -82,7 +82,7 @@ class Line(Element):
     max_i_ka = models.FloatField()
     df = models.FloatField(default=1.0)
     parallel = models.IntegerField(default=1)
-    type = models.CharField(max_length=20, blank=True)
+    type = models.CharField(max_length=32, blank=True)
     max_loading_percent = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -101,14 +101,14 @@ class Transformer(Element):
     pfe_kw = models.FloatField(default=0.0)
     i0_percent = models.FloatField(default=0.0)
     shift_degree = models.FloatField(default=0.0)
-    tap_side = models.CharField(max_length=2, blank=True)
+    tap_side = models.CharField(max_length=8, blank=True)
     tap_neutral = models.FloatField(null=True, blank=True)
     tap_min = models.FloatField(null=True, blank=True)
     tap_max = models.FloatField(null=True, blank=True)
     tap_step_percent = models.FloatField(null=True, blank=True)
     tap_step_degree = models.FloatField(null=True, blank=True)
     tap_pos = models.FloatField(null=True, blank=True)
-    tap_changer_type = models.CharField(max_length=20, blank=True)
+    tap_changer_type = models.CharField(max_length=32, blank=True)
     parallel = models.IntegerField(default=1)
     df = models.FloatField(default=1.0)
     max_loading_percent = models.FloatField(null=True, blank=True)
@@ -124,7 +124,7 @@ class Switch(models.Model):
     bus = models.IntegerField()
     element = models.IntegerField()
     et = models.CharField(max_length=2, help_text="b (bus), l (line) or t (transformer).")
-    type = models.CharField(max_length=8, blank=True)
+    type = models.CharField(max_length=32, blank=True)
     closed = models.BooleanField(default=True)
     z_ohm = models.FloatField(default=0.0)
 
@@ -155,7 +155,7 @@ class Load(Element):
     q_mvar = models.FloatField(default=0.0)
     sn_mva = models.FloatField(null=True, blank=True)
     scaling = models.FloatField(default=1.0)
-    type = models.CharField(max_length=20, blank=True)
+    type = models.CharField(max_length=32, blank=True)
     profile = models.CharField(max_length=100, blank=True)
     priority = models.PositiveSmallIntegerField(
         default=3,
@@ -176,7 +176,7 @@ class StaticGenerator(Element):
     q_mvar = models.FloatField(default=0.0)
     sn_mva = models.FloatField(null=True, blank=True)
     scaling = models.FloatField(default=1.0)
-    type = models.CharField(max_length=20, blank=True)
+    type = models.CharField(max_length=32, blank=True)
     profile = models.CharField(max_length=100, blank=True)
     feeder_code = models.CharField(max_length=32, blank=True, db_index=True)
 

@@ -127,7 +127,7 @@ def measured_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs
     from metering.selectors import load_aggregate_list
 
     base = stored_inputs(built=built, steps=steps)
-    base.source = "measured"
+    base.source = "stored"  # "measured" once a feeder has rows
     end = steps[-1] + STEP
     for code in sorted({c for c in built.load_feeder if c}):
         rows = list(

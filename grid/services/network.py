@@ -146,6 +146,16 @@ def _tables_write(network: Network, tables: dict[str, pd.DataFrame]) -> dict[str
     for table, frame in tables.items():
         model = MODELS[table]
         columns = [c for c, _, _ in COLUMNS[table]]
+        for column, kind, _default in COLUMNS[table]:
+            longest = model._meta.get_field(column).max_length
+            if kind == "s" and longest:
+                too_long = frame[column].str.len() > longest
+                if too_long.any():
+                    where = frame.index[too_long.to_numpy()][0]
+                    raise NetworkImportError(
+                        f"{network.source_reference}: {table} {where}: {column} is longer than {longest} characters",
+                        field="file",
+                    )
         records = frame[columns].to_dict("records")
         rows = [
             model(

@@ -35,10 +35,12 @@ class ScenarioInvalid(DomainError):
 
 def day_inputs(*, network: Network, built: BuiltNetwork, day_start: datetime) -> StepInputs:
     steps = steps_of(start=day_start, count=STEPS)
+    if any(built.load_feeder):
+        measured = measured_inputs(built=built, steps=steps)
+        if measured.source == "measured":
+            return measured.scaled(sgen=shapes.typical_pv_shape(STEPS))
     if network.source == Network.Source.SIMBENCH:
         return simbench_profile_inputs(built=built, steps=steps)
-    if any(built.load_feeder):
-        return measured_inputs(built=built, steps=steps)
     base = stored_inputs(built=built, steps=steps)
     return base.scaled(load=shapes.typical_load_shape(STEPS), sgen=shapes.typical_pv_shape(STEPS))
 

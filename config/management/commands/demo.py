@@ -126,7 +126,16 @@ class Command(BaseCommand):
             ("Publishing one tariff of every other kind", self._other_tariffs),
             ("Creating a customer and agreement per household", self._agreements),
             ("Billing January 2013 and issuing the invoices", self._bill_january),
+            ("Grid: SimBench MV network, London feeders mapped, evening-ramp scenario", self._grid),
         ]
+
+    def _grid(self) -> None:
+        from grid.services.demo import grid_demo
+        from metering.selectors import feeder_code_list
+
+        self.stdout.write(
+            " " + grid_demo(now=timezone.now(), feeder_codes=feeder_code_list()) + ";", ending=""
+        )
 
     def _vee(self) -> None:
         households = Meter.objects.filter(meter_point__feeder_code="LDN-F01").values_list("id", flat=True)
