@@ -25,19 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from grid.calc.shedding import greedy_plan, shedding_plan  # noqa: E402
-from grid.models import Network  # noqa: E402
-from grid.services.inputs import simbench_profile_inputs, steps_of  # noqa: E402
-from grid.services.network import network_cache_clear, network_import, network_model  # noqa: E402
-from grid.services.powerflow import mv_line_labels, power_flow_horizon, power_flow_n_minus_1  # noqa: E402
+from grid.calc.shedding import greedy_plan, shedding_plan
+from grid.models import Network
+from grid.services.inputs import simbench_profile_inputs, steps_of
+from grid.services.network import network_cache_clear, network_import, network_model
+from grid.services.powerflow import power_flow_horizon, power_flow_n_minus_1
 
 CODE = "1-MVLV-urban-all-0-sw"
 NAME = "bench-mvlv-urban"
 DAY = datetime(2016, 1, 14, tzinfo=UTC)
+GREEDY_CAP = 3000  # power flows; a capped greedy run is reported as such
 
 
 def main() -> None:
@@ -75,7 +76,7 @@ def main() -> None:
     for i in (40, 41, 42, 43, 44):
         started = time.perf_counter()
         built = network_model(network=network, as_of=now)
-        result = built.model.run(
+        built.model.run(
             load_p=day.load_p[i], load_q=day.load_q[i], sgen_p=day.sgen_p[i], sgen_q=day.sgen_q[i]
         )
         warms.append(time.perf_counter() - started)
@@ -123,15 +124,14 @@ def main() -> None:
     original_p, original_q = model.load_p, model.load_q
     model.load_p, model.load_q = load_p, load_q
     try:
-        greedy = greedy_plan(model, priority=priority, sgen_scale=0.0)
+        greedy = greedy_plan(model, priority=priority, sgen_scale=0.0, max_power_flows=GREEDY_CAP)
     finally:
         model.load_p, model.load_q = original_p, original_q
     print(
         f"greedy (one load per power flow): {greedy.seconds:.1f} s, {greedy.power_flows} power flows, shed {greedy.shed_mw:.3f} MW "
-        f"over {int(greedy.shed.sum())} loads, feasible {greedy.feasible}; plan/greedy MW = {plan.shed_mw / max(greedy.shed_mw, 1e-12):.3f} (target ≤ 1.2)",
+        f"over {int(greedy.shed.sum())} loads, feasible {greedy.feasible}{' (CAPPED)' if greedy.power_flows >= GREEDY_CAP else ''}; plan/greedy MW = {plan.shed_mw / max(greedy.shed_mw, 1e-12):.3f} (target ≤ 1.2)",
         flush=True,
     )
-    del mv_line_labels
 
 
 if __name__ == "__main__":

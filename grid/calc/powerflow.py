@@ -7,6 +7,7 @@ the model warm-starts each run from the previous results (`init="results"`). Lim
 """
 
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,7 +162,11 @@ class PowerFlowModel:
         trafos = self.trafo_in_service if trafo_in_service is None else trafo_in_service
         net.line["in_service"] = lines
         net.trafo["in_service"] = trafos
-        # Warm start even across a topology change (N-1): pandapower keeps the results of buses still fed.
+        # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN), and a
+        # NaN start makes the Jacobian singular: start those from 1 pu.
+        if self._warm and net.res_bus["vm_pu"].isna().any():
+            net.res_bus["vm_pu"] = net.res_bus["vm_pu"].fillna(1.0)
+            net.res_bus["va_degree"] = net.res_bus["va_degree"].fillna(0.0)
         converged = self._runpp(pp, init="results" if self._warm else "auto")
         if not converged and self._warm:
             converged = self._runpp(pp, init="auto")
@@ -189,7 +194,9 @@ class PowerFlowModel:
     def _runpp(self, pp: Any, *, init: str) -> bool:
         self.power_flows += 1
         try:
-            pp.runpp(self.net, init=init, numba=self.numba, max_iteration=30)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # a diverging step warns before it raises; the result says so
+                pp.runpp(self.net, init=init, numba=self.numba, max_iteration=30)
         except pp.LoadflowNotConverged:
             return False
         except Exception as error:  # pandapower raises plain errors when, e.g., no slack is connected

@@ -1,4 +1,5 @@
-"""The demo's grid step: a SimBench MV network, the London feeders mapped onto it, an evening-ramp scenario."""
+"""The demo's grid step: a SimBench MV network, the London feeders mapped onto it, an evening-ramp
+scenario."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,5 @@
-"""Map metering feeders onto a network's loads (each load then follows its feeder's measured/forecast shape)."""
+"""Map metering feeders onto a network's loads (each load then follows its feeder's measured or forecast
+shape)."""
 
 from django.db import transaction
 

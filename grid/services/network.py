@@ -153,7 +153,8 @@ def _tables_write(network: Network, tables: dict[str, pd.DataFrame]) -> dict[str
                 if too_long.any():
                     where = frame.index[too_long.to_numpy()][0]
                     raise NetworkImportError(
-                        f"{network.source_reference}: {table} {where}: {column} is longer than {longest} characters",
+                        f"{network.source_reference}: {table} {where}: {column} is longer than "
+                        f"{longest} characters",
                         field="file",
                     )
         records = frame[columns].to_dict("records")
