@@ -64,7 +64,7 @@ def main() -> None:
         network_cache_clear()
         started = time.perf_counter()
         built = network_model(network=network, as_of=now)
-        result = built.model.run()
+        built.model.run()
         colds.append(time.perf_counter() - started)
     print(
         f"cold: database → power-flow result, median of 3: {statistics.median(colds):.2f} s (target ≤ 2 s); buses {len(built.model.net.bus)}",
