@@ -114,6 +114,13 @@ def network_import(
     name = name.strip()
     if not name:
         raise NetworkImportError("--name: a network needs a name", field="name")
+    if net is None and simbench_code:
+        existing = Network.objects.filter(name=name.strip()).first()
+        if existing is not None and (existing.source, existing.source_reference) == (
+            Network.Source.SIMBENCH,
+            simbench_code,
+        ):
+            return existing, False  # already imported: no need to read the source again
     if net is None:
         net, source, reference = _read_source(
             simbench_code=simbench_code, pandapower_json=pandapower_json, matpower=matpower
