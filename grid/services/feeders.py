@@ -17,10 +17,16 @@ def network_feeders_map(*, network: Network, feeder_codes: list[str]) -> dict[st
     loads = list(Load.objects.filter(network=network).order_by("index"))
     size = -(-len(loads) // len(codes))
     counts: dict[str, int] = {}
+    changed = []
     for k, load in enumerate(loads):
-        load.feeder_code = codes[min(k // size, len(codes) - 1)]
-        counts[load.feeder_code] = counts.get(load.feeder_code, 0) + 1
-    Load.objects.bulk_update(loads, ["feeder_code"], batch_size=5000)
+        code = codes[min(k // size, len(codes) - 1)]
+        counts[code] = counts.get(code, 0) + 1
+        if load.feeder_code != code:
+            load.feeder_code = code
+            changed.append(load)
+    if not changed:
+        return counts
+    Load.objects.bulk_update(changed, ["feeder_code"], batch_size=5000)
     Network.objects.filter(pk=network.pk).update(revision=network.revision + 1)
     network.revision += 1
     log_entries_create([(network, {"feeder_map": [None, str(counts)]})], additional_data={"feeders": codes})
