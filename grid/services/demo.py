@@ -25,7 +25,7 @@ def grid_demo(*, now: datetime, feeder_codes: list[str]) -> str:
             network=network,
             kind=Scenario.Kind.EVENING_RAMP,
             day_start=DEMO_DAY,
-            parameters={"load_rise": 0.8},
+            parameters={"load_rise": 2.0},
             now=now,
         )
     scenario = scenario_run(scenario_id=scenario.pk, now=now)
