@@ -191,6 +191,15 @@ class PowerFlowModel:
         result.violations = self.violations(result)
         return result
 
+    def results_snapshot(self) -> Any:
+        """The bus results to warm-start later runs from (e.g. the intact case of an N-1 study)."""
+        return self.net.res_bus[["vm_pu", "va_degree"]].copy()
+
+    def warm_from(self, snapshot: Any) -> None:
+        """Start the next run from `snapshot` instead of the last run's results."""
+        self.net.res_bus.loc[:, ["vm_pu", "va_degree"]] = snapshot.to_numpy()
+        self._warm = True
+
     def _runpp(self, pp: Any, *, init: str) -> bool:
         self.power_flows += 1
         try:

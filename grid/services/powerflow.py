@@ -226,8 +226,11 @@ def power_flow_n_minus_1(
     with built.lock:
         model = built.model
         base = model.run(load_scale=load_scale, sgen_scale=sgen_scale)
+        intact = model.results_snapshot() if base.converged else None
         for label in mv_line_labels(built):
             lines, trafos = model.outage_mask([label])
+            if intact is not None:
+                model.warm_from(intact)  # each contingency starts from the intact case, not the previous one
             result = model.run(
                 load_scale=load_scale, sgen_scale=sgen_scale, line_in_service=lines, trafo_in_service=trafos
             )
