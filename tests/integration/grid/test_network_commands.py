@@ -211,3 +211,24 @@ def test_topology_as_of_a_date_applies_only_the_events_in_effect(network):
     assert bool(before.line.at[line, "in_service"]) is True
     assert bool(after.line.at[line, "in_service"]) is False
     pp.runpp(after)
+
+
+def test_matpower_case_is_imported_with_bus_numbers_as_names(tmp_path):
+    import pandapower.networks as pn
+    from pandapower.converter.matpower import to_mpc
+
+    path = tmp_path / "case9.mat"
+    case = pn.case9()
+    pp.runpp(case)  # to_mpc writes from a solved net
+    to_mpc(case, str(path))
+
+    call_command(
+        "grid_import", "--matpower", str(path), "--name", "case9", stdout=io.StringIO(), stderr=io.StringIO()
+    )
+
+    network = Network.objects.get(name="case9")
+    assert network.source == "matpower"
+    assert Bus.objects.filter(network=network).count() == 9
+    payload = run_json("grid_powerflow", "case9")
+    assert payload["converged"] is True
+    assert payload["buses"] == 9
