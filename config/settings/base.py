@@ -256,6 +256,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
+    # Every 15 minutes: a power flow per quarter hour over the next hours of each network; violations alert
+    # staff and create a shedding plan.
+    "grid-lookahead": {
+        "task": "grid.tasks.powerflow.grid_lookahead_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    "grid-restore-due": {"task": "grid.tasks.dispatch.shedding_plans_restore_due_task", "schedule": 300.0},
     "billing-monthly": {
         "task": "billing.tasks.bill_runs.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),
@@ -345,6 +353,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "pricing.PricingEvent",
     "grid.BatteryAsset",
     "grid.FeederLimit",
+    "grid.Network",
+    "grid.Load",
+    "grid.TopologyEvent",
+    "grid.SheddingPlan",
+    "grid.Dispatch",
+    "grid.Scenario",
     {"model": "oauth2_provider.Application", "exclude_fields": ["client_secret"]},
 )
 # Personal data in `changes` is hidden entirely (django-auditlog's default keeps half of the value).
@@ -381,6 +395,14 @@ MQTT_CA_FILE = env("MQTT_CA_FILE", default="")  # CA of the broker's certificate
 MQTT_MAX_PAYLOAD_BYTES = env.int("MQTT_MAX_PAYLOAD_BYTES", default=256 * 1024)
 if MQTT_MAX_PAYLOAD_BYTES < 1024:
     raise ImproperlyConfigured(f"MQTT_MAX_PAYLOAD_BYTES must be at least 1024, got {MQTT_MAX_PAYLOAD_BYTES}")
+# --- Grid ---------------------------------------------------------------------------------------------------
+# Hours ahead the 15-minute look-ahead run covers; dispatch plans without approval when true; MQTT topic root
+# of load-control instructions (<root>/<network>/<load>/instruction, acknowledgements on .../ack).
+GRID_LOOKAHEAD_HOURS = env.int("GRID_LOOKAHEAD_HOURS", default=4)
+GRID_AUTO_DISPATCH = env.bool("GRID_AUTO_DISPATCH", default=False)
+GRID_MQTT_TOPIC_ROOT = env("GRID_MQTT_TOPIC_ROOT", default="grid/loads")
+GRID_DISPATCH_ACK_SECONDS = env.float("GRID_DISPATCH_ACK_SECONDS", default=5.0)
+GRID_DISPATCH_RETRIES = env.int("GRID_DISPATCH_RETRIES", default=3)
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_FORMAT = env("LOG_FORMAT", default="console")  # "json" for structured logs
@@ -405,5 +427,6 @@ LOGGING: dict[str, Any] = {
         # In-process (eager) tasks: no broker connection to report, no per-task chatter.
         "kombu.connection": {"level": "ERROR"},
         "celery.app.trace": {"level": "WARNING"},
+        "pandapower": {"level": "WARNING"},
     },
 }

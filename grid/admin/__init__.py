@@ -1,3 +1,3 @@
 """Admin of the grid app, one module per sub-domain."""
 
-from grid.admin import storage  # noqa: F401 (registers the models)
+from grid.admin import network, storage  # noqa: F401 - registering the admin classes

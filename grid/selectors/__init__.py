@@ -1,1 +1,1 @@
-"""Reads of the grid app, one module per sub-domain."""
+"""Reads of the grid app, one module per sub-domain: `network`, `operations`, `plots`, `storage`."""

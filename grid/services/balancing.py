@@ -13,7 +13,7 @@ from core.errors import DomainError
 from grid.models import BalancingRun, FeederLimit
 from grid.optimize.balancing import FeederOutcome, signal_balance, signal_what_if
 from grid.optimize.response import BANDS, trial_model
-from grid.services import inputs
+from grid.services import storage_inputs as inputs
 
 STEP = timedelta(minutes=30)
 # The tariff's announced bands (the 2013 trial's dToU rates, per kWh): every adder keeps the rate in

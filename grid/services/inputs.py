@@ -1,101 +1,221 @@
-"""What storage and balancing read from other apps, in one place.
+"""Loads and generation per step, from what other apps know: the one place grid reads metering and
+forecasting.
 
-Load and PV profiles come from forecasting's forecasts; when it has none for the period they come from
-measured readings (a week earlier, same weekday) or the asset's PV size on a clear-sky shape.
+- stored: the network's own values (times scales);
+- SimBench profiles: for networks imported from SimBench, each load/sgen follows its bundled profile (the
+  package's data, no download), the row of the same quarter hour of the year;
+- measured: a load linked to a metering feeder follows that feeder's measured aggregate, as a shape: its
+  stored `p_mw` times the aggregate over the aggregate's mean across the horizon (feeder energy is far
+  smaller than a SimBench substation's, so absolute values would mean nothing on an imported network);
+- forecast: the same with forecasting's `forecast_frame(series_code="feeder:<code>")`, and static generators
+  linked to a feeder follow `pv:feeder:<code>` over its maximum across the horizon.
+forecasting is imported lazily (it is wired at merge); without it `forecast_inputs` raises
+`InputsUnavailable` and callers fall back to measured or stored values.
 """
 
-from __future__ import annotations
-
+import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from forecasting.selectors.forecasts import ForecastNotFound, UnknownSeries, forecast_frame
-from metering.models import MeterPoint
+from core.errors import DomainError
+from grid.services.network import BuiltNetwork
 
-HALF_HOUR = timedelta(minutes=30)
-LOAD_HISTORY = timedelta(days=7)
-
-
-def interval_starts(
-    period_start: datetime, period_end: datetime, step: timedelta = HALF_HOUR
-) -> list[datetime]:
-    count = int((period_end - period_start) / step)
-    return [period_start + i * step for i in range(count)]
+STEP = timedelta(minutes=15)
+# Used by heat-wave scenarios when forecasting has no sensitivity: +2 % of mean load per °C (electric
+# cooling/fans on a hot day in a mild climate; a documented assumption, see docs/grid.md).
+FALLBACK_TEMPERATURE_SENSITIVITY = 0.02
 
 
-def _forecast_values(series_code: str, period_start: datetime, period_end: datetime, as_of, steps: int):
-    """The forecast's `value` column on the period's grid, or None if forecasting has none."""
-    try:
-        frame = forecast_frame(
-            series_code=series_code, period_from=period_start, period_to=period_end, as_of=as_of
+class InputsUnavailable(DomainError):
+    code = "GRID_INPUTS_UNAVAILABLE"
+
+
+@dataclass
+class StepInputs:
+    steps: list[datetime]
+    load_p: np.ndarray  # steps × loads, MW
+    load_q: np.ndarray
+    sgen_p: np.ndarray  # steps × sgens, MW
+    sgen_q: np.ndarray
+    source: str
+
+    def scaled(self, *, load: np.ndarray | float = 1.0, sgen: np.ndarray | float = 1.0) -> "StepInputs":
+        load = np.asarray(load, dtype=float).reshape(-1, 1) if np.ndim(load) else float(load)
+        sgen = np.asarray(sgen, dtype=float).reshape(-1, 1) if np.ndim(sgen) else float(sgen)
+        return StepInputs(
+            self.steps,
+            self.load_p * load,
+            self.load_q * load,
+            self.sgen_p * sgen,
+            self.sgen_q * sgen,
+            self.source,
         )
-    except (ForecastNotFound, UnknownSeries):
-        return None
-    values = frame["value"].to_numpy(dtype=float)
-    return values if len(values) == steps else None
 
 
-def clear_sky_shape(starts: list[datetime], longitude_deg: float = 0.0) -> np.ndarray:
-    """A day's PV shape (0..1) from solar time: a sine between 06:00 and 18:00 local solar time."""
-    hours = np.array([(t.hour + t.minute / 60 + longitude_deg / 15) % 24 for t in starts]) + 0.25
-    return np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None)
+def steps_of(*, start: datetime, count: int, step: timedelta = STEP) -> list[datetime]:
+    return [start + i * step for i in range(count)]
 
 
-def pv_profile_kw(
-    *, meter_point: MeterPoint, pv_peak_kw: Decimal, starts: list[datetime], period_end: datetime, as_of=None
-) -> np.ndarray:
-    """Average PV kW per interval behind the meter: forecast `pv:meter_point:<id>`, else size × clear sky."""
-    if not meter_point.has_pv and not pv_peak_kw:
-        return np.zeros(len(starts))
-    forecast = _forecast_values(
-        f"pv:meter_point:{meter_point.identifier}", starts[0], period_end, as_of, len(starts)
+def stored_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs:
+    model = built.model
+    t = len(steps)
+    return StepInputs(
+        steps,
+        np.tile(model.load_p, (t, 1)),
+        np.tile(model.load_q, (t, 1)),
+        np.tile(model.sgen_p, (t, 1)),
+        np.tile(model.sgen_q, (t, 1)),
+        "stored",
     )
-    if forecast is not None:
-        return np.clip(forecast, 0, None)
-    return float(pv_peak_kw) * clear_sky_shape(starts)
 
 
-def load_profiles_kw(
-    *, meter_points: list[MeterPoint], starts: list[datetime], step: timedelta = HALF_HOUR
-) -> np.ndarray:
-    """Average kW per meter point and interval: the same interval a week earlier (measured, import)."""
-    from metering.selectors.readings import reading_series
+def _simbench_folder() -> Path:
+    import simbench
 
-    profiles = np.zeros((len(meter_points), len(starts)))
-    if not starts:
-        return profiles
-    index = {start - LOAD_HISTORY: k for k, start in enumerate(starts)}
-    hours = step.total_seconds() / 3600
-    for row, meter_point in enumerate(meter_points):
-        buckets = reading_series(
-            meter_point=meter_point,
-            period_from=starts[0] - LOAD_HISTORY,
-            period_to=starts[-1] + step - LOAD_HISTORY,
+    return Path(simbench.__file__).parent / "networks" / "1-complete_data-mixed-all-0-sw"
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_rows(file: str, first_row: int, count: int) -> pd.DataFrame:
+    path = _simbench_folder() / file
+    frame = pd.read_csv(path, sep=";", skiprows=range(1, first_row + 1), nrows=count)
+    return frame.drop(columns=["time"])
+
+
+def simbench_profile_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs:
+    """Each load and sgen times its SimBench profile at the same quarter hour of the (2016) profile year."""
+    base = stored_inputs(built=built, steps=steps)
+    base.source = "stored"
+    net = built.model.net
+    start = steps[0]
+    year_start = start.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = int((start - year_start) / STEP) % (366 * 96 - len(steps))
+    loads = _profile_rows("LoadProfile.csv", first, len(steps))
+    renewables = _profile_rows("RESProfile.csv", first, len(steps))
+    for j, profile in enumerate(net.load["profile"].to_numpy()):
+        if isinstance(profile, str) and f"{profile}_pload" in loads.columns:
+            base.load_p[:, j] = built.model.load_p[j] * loads[f"{profile}_pload"].to_numpy(dtype=float)
+            base.load_q[:, j] = built.model.load_q[j] * loads[f"{profile}_qload"].to_numpy(dtype=float)
+    for j, profile in enumerate(net.sgen["profile"].to_numpy()):
+        if isinstance(profile, str) and profile in renewables.columns:
+            factor = renewables[profile].to_numpy(dtype=float)
+            base.sgen_p[:, j] = built.model.sgen_p[j] * factor
+            base.sgen_q[:, j] = built.model.sgen_q[j] * factor
+    return base
+
+
+def _step_values(frame_index: pd.DatetimeIndex, values: np.ndarray, steps: list[datetime]) -> np.ndarray:
+    series = pd.Series(values, index=frame_index).sort_index()
+    target = pd.DatetimeIndex(steps)
+    return series.reindex(series.index.union(target)).ffill().bfill().reindex(target).to_numpy(dtype=float)
+
+
+def _shape(values: np.ndarray, reference: str) -> np.ndarray:
+    scale = np.nanmax(values) if reference == "max" else np.nanmean(values)
+    if not np.isfinite(scale) or scale <= 0:
+        return np.ones_like(values)
+    return np.nan_to_num(values / scale, nan=1.0)
+
+
+def measured_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs:
+    """Loads linked to a feeder follow its measured aggregate (metering.selectors.load_aggregate_list)."""
+    from metering.selectors.aggregates import load_aggregate_list
+
+    base = stored_inputs(built=built, steps=steps)
+    base.source = "stored"  # "measured" once a feeder has rows
+    end = steps[-1] + STEP
+    for code in sorted({c for c in built.load_feeder if c}):
+        rows = list(
+            load_aggregate_list(
+                level="feeder", code=code, period_start=steps[0] - timedelta(hours=1), period_end=end
+            ).values_list("interval_start", "import_kwh")
         )
-        for bucket in buckets:
-            k = index.get(bucket.interval_start)
-            if k is not None:
-                profiles[row, k] = float(bucket.kwh) / hours
-    return profiles
+        if not rows:
+            continue
+        shape = _shape(
+            _step_values(
+                pd.DatetimeIndex([r[0] for r in rows]), np.array([float(r[1]) for r in rows]), steps
+            ),
+            "mean",
+        )
+        mask = built.load_feeder == code
+        base.load_p[:, mask] *= shape[:, None]
+        base.load_q[:, mask] *= shape[:, None]
+    return base
 
 
-def import_prices_per_kwh(*, tariff_code: str, starts: list[datetime], period_end: datetime) -> np.ndarray:
-    """The tariff's unit rate of every interval (pricing's published/derived rates)."""
-    from pricing.selectors.tariffs import unit_rates
-
-    rates = unit_rates(tariff_code=tariff_code, period_from=starts[0], period_to=period_end)
-    by_start = {rate.valid_from: float(rate.value_per_kwh) for rate in rates}
-    values = np.empty(len(starts))
-    for k, start in enumerate(starts):
-        found = by_start.get(start)
-        if found is None:  # rates coarser than the schedule's step: the rate whose interval holds the start
-            found = next(float(r.value_per_kwh) for r in rates if r.valid_from <= start < r.valid_to)
-        values[k] = found
-    return values
+def _forecasting() -> Any:
+    try:
+        from forecasting import selectors  # wired at merge: see docs/grid.md
+    except ImportError as error:  # pragma: no cover - depends on the merge
+        raise InputsUnavailable("forecasting selectors are not available") from error
+    if not hasattr(selectors, "forecast_frame"):
+        raise InputsUnavailable("forecasting.selectors.forecast_frame is not available yet")
+    return selectors
 
 
-def feeder_load_forecast_kwh(*, feeder_code: str, starts: list[datetime], period_end: datetime, as_of=None):
-    """Forecast kWh per interval of a feeder (`feeder:<code>`), or None when forecasting has none."""
-    return _forecast_values(f"feeder:{feeder_code}", starts[0], period_end, as_of, len(starts))
+def forecast_inputs(
+    *, built: BuiltNetwork, steps: list[datetime], as_of: datetime | None = None
+) -> StepInputs:
+    """Loads and sgens linked to a feeder follow forecasting's demand and PV forecasts for it."""
+    selectors = _forecasting()
+    base = stored_inputs(built=built, steps=steps)
+    base.source = "forecast"
+    end = steps[-1] + STEP
+    found = False
+    for code in sorted({c for c in built.load_feeder if c}):
+        try:
+            frame = selectors.forecast_frame(
+                series_code=f"feeder:{code}", period_from=steps[0], period_to=end, as_of=as_of
+            )
+        except Exception:  # noqa: S112 - the feeder keeps its stored values
+            continue
+        found = True
+        shape = _shape(_step_values(frame.index, frame["value"].to_numpy(dtype=float), steps), "mean")
+        mask = built.load_feeder == code
+        base.load_p[:, mask] *= shape[:, None]
+        base.load_q[:, mask] *= shape[:, None]
+        try:
+            pv = selectors.forecast_frame(
+                series_code=f"pv:feeder:{code}", period_from=steps[0], period_to=end, as_of=as_of
+            )
+        except Exception:  # noqa: S112 - the feeder keeps its stored values
+            continue
+        shape = _shape(_step_values(pv.index, pv["value"].to_numpy(dtype=float), steps), "max")
+        mask = built.sgen_feeder == code
+        base.sgen_p[:, mask] *= shape[:, None]
+    if not found:
+        raise InputsUnavailable("no forecast covers these steps for any feeder of the network")
+    return base
+
+
+def temperature_sensitivity(
+    *, feeder_codes: list[str], period_from: datetime, period_to: datetime
+) -> tuple[float, str]:
+    """Relative change of load per +1 °C: forecasting's estimate averaged over feeders (relative to each
+    feeder's mean) where available, else the documented fallback. Returns (value, where it came from)."""
+    try:
+        selectors = _forecasting()
+        values = []
+        for code in feeder_codes:
+            try:
+                absolute = float(selectors.temperature_sensitivity(series_code=f"feeder:{code}"))
+                mean = float(
+                    selectors.forecast_frame(
+                        series_code=f"feeder:{code}", period_from=period_from, period_to=period_to
+                    )["value"].mean()
+                )
+                if mean > 0 and np.isfinite(absolute):
+                    values.append(absolute / mean)
+            except Exception:  # noqa: S112 - the feeder keeps its stored values
+                continue
+        if values:
+            return float(np.mean(values)), "forecasting"
+    except InputsUnavailable:
+        pass
+    return FALLBACK_TEMPERATURE_SENSITIVITY, "fallback"

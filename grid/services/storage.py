@@ -22,7 +22,7 @@ from grid.optimize.storage import (
     schedule_optimize,
     self_consumption_pct,
 )
-from grid.services import inputs
+from grid.services import storage_inputs as inputs
 from metering.models import MeterPoint
 
 log = logging.getLogger(__name__)

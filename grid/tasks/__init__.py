@@ -1,5 +1,3 @@
-"""Celery tasks of the grid app (routed to the "grid" queue by module name), one module per sub-domain."""
+"""Celery tasks of the grid app, one module per sub-domain (routed to the "grid" queue by module name)."""
 
-from grid.tasks.storage import storage_schedule_dispatch_task, storage_schedules_due_task
-
-__all__ = ["storage_schedule_dispatch_task", "storage_schedules_due_task"]
+from grid.tasks import dispatch, powerflow, scenarios, storage  # noqa: F401 - registering the tasks

@@ -272,3 +272,16 @@ def meter_point_pv_count(*, feeder_code: str | None = None, identifier: str | No
     if identifier is not None:
         points = points.filter(identifier=identifier)
     return points.count()
+
+
+def feeder_code_list() -> list[str]:
+    """Every feeder code that a meter point names, sorted (used by grid to map feeders onto a network)."""
+    from metering.models import MeterPoint  # appended: the imports above are shared
+
+    return sorted(
+        code
+        for code in MeterPoint.objects.exclude(feeder_code="")
+        .values_list("feeder_code", flat=True)
+        .distinct()
+        if code
+    )

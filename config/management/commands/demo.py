@@ -130,6 +130,7 @@ class Command(BaseCommand):
                 "Comparing the households' January bills on flat, dToU and indexed tariffs",
                 self._compare_tariffs,
             ),
+            ("Forecasting the London feeders for 1-7 February 2013", self._forecast_london),
             (
                 "Giving 50 households a home battery and PV; scheduling 22 January",
                 lambda: self.stdout.write(
@@ -142,7 +143,7 @@ class Command(BaseCommand):
                     ending="",
                 ),
             ),
-            ("Forecasting the London feeders for 1-7 February 2013", self._forecast_london),
+            ("Grid: SimBench MV network, London feeders mapped, evening-ramp scenario", self._grid),
         ]
 
     def _forecast_london(self) -> None:
@@ -150,6 +151,14 @@ class Command(BaseCommand):
 
         outcome = demo_forecast_london_feeders(feeder_codes=["LDN-F01"])
         self.stdout.write(f" {', '.join(f'{s}: {m}' for s, m in outcome.champions.items())};", ending="")
+
+    def _grid(self) -> None:
+        from grid.services.demo import grid_demo
+        from metering.selectors.readings import feeder_code_list
+
+        self.stdout.write(
+            " " + grid_demo(now=timezone.now(), feeder_codes=feeder_code_list()) + ";", ending=""
+        )
 
     def _vee(self) -> None:
         households = Meter.objects.filter(meter_point__feeder_code="LDN-F01").values_list("id", flat=True)

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('grid', '0001_initial'),
         ('metering', '0002_partition_readings'),
     ]
 

@@ -1,0 +1,253 @@
+"""AC power flow on a built pandapower net (pandapower `runpp`, no solver of our own) and its limit checks.
+
+A `PowerFlowModel` wraps one net built for one topology; callers set load and generation arrays per step and
+the model warm-starts each run from the previous results (`init="results"`). Limits: each bus's own
+`min_vm_pu`/`max_vm_pu` where given, else the network's band; lines and transformers at their
+`max_loading_percent`, else 100 %.
+"""
+
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Below this many buses the numba JIT (seconds per process) costs more than it saves.
+NUMBA_MIN_BUSES = 2000
+
+
+class UnknownElement(ValueError):
+    """An element named for a contingency or priority is not in the network."""
+
+
+@dataclass(frozen=True)
+class ViolationRow:
+    element: str
+    kind: str
+    value: float
+    limit: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"element": self.element, "kind": self.kind, "value": self.value, "limit": self.limit}
+
+
+@dataclass
+class PowerFlowResult:
+    converged: bool
+    seconds: float
+    vm_pu: np.ndarray = field(repr=False)
+    line_loading_percent: np.ndarray = field(repr=False)
+    trafo_loading_percent: np.ndarray = field(repr=False)
+    violations: list[ViolationRow] = field(default_factory=list)
+
+    @property
+    def min_vm_pu(self) -> float | None:
+        finite = self.vm_pu[np.isfinite(self.vm_pu)]
+        return float(finite.min()) if finite.size else None
+
+    @property
+    def max_vm_pu(self) -> float | None:
+        finite = self.vm_pu[np.isfinite(self.vm_pu)]
+        return float(finite.max()) if finite.size else None
+
+    @property
+    def max_line_loading_percent(self) -> float | None:
+        finite = self.line_loading_percent[np.isfinite(self.line_loading_percent)]
+        return float(finite.max()) if finite.size else None
+
+
+def _labels(kind: str, names: Iterable[Any], indices: Iterable[Any]) -> np.ndarray:
+    return np.array(
+        [
+            f"{kind}:{name}" if name not in (None, "") else f"{kind}:{index}"
+            for name, index in zip(names, indices, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+class PowerFlowModel:
+    """One pandapower net (one topology), run step after step with new loads and generation."""
+
+    def __init__(self, net: Any, *, min_vm_pu: float = 0.95, max_vm_pu: float = 1.05) -> None:
+        self.net = net
+        self.bus_labels = _labels("bus", net.bus["name"], net.bus.index)
+        self.line_labels = _labels("line", net.line["name"], net.line.index)
+        self.trafo_labels = _labels("trafo", net.trafo["name"], net.trafo.index)
+        self.bus_min = (
+            net.bus["min_vm_pu"].fillna(min_vm_pu).to_numpy(dtype=float)
+            if "min_vm_pu" in net.bus
+            else np.full(len(net.bus), min_vm_pu)
+        )
+        self.bus_max = (
+            net.bus["max_vm_pu"].fillna(max_vm_pu).to_numpy(dtype=float)
+            if "max_vm_pu" in net.bus
+            else np.full(len(net.bus), max_vm_pu)
+        )
+        self.line_max = (
+            net.line["max_loading_percent"].fillna(100.0).to_numpy(dtype=float)
+            if "max_loading_percent" in net.line
+            else np.full(len(net.line), 100.0)
+        )
+        self.trafo_max = (
+            net.trafo["max_loading_percent"].fillna(100.0).to_numpy(dtype=float)
+            if "max_loading_percent" in net.trafo
+            else np.full(len(net.trafo), 100.0)
+        )
+        self.load_p = net.load["p_mw"].to_numpy(dtype=float).copy()
+        self.load_q = net.load["q_mvar"].to_numpy(dtype=float).copy()
+        self.load_in_service = net.load["in_service"].to_numpy(dtype=bool).copy()
+        self.sgen_p = net.sgen["p_mw"].to_numpy(dtype=float).copy()
+        self.sgen_q = net.sgen["q_mvar"].to_numpy(dtype=float).copy()
+        self.line_in_service = net.line["in_service"].to_numpy(dtype=bool).copy()
+        self.trafo_in_service = net.trafo["in_service"].to_numpy(dtype=bool).copy()
+        self.line_position = {label: i for i, label in enumerate(self.line_labels)}
+        self.trafo_position = {label: i for i, label in enumerate(self.trafo_labels)}
+        self.load_names = np.array(
+            [
+                str(n) if n not in (None, "") else str(i)
+                for n, i in zip(net.load["name"], net.load.index, strict=True)
+            ],
+            dtype=object,
+        )
+        self.numba = len(net.bus) >= NUMBA_MIN_BUSES
+        self._warm = False
+        self.power_flows = 0
+
+    def outage_mask(self, elements: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Line and trafo in-service masks with `elements` (`line:NAME`, `trafo:NAME`) taken out."""
+        lines = self.line_in_service.copy()
+        trafos = self.trafo_in_service.copy()
+        for element in elements:
+            if element in self.line_position:
+                lines[self.line_position[element]] = False
+            elif element in self.trafo_position:
+                trafos[self.trafo_position[element]] = False
+            else:
+                raise UnknownElement(f"{element}: no such line or transformer (use line:NAME or trafo:NAME)")
+        return lines, trafos
+
+    def run(
+        self,
+        *,
+        load_p: np.ndarray | None = None,
+        load_q: np.ndarray | None = None,
+        sgen_p: np.ndarray | None = None,
+        sgen_q: np.ndarray | None = None,
+        load_scale: float = 1.0,
+        sgen_scale: float = 1.0,
+        shed: np.ndarray | None = None,
+        line_in_service: np.ndarray | None = None,
+        trafo_in_service: np.ndarray | None = None,
+    ) -> PowerFlowResult:
+        """Run one AC power flow: loads and generation (MW/Mvar, defaults the stored values) times the scales,
+        shed loads (boolean mask) off, lines/trafos per the masks (defaults: as built). Never raises on
+        divergence: the result says `converged=False`."""
+        import pandapower as pp
+
+        net = self.net
+        started = time.perf_counter()
+        p = (self.load_p if load_p is None else load_p) * load_scale
+        q = (self.load_q if load_q is None else load_q) * load_scale
+        in_service = self.load_in_service if shed is None else self.load_in_service & ~shed
+        net.load["p_mw"] = p
+        net.load["q_mvar"] = q
+        net.load["in_service"] = in_service
+        if len(net.sgen):
+            net.sgen["p_mw"] = (self.sgen_p if sgen_p is None else sgen_p) * sgen_scale
+            net.sgen["q_mvar"] = (self.sgen_q if sgen_q is None else sgen_q) * sgen_scale
+        lines = self.line_in_service if line_in_service is None else line_in_service
+        trafos = self.trafo_in_service if trafo_in_service is None else trafo_in_service
+        net.line["in_service"] = lines
+        net.trafo["in_service"] = trafos
+        # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN), and a
+        # NaN start makes the Jacobian singular: start those from 1 pu.
+        if self._warm and net.res_bus["vm_pu"].isna().any():
+            net.res_bus["vm_pu"] = net.res_bus["vm_pu"].fillna(1.0)
+            net.res_bus["va_degree"] = net.res_bus["va_degree"].fillna(0.0)
+        converged = self._runpp(pp, init="results" if self._warm else "auto")
+        if not converged and self._warm:
+            converged = self._runpp(pp, init="auto")
+        self._warm = converged
+        seconds = time.perf_counter() - started
+        if not converged:
+            nan = np.full
+            return PowerFlowResult(
+                False,
+                seconds,
+                nan(len(net.bus), np.nan),
+                nan(len(net.line), np.nan),
+                nan(len(net.trafo), np.nan),
+            )
+        result = PowerFlowResult(
+            True,
+            seconds,
+            net.res_bus["vm_pu"].to_numpy(dtype=float).copy(),
+            net.res_line["loading_percent"].to_numpy(dtype=float).copy(),
+            net.res_trafo["loading_percent"].to_numpy(dtype=float).copy() if len(net.trafo) else np.zeros(0),
+        )
+        result.violations = self.violations(result)
+        return result
+
+    def results_snapshot(self) -> Any:
+        """The bus results to warm-start later runs from (e.g. the intact case of an N-1 study)."""
+        return self.net.res_bus[["vm_pu", "va_degree"]].copy()
+
+    def warm_from(self, snapshot: Any) -> None:
+        """Start the next run from `snapshot` instead of the last run's results."""
+        self.net.res_bus.loc[:, ["vm_pu", "va_degree"]] = snapshot.to_numpy()
+        self._warm = True
+
+    def _runpp(self, pp: Any, *, init: str) -> bool:
+        self.power_flows += 1
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # a diverging step warns before it raises; the result says so
+                pp.runpp(self.net, init=init, numba=self.numba, max_iteration=30)
+        except pp.LoadflowNotConverged:
+            return False
+        except Exception as error:  # pandapower raises plain errors when, e.g., no slack is connected
+            if "converge" in str(error).lower() or init != "auto":
+                return False
+            raise
+        return bool(self.net.converged)
+
+    def violations(self, result: PowerFlowResult) -> list[ViolationRow]:
+        """Every limit broken in `result`, worst first per kind (buses, then lines, then transformers)."""
+        rows: list[ViolationRow] = []
+        vm = result.vm_pu
+        with np.errstate(invalid="ignore"):
+            for position in np.flatnonzero(vm < self.bus_min - 1e-9):
+                rows.append(
+                    ViolationRow(
+                        self.bus_labels[position],
+                        "undervoltage",
+                        float(vm[position]),
+                        float(self.bus_min[position]),
+                    )
+                )
+            for position in np.flatnonzero(vm > self.bus_max + 1e-9):
+                rows.append(
+                    ViolationRow(
+                        self.bus_labels[position],
+                        "overvoltage",
+                        float(vm[position]),
+                        float(self.bus_max[position]),
+                    )
+                )
+            for loading, limit, labels in (
+                (result.line_loading_percent, self.line_max, self.line_labels),
+                (result.trafo_loading_percent, self.trafo_max, self.trafo_labels),
+            ):
+                for position in np.flatnonzero(loading > limit + 1e-9):
+                    rows.append(
+                        ViolationRow(
+                            labels[position],
+                            "overload",
+                            float(loading[position]) / 100,
+                            float(limit[position]) / 100,
+                        )
+                    )
+        return rows

@@ -1,1 +1,0 @@
-"""GraphQL filters of the grid app."""

@@ -1,0 +1,66 @@
+"""Dated topology changes: switching and elements out of (or back into) service. Each is an audited row."""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from core.errors import DomainError
+from grid.models import Bus, Line, Load, Network, StaticGenerator, Switch, TopologyEvent, Transformer
+
+KIND_MODELS = {
+    "line": Line,
+    "trafo": Transformer,
+    "switch": Switch,
+    "load": Load,
+    "sgen": StaticGenerator,
+    "bus": Bus,
+}
+
+
+class TopologyEventInvalid(DomainError):
+    code = "GRID_TOPOLOGY_EVENT_INVALID"
+
+
+@transaction.atomic
+def topology_event_record(
+    *,
+    network: Network,
+    element: str,
+    action: str,
+    effective_at: datetime,
+    reason: str = "",
+    user_id: int | None = None,
+) -> TopologyEvent:
+    """Record `element` (`KIND:NAME`, e.g. `switch:S1`, `line:L7`) changing at `effective_at`.
+
+    Switches open/close; other elements go out_of_service/in_service. The same event twice is one event."""
+    if effective_at.tzinfo is None:
+        raise TopologyEventInvalid("effective_at needs a time zone", field="effective_at")
+    kind, _, name = element.partition(":")
+    model = KIND_MODELS.get(kind)
+    if model is None or not name:
+        raise TopologyEventInvalid(
+            f"{element}: use KIND:NAME with KIND one of {', '.join(KIND_MODELS)}", field="element"
+        )
+    if action not in TopologyEvent.Action.values:
+        raise TopologyEventInvalid(
+            f"{action}: not one of {', '.join(TopologyEvent.Action.values)}", field="action"
+        )
+    if (kind == "switch") != (action in ("open", "close")):
+        raise TopologyEventInvalid(
+            f"{element}: switches open/close; other elements go out_of_service/in_service", field="action"
+        )
+    row = model.objects.filter(network=network, name=name).values_list("index", flat=True).first()
+    if row is None and name.lstrip("-").isdigit():
+        row = model.objects.filter(network=network, index=int(name)).values_list("index", flat=True).first()
+    if row is None:
+        raise TopologyEventInvalid(f"{element}: no such {kind} in {network.name}", field="element")
+    event, _ = TopologyEvent.objects.get_or_create(
+        network=network,
+        element_kind=kind,
+        element_index=row,
+        action=action,
+        effective_at=effective_at,
+        defaults={"element_name": name, "reason": reason, "created_by_id": user_id},
+    )
+    return event
