@@ -400,6 +400,9 @@ if MQTT_MAX_PAYLOAD_BYTES < 1024:
 # of load-control instructions (<root>/<network>/<load>/instruction, acknowledgements on .../ack).
 GRID_LOOKAHEAD_HOURS = env.int("GRID_LOOKAHEAD_HOURS", default=4)
 GRID_AUTO_DISPATCH = env.bool("GRID_AUTO_DISPATCH", default=False)
+# The broker account grid dispatch publishes with (load-control instructions, battery schedules): its own
+# account with write access under grid/ (deploy/mosquitto/acl), not the ingester's.
+GRID_MQTT_URL = env("GRID_MQTT_URL", default=MQTT_URL)
 GRID_MQTT_TOPIC_ROOT = env("GRID_MQTT_TOPIC_ROOT", default="grid/loads")
 GRID_DISPATCH_ACK_SECONDS = env.float("GRID_DISPATCH_ACK_SECONDS", default=5.0)
 GRID_DISPATCH_RETRIES = env.int("GRID_DISPATCH_RETRIES", default=3)

@@ -321,7 +321,7 @@ def storage_schedule_dispatch(
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from metering.mqtt import broker_address
+    from metering.mqtt.messages import broker_address
 
     run = ScheduleRun.objects.get(pk=run_id)
     if run.status == ScheduleRun.Status.INFEASIBLE:

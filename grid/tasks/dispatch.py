@@ -11,7 +11,7 @@ from grid.services.dispatch import plans_due_for_restore, shedding_plan_dispatch
 def _publisher():
     return partial(
         publish_with_ack,
-        url=settings.MQTT_URL,
+        url=settings.GRID_MQTT_URL,
         ack_seconds=settings.GRID_DISPATCH_ACK_SECONDS,
         retries=settings.GRID_DISPATCH_RETRIES,
     )

@@ -18,7 +18,7 @@ def storage_schedules_due_task(*, now: str | None = None) -> list[dict]:
     runs = storage_schedules_due(
         tariff_code=settings.GRID_STORAGE_TARIFF_CODE,
         now=moment,
-        mqtt_url=settings.MQTT_URL if settings.GRID_STORAGE_DISPATCH else None,
+        mqtt_url=settings.GRID_MQTT_URL if settings.GRID_STORAGE_DISPATCH else None,
     )
     return [{"run": run.pk, "kind": run.kind, "status": run.status} for run in runs]
 
@@ -26,5 +26,5 @@ def storage_schedules_due_task(*, now: str | None = None) -> list[dict]:
 @shared_task
 def storage_schedule_dispatch_task(*, run_id: int) -> dict:
     """Publish a stored run's set points to its units over MQTT (QoS 1)."""
-    run = storage_schedule_dispatch(run_id=run_id, now=timezone.now(), mqtt_url=settings.MQTT_URL)
+    run = storage_schedule_dispatch(run_id=run_id, now=timezone.now(), mqtt_url=settings.GRID_MQTT_URL)
     return {"run": run.pk, "acknowledged_units": run.acknowledged_units}

@@ -23,7 +23,7 @@ from grid.services.storage import (
     storage_schedule_run,
     storage_schedules_due,
 )
-from metering.mqtt import broker_address, mqtt_url
+from metering.mqtt.messages import broker_address
 from metering.services.readings import meter_point_create
 from pricing.services.dynamic import announced_rates_publish
 from tests.factories.metering import half_hours, ingest, make_meter
@@ -138,7 +138,10 @@ def test_due_schedules_wait_for_prices_then_run_once(fleet):
     assert storage_schedules_due(tariff_code=fleet, now=NOW, mqtt_url=None)[0].pk == runs[0].pk
 
 
-BROKER = broker_address(mqtt_url())
+# Schedules go to the batteries over the development broker (the project configuration on 18883 admits
+# only meters and the ingester).
+DISPATCH_URL = "mqtt://127.0.0.1:1883"
+BROKER = broker_address(DISPATCH_URL)
 
 
 def _broker_open() -> bool:
@@ -170,7 +173,7 @@ def test_dispatch_publishes_each_units_schedule_at_qos1_and_counts_acknowledgeme
         device.subscribe(f"{root}/+/schedule", qos=1)
         subscribed.get(timeout=5)
 
-        dispatched = storage_schedule_dispatch(run_id=run.pk, now=NOW, mqtt_url=mqtt_url(), topic_root=root)
+        dispatched = storage_schedule_dispatch(run_id=run.pk, now=NOW, mqtt_url=DISPATCH_URL, topic_root=root)
 
         messages = [received.get(timeout=5) for _ in range(5)]
     finally:
