@@ -14,6 +14,8 @@ from oauth2_provider.models import AccessToken
 from core.services import api_client_create
 from tests.factories import CustomerFactory, StaffFactory
 
+ENV_OF = {"postgres": "DATABASE_URL", "redis": "REDIS_URL"}
+
 
 def pytest_collection_modifyitems(config, items):
     have = {"postgres": settings.IS_POSTGRES, "redis": bool(settings.REDIS_URL)}
@@ -24,7 +26,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for marker, ok in have.items():
             if marker in item.keywords and not ok:
-                item.add_marker(pytest.mark.skip(reason=f"needs {marker} (set {marker.upper()} URL)"))
+                item.add_marker(pytest.mark.skip(reason=f"needs {marker} (set {ENV_OF[marker]})"))
 
 
 class GraphQLClient:

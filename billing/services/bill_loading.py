@@ -138,10 +138,11 @@ class AccountOutcome:
     skip: bool = False  # the agreements touch the loading margin but not the period itself
 
 
-def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, AccountOutcome]:
-    """Compute the bill (or the reason to hold it) of each account: a constant number of queries."""
-    if not customer_ids:
-        return {}
+def account_inputs(
+    customer_ids: list[int], context: RunContext
+) -> tuple[list[Agreement], list[Meter], dict[int, list[engine.AgreementInput]]]:
+    """The agreements, meters and engine inputs of each account, loaded set-based (a constant number of
+    queries); the bill run and the tariff comparison both load this way."""
     agreements = list(
         Agreement.objects.filter(customer_id__in=customer_ids, valid_from__lt=context.window_to)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=context.window_from))
@@ -179,6 +180,14 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
                 system_load=context.load_for("system", ""),
             )
         )
+    return agreements, meters, inputs
+
+
+def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, AccountOutcome]:
+    """Compute the bill (or the reason to hold it) of each account: a constant number of queries."""
+    if not customer_ids:
+        return {}
+    agreements, meters, inputs = account_inputs(customer_ids, context)
     suspect = _suspect_readings(agreements, meters, context)
     outcomes = {}
     for customer_id in customer_ids:

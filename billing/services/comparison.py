@@ -24,11 +24,10 @@ from django.db.models import Q
 
 from billing import comparison, engine
 from billing.models import Agreement, Customer, TariffComparisonRun
-from billing.services.bill_loading import RunContext, meter_series
+from billing.services.bill_loading import RunContext, account_inputs
 from billing.services.bill_runs import MAX_PERIOD_DAYS
 from core.errors import DomainError
 from core.jobs import enqueue_on_commit
-from metering.models import Meter
 from pricing.models import Tariff, TariffDirection
 
 EXECUTE_TASK = "billing.tasks.comparison.tariff_comparison_execute_task"
@@ -299,44 +298,7 @@ def _result(
 
 def _account_inputs(customer_ids: list[int], context: RunContext) -> dict[int, list[engine.AgreementInput]]:
     """The engine inputs of each account, loaded as a bill run loads them (a constant number of queries)."""
-    agreements = list(
-        Agreement.objects.filter(customer_id__in=customer_ids, valid_from__lt=context.window_to)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=context.window_from))
-        .select_related("meter_point")
-        .order_by("customer_id", "valid_from", "pk")
-    )
-    context.load_tariffs(
-        {a.import_tariff_id for a in agreements}
-        | {a.export_tariff_id for a in agreements if a.export_tariff_id}
-    )
-    meters = list(
-        Meter.objects.filter(
-            meter_point_id__in={a.meter_point_id for a in agreements}, installed_at__lt=context.window_to
-        )
-        .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=context.window_from))
-        .order_by("pk")
-    )
-    series = meter_series(meters, context)
-    by_point: dict[int, list[engine.MeterSeries]] = defaultdict(list)
-    for meter in meters:
-        by_point[meter.meter_point_id].append(series[meter.pk])
-    inputs: dict[int, list[engine.AgreementInput]] = defaultdict(list)
-    for agreement in agreements:
-        inputs[agreement.customer_id].append(
-            engine.AgreementInput(
-                valid_from=agreement.valid_from,
-                valid_to=agreement.valid_to,
-                import_versions=context.versions[agreement.import_tariff_id],
-                export_versions=context.versions[agreement.export_tariff_id]
-                if agreement.export_tariff_id
-                else (),
-                meters=by_point[agreement.meter_point_id],
-                label=f"meter point {agreement.meter_point.identifier}",
-                feeder_load=context.load_for("feeder", agreement.meter_point.feeder_code),
-                system_load=context.load_for("system", ""),
-            )
-        )
-    return inputs
+    return account_inputs(customer_ids, context)[2]
 
 
 def _scenario_agreements(

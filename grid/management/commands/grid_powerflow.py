@@ -1,23 +1,15 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-
-from core.errors import DomainError
-from grid.services.network import network_get
+from grid.management.commands._network_command import NetworkCommand
 from grid.services.powerflow import power_flow_single
 
 
-class Command(BaseCommand):
+class Command(NetworkCommand):
     help = "AC power flow (pandapower) of a stored network with its limits checked; the run is stored."
 
     def add_arguments(self, parser):
-        parser.add_argument("name", help="Network name (grid_import --name)")
-        parser.add_argument("--load-scale", type=float, default=1.0, help="Multiply every load's P and Q")
-        parser.add_argument(
-            "--sgen-scale", type=float, default=1.0, help="Multiply every static generator's P and Q"
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--out-of-service",
             nargs="+",
@@ -26,22 +18,11 @@ class Command(BaseCommand):
             metavar="ELEMENT",
             help="line:NAME or trafo:NAME",
         )
-        parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
     def handle(self, *args, **options):
-        now = timezone.now()
-        try:
-            network = network_get(name=options["name"])
-            outcome = power_flow_single(
-                network=network,
-                as_of=now,
-                now=now,
-                load_scale=options["load_scale"],
-                sgen_scale=options["sgen_scale"],
-                out_of_service=options["out_of_service"],
-            )
-        except DomainError as error:
-            raise CommandError(error.messages[0]) from error
+        network, outcome = self.run_on_network(
+            power_flow_single, options, out_of_service=options["out_of_service"]
+        )
         result = outcome.result
         payload = {
             "converged": result.converged,

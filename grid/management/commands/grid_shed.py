@@ -1,47 +1,30 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.core.management.base import CommandError
 
-from core.errors import DomainError
-from grid.services.network import network_get
+from grid.management.commands._network_command import NetworkCommand
 from grid.services.shedding import shedding_plan_create
 
 
-class Command(BaseCommand):
+class Command(NetworkCommand):
     help = (
         "Load-shedding plan: clear every violation shedding the least load, lowest priority first, never a "
         "critical (priority 0) load. The plan is stored as proposed."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("name", help="Network name (grid_import --name)")
-        parser.add_argument("--load-scale", type=float, default=1.0, help="Multiply every load's P and Q")
-        parser.add_argument(
-            "--sgen-scale", type=float, default=1.0, help="Multiply every static generator's P and Q"
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--priorities",
             metavar="FILE",
             help="CSV load,priority (0 = critical); others keep their stored priority",
         )
-        parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
     def handle(self, *args, **options):
-        now = timezone.now()
-        try:
-            network = network_get(name=options["name"])
-            outcome = shedding_plan_create(
-                network=network,
-                as_of=now,
-                now=now,
-                load_scale=options["load_scale"],
-                sgen_scale=options["sgen_scale"],
-                priorities_path=options["priorities"],
-            )
-        except DomainError as error:
-            raise CommandError(error.messages[0]) from error
+        network, outcome = self.run_on_network(
+            shedding_plan_create, options, priorities_path=options["priorities"]
+        )
         result = outcome.result
         if not result.converged:
             raise CommandError(f"{network.name}: {result.message}")
