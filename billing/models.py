@@ -4,12 +4,16 @@ Issued invoices are immutable: services never change them (a correction is a cre
 invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
 """
 
+from collections.abc import Collection
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import Combinable
 
 from billing.currencies import STORED_PLACES, quantum
 
@@ -18,7 +22,7 @@ account_number_validator = RegexValidator(
 )
 
 
-def _money_field(**kwargs) -> models.DecimalField:
+def _money_field(**kwargs: Any) -> "models.DecimalField[str | float | Decimal | Combinable, Decimal]":
     """An amount column: up to 3 decimals (KWD); the row's currency says how many it has (ISO 4217)."""
     return models.DecimalField(max_digits=15, decimal_places=STORED_PLACES, **kwargs)
 
@@ -33,8 +37,10 @@ class MoneyRow(models.Model):
         abstract = True
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> Self:
+        instance = super().from_db(db, field_names, values, **kwargs)
         currency = instance.__dict__.get("currency")
         if currency:
             unit = quantum(currency)
@@ -49,10 +55,13 @@ class MoneyRow(models.Model):
 class InvoicePartRow(MoneyRow):
     """A line or tax of an invoice: its currency is the invoice's."""
 
+    currency: str
+    invoice: "Invoice"
+
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.currency:
             self.currency = self.invoice.currency
         super().save(*args, **kwargs)

@@ -16,7 +16,7 @@ Audit rows cannot be changed or deleted by the application's database role (conf
 
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from auditlog.cid import get_cid
 from auditlog.diff import get_field_value, get_mask_function
@@ -75,10 +75,12 @@ def log_entries_create(
     using = router.db_for_write(LogEntry)
     for row in rows:
         pre_save.send(sender=LogEntry, instance=row, raw=False, using=using, update_fields=None)
-    return LogEntry.objects.bulk_create(rows)
+    return cast(list[LogEntry], LogEntry.objects.bulk_create(rows))
 
 
-def _changes(instance: Model, fields: Iterable[str], before: dict[str, Any] | None = None) -> dict:
+def _changes(
+    instance: Model, fields: Iterable[str], before: dict[str, Any] | None = None
+) -> dict[str, list[str | None]]:
     """`{field: [old, new]}` as django-auditlog writes them, with the model's masked fields masked."""
     model = type(instance)
     masked: set[str] = set()
@@ -87,7 +89,7 @@ def _changes(instance: Model, fields: Iterable[str], before: dict[str, Any] | No
         options = auditlog.get_model_fields(model)
         masked = set(options["mask_fields"])
         mask = get_mask_function(options["mask_callable"])
-    result = {}
+    result: dict[str, list[str | None]] = {}
     for name in fields:
         field = model._meta.get_field(name)
         new = get_field_value(instance, field)
@@ -105,10 +107,10 @@ def _field_names(model: type[Model]) -> list[str]:
 
 
 def bulk_create_audited(
-    model: type[Model], objs: Sequence[Model], *, additional_data: dict[str, Any] | None = None, **kwargs
+    model: type[Model], objs: Sequence[Model], *, additional_data: dict[str, Any] | None = None, **kwargs: Any
 ) -> list[Model]:
     """`model.objects.bulk_create(objs, **kwargs)` plus one CREATE entry per row created (one insert)."""
-    created = model.objects.bulk_create(objs, **kwargs)
+    created = model._default_manager.bulk_create(objs, **kwargs)
     log_entries_create(
         [(obj, _changes(obj, _field_names(model))) for obj in created if obj.pk is not None],
         additional_data=additional_data,
@@ -116,28 +118,31 @@ def bulk_create_audited(
     return created
 
 
-def bulk_update_audited(model: type[Model], objs: Sequence[Model], fields: Sequence[str], **kwargs) -> int:
+def bulk_update_audited(
+    model: type[Model], objs: Sequence[Model], fields: Sequence[str], **kwargs: Any
+) -> int:
     """`model.objects.bulk_update(objs, fields, **kwargs)` plus one UPDATE entry per changed row."""
     if not objs:
         return 0
     before = {
-        row["pk"]: row for row in model.objects.filter(pk__in=[o.pk for o in objs]).values("pk", *fields)
+        row["pk"]: row
+        for row in model._default_manager.filter(pk__in=[o.pk for o in objs]).values("pk", *fields)
     }
-    count = model.objects.bulk_update(objs, fields, **kwargs)
+    count = model._default_manager.bulk_update(objs, fields, **kwargs)
     _log_updates([(obj, _changes(obj, fields, _stringify(before.get(obj.pk, {})))) for obj in objs])
     return count
 
 
-def update_audited(queryset: QuerySet, **values: Any) -> int:
+def update_audited(queryset: QuerySet[Model], **values: Any) -> int:
     """`queryset.update(**values)` plus one UPDATE entry per changed row (rows read before and after)."""
     model = queryset.model
     fields = list(values)
     pks = list(queryset.values_list("pk", flat=True))
     if not pks:
         return 0
-    before = {row["pk"]: row for row in model.objects.filter(pk__in=pks).values("pk", *fields)}
-    count = model.objects.filter(pk__in=pks).update(**values)
-    after = model.objects.filter(pk__in=pks).only(*fields)
+    before = {row["pk"]: row for row in model._default_manager.filter(pk__in=pks).values("pk", *fields)}
+    count = model._default_manager.filter(pk__in=pks).update(**values)
+    after = model._default_manager.filter(pk__in=pks).only(*fields)
     _log_updates([(obj, _changes(obj, fields, _stringify(before.get(obj.pk, {})))) for obj in after])
     return count
 
@@ -155,17 +160,21 @@ def _log_updates(entries: list[tuple[Model, dict[str, list[Any]]]]) -> None:
 # --- Celery tasks as actors ---------------------------------------------------------------------------
 
 
-def task_started(sender=None, task_id=None, task=None, **kwargs) -> None:
+def task_started(
+    sender: object = None, task_id: str | None = None, task: object = None, **kwargs: Any
+) -> None:
     """`task_prerun` receiver: entries written until the task ends name it and its id."""
     _current_task.set((getattr(task, "name", str(sender)), str(task_id)))
 
 
-def task_finished(sender=None, task_id=None, task=None, **kwargs) -> None:
+def task_finished(
+    sender: object = None, task_id: str | None = None, task: object = None, **kwargs: Any
+) -> None:
     """`task_postrun` receiver."""
     _current_task.set(None)
 
 
-def entry_name_task(sender, instance: LogEntry, **kwargs) -> None:
+def entry_name_task(sender: object, instance: LogEntry, **kwargs: Any) -> None:
     """`pre_save` receiver of LogEntry: add the running task to the entry (its data, and as the actor when
     no person is)."""
     current = _current_task.get()

@@ -2,7 +2,7 @@
 ingest, Celery workers): `/metrics` of any web process then shows them."""
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from django.db import DatabaseError
 from prometheus_client import REGISTRY
@@ -18,10 +18,10 @@ class DatabaseGauge:
     def __init__(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]):
         self.name, self.documentation, self.label, self.read = name, documentation, label, read
 
-    def describe(self):
+    def describe(self) -> list[GaugeMetricFamily]:
         return []  # no database query when registering
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(self.name, self.documentation, labels=[self.label])
         try:
             samples = self.read()

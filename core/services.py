@@ -1,6 +1,8 @@
 """Platform services: API clients, parked tasks."""
 
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -50,7 +52,14 @@ def api_client_create(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
 
 @transaction.atomic
 def parked_task_record(
-    *, task_id: str, task_name: str, args: list, kwargs: dict, queue: str, deliveries: int, now: datetime
+    *,
+    task_id: str,
+    task_name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    queue: str,
+    deliveries: int,
+    now: datetime,
 ) -> ParkedTask:
     """Record a task taken off its queue after too many deliveries (core/task_deliveries.py)."""
     return ParkedTask.objects.create(
@@ -71,7 +80,9 @@ def parked_tasks_requeue(*, parked_ids: list[int], now: datetime) -> int:
     parked = list(ParkedTask.objects.select_for_update().filter(pk__in=parked_ids, requeued_at__isnull=True))
     for task in parked:
         transaction.on_commit(
-            lambda t=task: app.send_task(t.task_name, args=t.args, kwargs=t.kwargs, queue=t.queue or None)
+            partial(
+                app.send_task, task.task_name, args=task.args, kwargs=task.kwargs, queue=task.queue or None
+            )
         )
     ParkedTask.objects.filter(pk__in=[task.pk for task in parked]).update(requeued_at=now)
     return len(parked)

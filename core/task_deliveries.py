@@ -9,6 +9,7 @@ and rejected without requeue. Retries (`self.retry`) start a new count; eager (i
 """
 
 import logging
+from typing import Any
 
 from celery import Task
 from celery.exceptions import Reject
@@ -32,7 +33,7 @@ def delivery_count(key: str) -> int:
 
 
 class DeliveryCountedTask(Task):
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
         if request.id and not request.is_eager:
             deliveries = delivery_count(delivery_key(request.id, request.retries or 0))
@@ -40,7 +41,7 @@ class DeliveryCountedTask(Task):
                 self._park(request, deliveries, args, kwargs)
         return super().__call__(*args, **kwargs)
 
-    def _park(self, request, deliveries: int, args, kwargs) -> None:
+    def _park(self, request: Any, deliveries: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         from core.services import parked_task_record  # Django is ready once a task runs
 
         queue = (request.delivery_info or {}).get("routing_key") or ""
@@ -62,7 +63,15 @@ class DeliveryCountedTask(Task):
         cache.delete(delivery_key(request.id, request.retries or 0))
         raise Reject(f"parked after {deliveries - 1} deliveries", requeue=False)
 
-    def after_return(self, status, retval, task_id, args, kwargs, einfo):
+    def after_return(
+        self,
+        status: str,
+        retval: Any,
+        task_id: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        einfo: Any,
+    ) -> None:
         if task_id and not self.request.is_eager:
             cache.delete(delivery_key(task_id, self.request.retries or 0))
         super().after_return(status, retval, task_id, args, kwargs, einfo)

@@ -114,7 +114,7 @@ class SignedHead:
         expected = hmac.new(key, self.payload(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, self.signature)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "sequence": self.sequence,
             "entry_sha256": self.entry_sha256,

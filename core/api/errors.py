@@ -3,6 +3,7 @@ becomes `NOT_FOUND`, the API's own errors pass, and everything else is logged an
 
 import logging
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -103,7 +104,7 @@ def argument_path(document: DocumentNode, target: Node) -> str | None:
     found: list[str] = []
 
     class Finder(Visitor):
-        def enter(self, node, _key, parent, _path, ancestors):
+        def enter(self, node: Node, _key: Any, parent: Any, _path: Any, ancestors: list[Any]) -> Any:
             if node is not target:
                 return None
             chain = [*ancestors, parent]

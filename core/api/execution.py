@@ -26,8 +26,17 @@ from weakref import WeakKeyDictionary
 
 from django.db.models.fields.files import FileDescriptor
 from django.db.models.query_utils import DeferredAttribute
-from graphql import GraphQLObjectType, GraphQLSchema, get_nullable_type, is_leaf_type, is_non_null_type
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_nullable_type,
+    is_leaf_type,
+    is_non_null_type,
+)
 from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, UndefinedType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
@@ -86,7 +95,15 @@ def leaf_plan(parent_type: GraphQLObjectType, field_name: str, source: Any) -> L
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     @classmethod
-    def build(cls, schema, document, root_value=None, context_value=None, *args: Any, **kwargs: Any):
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[GraphQLError] | Executor[Any]:
         """Coerce the variables without "Did you mean" hints unless the caller may see them (errors only
         look the caller up)."""
         kwargs["hide_suggestions"] = True

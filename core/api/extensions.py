@@ -183,7 +183,7 @@ class _InputChecker(Visitor):
         field = self.type_info.get_field_def()
         if field is None or not _is_connection(field.type):
             return
-        value = node.value
+        value: object = node.value
         if isinstance(value, VariableNode):
             value = self.variables.get(value.name.value)
         elif hasattr(value, "value"):

@@ -1,7 +1,7 @@
 """OAuth2 policy: a client may only be granted the scopes recorded on its `ApiClient` (scope backend);
 a refresh token is refused once it is older than REFRESH_TOKEN_EXPIRE_SECONDS (validator)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -37,8 +37,11 @@ class ApiOAuth2Validator(OAuth2Validator):
     refused (`invalid_grant`), and `cleartokens` (scheduled) deletes it.
     """
 
-    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         lifetime = timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
-        return request.refresh_token_instance.created + lifetime > timezone.now()
+        created: datetime = request.refresh_token_instance.created
+        return created + lifetime > timezone.now()

@@ -3,6 +3,7 @@
 import datetime
 import re
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode, value_from_ast_untyped
@@ -52,7 +53,7 @@ def parse_decimal(value: object) -> Decimal:
     return parsed
 
 
-def parse_decimal_literal(node: ValueNode, variables: dict | None = None) -> Decimal:
+def parse_decimal_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Decimal:
     """An inline literal: `"0.2450"` or `15`; the digits are checked as text, before any int() of them."""
     if isinstance(node, (StringValueNode, IntValueNode)):
         return parse_decimal(node.value)

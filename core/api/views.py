@@ -6,13 +6,16 @@ GraphiQL is served to staff and in development only.
 """
 
 import logging
+from typing import Any, cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotFound, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from core.api.auth import Kind, bearer_token_present, get_principal
 from core.errors import INTERNAL
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 def body_too_large(request: HttpRequest) -> bool:
     """Whether the request body exceeds the cap, judged by Content-Length when sent, else by reading it
     (Django bounds that read by DATA_UPLOAD_MAX_MEMORY_SIZE)."""
-    limit = settings.GRAPHQL_MAX_BODY_BYTES
+    limit: int = settings.GRAPHQL_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -39,7 +42,7 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class ApiGraphQLView(GraphQLView):
-    def dispatch(self, request: HttpRequest, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if body_too_large(request):
             limit = settings.GRAPHQL_MAX_BODY_BYTES
             return JsonResponse(
@@ -63,14 +66,16 @@ class ApiGraphQLView(GraphQLView):
                 return rejection
         return super().dispatch(request, *args, **kwargs)
 
-    def process_result(self, request: HttpRequest, result):
+    def process_result(self, request: HttpRequest, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Last line of error masking: an error that reached the response without a `code` escaped the
         error policy (strawberry returns exceptions raised outside execution as they are): mask it."""
         response = super().process_result(request, result)
-        for index, error in enumerate(response.get("errors") or []):
+        # strawberry types the errors as `object`: they are formatted GraphQL errors (dicts).
+        errors = cast(list[dict[str, Any]], response.get("errors") or [])
+        for index, error in enumerate(errors):
             if not (error.get("extensions") or {}).get("code"):
                 log.error("Unmasked GraphQL error: %s", error.get("message"))
-                response["errors"][index] = {"message": "Unexpected error.", "extensions": {"code": INTERNAL}}
+                errors[index] = {"message": "Unexpected error.", "extensions": {"code": INTERNAL}}
         return response
 
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
