@@ -3,7 +3,7 @@ shape)."""
 
 from django.db import transaction
 
-from core.audit import log_entries_create
+from core.audit import bulk_update_audited, log_entries_create, update_audited
 from grid.models import Load, Network
 
 
@@ -26,8 +26,8 @@ def network_feeders_map(*, network: Network, feeder_codes: list[str]) -> dict[st
             changed.append(load)
     if not changed:
         return counts
-    Load.objects.bulk_update(changed, ["feeder_code"], batch_size=5000)
-    Network.objects.filter(pk=network.pk).update(revision=network.revision + 1)
+    bulk_update_audited(Load, changed, ["feeder_code"], batch_size=5000)
+    update_audited(Network.objects.filter(pk=network.pk), revision=network.revision + 1)
     network.revision += 1
     log_entries_create([(network, {"feeder_map": [None, str(counts)]})], additional_data={"feeders": codes})
     return counts

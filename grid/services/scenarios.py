@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
+from core.audit import update_audited
 from core.errors import DomainError
 from core.jobs import enqueue_on_commit
 from core.periods import check_instant
@@ -76,12 +77,15 @@ def scenario_run(*, scenario_id: int, now: datetime) -> Scenario:
     scenario = Scenario.objects.select_related("network").get(pk=scenario_id)
     if scenario.status == Scenario.Status.COMPLETED:
         return scenario
-    Scenario.objects.filter(pk=scenario.pk).update(status=Scenario.Status.RUNNING)
+    update_audited(Scenario.objects.filter(pk=scenario.pk), status=Scenario.Status.RUNNING)
     try:
         _run(scenario, now=now)
     except Exception as error:
-        Scenario.objects.filter(pk=scenario.pk).update(
-            status=Scenario.Status.FAILED, error=str(error)[:2000], finished_at=now
+        update_audited(
+            Scenario.objects.filter(pk=scenario.pk),
+            status=Scenario.Status.FAILED,
+            error=str(error)[:2000],
+            finished_at=now,
         )
         raise
     scenario.refresh_from_db()
@@ -204,7 +208,8 @@ def _run(scenario: Scenario, *, now: datetime) -> None:
     with transaction.atomic():
         ScenarioStep.objects.filter(scenario=scenario).delete()
         ScenarioStep.objects.bulk_create(rows)
-        Scenario.objects.filter(pk=scenario.pk).update(
+        update_audited(
+            Scenario.objects.filter(pk=scenario.pk),
             status=Scenario.Status.COMPLETED,
             parameters=applied,
             violation_steps=sum(1 for r in rows if r.violation_count),

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from django.db import transaction
 
-from core.audit import log_entries_create
+from core.audit import bulk_update_audited, update_audited
 from core.errors import DomainError
 from grid.calc.shedding import SheddingResult, shedding_plan
 from grid.models import Network, PowerFlowRun, SheddingPlan, SheddingPlanLoad
@@ -210,9 +210,8 @@ def load_priorities_set(*, network: Network, priorities: dict[str, int]) -> int:
         if load.priority != value:
             changed.append((load, {"priority": [str(load.priority), str(value)]}))
             load.priority = value
-    Load.objects.bulk_update([load for load, _ in changed], ["priority"], batch_size=5000)
-    log_entries_create(changed, additional_data={"network": network.name})
+    bulk_update_audited(Load, [load for load, _ in changed], ["priority"], batch_size=5000)
     if changed:
-        Network.objects.filter(pk=network.pk).update(revision=network.revision + 1)
+        update_audited(Network.objects.filter(pk=network.pk), revision=network.revision + 1)
         network.revision += 1
     return len(changed)

@@ -9,8 +9,8 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.db.models import Count
 
-from billing import tasks as billing_tasks
 from billing.models import BillRun, Invoice
+from billing.tasks import bill_runs as billing_tasks
 from billing.tasks.bill_runs import bill_run_execute_task
 from tests.integration.billing.test_bill_run_worker_kill import other_connection
 from tests.integration.billing.test_bill_runs import JAN_1, make_accounts, make_tariff

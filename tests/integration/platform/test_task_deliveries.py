@@ -56,7 +56,7 @@ def test_a_task_that_always_kills_its_worker_is_parked_after_n_deliveries(transa
     )
     assert (parked.deliveries, parked.queue) == (3, queue)
     assert cache.get(delivery_key(result.id, 0)) is None
-    assert b"tests.tasks.kill_own_worker" in admin_client.get("/admin/config/parkedtask/").content
+    assert b"tests.tasks.kill_own_worker" in admin_client.get("/admin/core/parkedtask/").content
     metrics = admin_client.get("/metrics").content.decode()
     assert 'celery_tasks_parked{task="tests.tasks.kill_own_worker"} 1.0' in metrics
 

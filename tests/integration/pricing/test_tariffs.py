@@ -227,7 +227,12 @@ EVENT_START = datetime(2024, 1, 15, 17, 0, tzinfo=UTC)
 def test_declaring_the_same_event_twice_returns_it():
     publish("EVT-1", JAN, None, EVENT_DOC)
     publish("EVT-2", JAN, None, EVENT_DOC)
-    declare = {"kind": "critical_peak", "start": EVENT_START, "end": EVENT_START + timedelta(hours=2)}
+    declare = {
+        "kind": "critical_peak",
+        "start": EVENT_START,
+        "end": EVENT_START + timedelta(hours=2),
+        "now": django_timezone.now(),
+    }
 
     first = pricing_event_declare(**declare, tariff_codes=["EVT-1", "EVT-2"])
     again = pricing_event_declare(**declare, tariff_codes=["EVT-2", "EVT-1"])
@@ -255,6 +260,7 @@ def test_a_bad_event_declaration_is_refused(kwargs, field, message):
         "start": EVENT_START,
         "end": EVENT_START + timedelta(hours=2),
         "tariff_codes": ["EVT-1"],
+        "now": django_timezone.now(),
         **kwargs,
     }
 
