@@ -76,7 +76,7 @@ def setup(run: str, tariffs: int) -> list[str]:
     LoadAggregate.objects.bulk_create(
         [
             LoadAggregate(
-                level="region",
+                level=LoadAggregate.Level.REGION,
                 code="bench",
                 interval_start=start - timedelta(minutes=30 * i),
                 interval_end=start - timedelta(minutes=30 * (i - 1)),

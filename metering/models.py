@@ -10,10 +10,10 @@ from django.db.models import F, Q
 
 
 class HeatingType(models.TextChoices):
-    HEAT_PUMP = "heat_pump", "Heat pump"
-    GAS = "gas", "Gas"
-    ELECTRIC_STORAGE = "electric_storage", "Electric storage"
-    OTHER = "other", "Other"
+    HEAT_PUMP = "HEAT_PUMP", "Heat pump"
+    GAS = "GAS", "Gas"
+    ELECTRIC_STORAGE = "ELECTRIC_STORAGE", "Electric storage"
+    OTHER = "OTHER", "Other"
 
 
 class MeterPoint(models.Model):
@@ -160,8 +160,8 @@ class LoadAggregate(models.Model):
     """Energy per interval summed over a feeder or a region: the input of forecasting and pricing."""
 
     class Level(models.TextChoices):
-        FEEDER = "feeder"
-        REGION = "region"
+        FEEDER = "FEEDER", "Feeder"
+        REGION = "REGION", "Region"
 
     level = models.CharField(max_length=6, choices=Level.choices)
     code = models.CharField(max_length=32)
@@ -197,13 +197,13 @@ class DataIssue(models.Model):
     """Something VEE found that staff should look at: a gap, a spike, a stuck register."""
 
     class Kind(models.TextChoices):
-        GAP = "gap", "Gap"
-        SPIKE = "spike", "Spike"
-        STUCK = "stuck", "Stuck value"
+        GAP = "GAP", "Gap"
+        SPIKE = "SPIKE", "Spike"
+        STUCK = "STUCK", "Stuck value"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "OPEN", "Open"
+        RESOLVED = "RESOLVED", "Resolved"
 
     meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="data_issues")
     kind = models.CharField(max_length=8, choices=Kind.choices)

@@ -109,8 +109,13 @@ class PricingEvent(models.Model):
     """A critical-peak or emergency window during which the tariffs' event rates apply."""
 
     class Kind(models.TextChoices):
-        CRITICAL_PEAK = "critical_peak", "Critical peak"
-        EMERGENCY = "emergency", "Emergency"
+        CRITICAL_PEAK = "CRITICAL_PEAK", "Critical peak"
+        EMERGENCY = "EMERGENCY", "Emergency"
+
+        @property
+        def document_key(self) -> str:
+            """The kind's key under a tariff document's `events`, and its rate band (TARIFFS.md)."""
+            return self.value.lower()
 
     kind = models.CharField(max_length=14, choices=Kind.choices)
     start = models.DateTimeField()

@@ -14,7 +14,7 @@ class MeterPointCreateInput:
     timezone: str = "Europe/London"
     feeder_code: str = ""
     region_code: str = ""
-    heating_type: str = "gas"
+    heating_type: str = "gas"  # the API's lower-case name of models.HeatingType.GAS
     residents: int = 2
     has_pv: bool = False
     has_battery: bool = False

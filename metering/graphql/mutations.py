@@ -25,7 +25,7 @@ class Mutation:
             timezone=input.timezone,
             feeder_code=input.feeder_code,
             region_code=input.region_code,
-            heating_type=input.heating_type,
+            heating_type=input.heating_type.upper(),  # the API names them in lower case
             residents=input.residents,
             has_pv=input.has_pv,
             has_battery=input.has_battery,

@@ -66,11 +66,15 @@ class MeterPointType:
     timezone: auto
     feeder_code: auto
     region_code: auto
-    heating_type: auto
     residents: auto
     has_pv: auto
     has_battery: auto
     meters: list[MeterType]
+
+    @strawberry_django.field(only=["heating_type"])
+    def heating_type(self) -> str:
+        """The API keeps the lower-case names it has always given (`gas`, `heat_pump`, …)."""
+        return str(self.heating_type).lower()
 
     @strawberry_django.field(only=["timezone"])
     def readings(

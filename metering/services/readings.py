@@ -14,7 +14,16 @@ from core import audit
 from core.errors import DomainError
 from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
-from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality, Source
+from metering.models import (
+    AggregateDirty,
+    Direction,
+    HeatingType,
+    IngestBatch,
+    Meter,
+    MeterPoint,
+    Quality,
+    Source,
+)
 from metering.partitions import ensure_reading_partitions
 from metering.selectors import readings as selectors
 from metering.validation import (
@@ -54,7 +63,7 @@ def meter_point_create(
     timezone: str = "Europe/London",
     feeder_code: str = "",
     region_code: str = "",
-    heating_type: str = "gas",
+    heating_type: str = HeatingType.GAS,
     residents: int = 2,
     has_pv: bool = False,
     has_battery: bool = False,

@@ -17,6 +17,12 @@ from metering.simulator import Premise, round_kwh, simulate
 from metering.validation import KWH_SCALE, ReadingArrays
 
 HEATING_SHARES = {HeatingType.GAS: 0.80, HeatingType.HEAT_PUMP: 0.12, HeatingType.ELECTRIC_STORAGE: 0.08}
+# The simulator (Django-free) names heating kinds in lower case (metering.simulator.HEATING_KINDS).
+PREMISE_HEATING = {
+    HeatingType.GAS: "gas",
+    HeatingType.HEAT_PUMP: "heat_pump",
+    HeatingType.ELECTRIC_STORAGE: "electric_storage",
+}
 RESIDENT_SHARES = {1: 0.29, 2: 0.35, 3: 0.16, 4: 0.14, 5: 0.06}
 PV_SHARE = 0.20
 BATTERY_SHARE_OF_PV = 0.30
@@ -89,7 +95,7 @@ def simulated_fleet_ensure(
     return SimulatedFleet(
         premises=[
             Premise(
-                heating=str(heating[i]),
+                heating=PREMISE_HEATING[HeatingType(heating[i])],
                 residents=int(residents[i]),
                 has_pv=bool(has_pv[i]),
                 has_battery=bool(has_battery[i]),

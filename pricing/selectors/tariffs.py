@@ -172,7 +172,7 @@ def _iso(moment: datetime) -> str:
 
 def tariff_events(tariff: Tariff, period_from: datetime, period_to: datetime) -> list[engine.Event]:
     return [
-        engine.Event(kind=event.kind, start=event.start, end=event.end)
+        engine.Event(kind=PricingEvent.Kind(event.kind).document_key, start=event.start, end=event.end)
         for event in pricing_events_overlapping(tariff=tariff, period_from=period_from, period_to=period_to)
     ]
 

@@ -226,12 +226,13 @@ def pricing_event_declare(
     unknown = sorted(set(codes) - {t.code for t in tariffs})
     if unknown:
         raise UnableToDeclareEvent(f"No tariff '{unknown[0]}'.", field="tariff_codes", code="not_found")
+    key = PricingEvent.Kind(kind).document_key
     for tariff in tariffs:
         for version in tariff_versions_overlapping(tariff=tariff, valid_from=start, valid_to=end):
-            if parse_tariff_document(version.document).events.rate_for(kind) is None:
+            if parse_tariff_document(version.document).events.rate_for(key) is None:
                 raise UnableToDeclareEvent(
                     f"Tariff {tariff.code} (version from {_iso(version.valid_from)}) has no rate for"
-                    f" {kind} events (events.{kind}.rate_per_kwh).",
+                    f" {key} events (events.{key}.rate_per_kwh).",
                     field="tariff_codes",
                     code="unpriced_event",
                 )

@@ -61,7 +61,7 @@ def test_open_data_issues_can_be_resolved(staff_client):
         detail="4 intervals missing",
     )
 
-    listing = staff_client.get("/admin/metering/dataissue/", {"status__exact": "open"})
+    listing = staff_client.get("/admin/metering/dataissue/", {"status__exact": DataIssue.Status.OPEN})
     staff_client.post(
         "/admin/metering/dataissue/", {"action": "mark_resolved", "_selected_action": [issue.pk]}
     )

@@ -84,7 +84,8 @@ def test_aggregate_series_are_registered_once_with_their_weather():
     from metering.models import LoadAggregate
 
     at = datetime(2024, 1, 1, tzinfo=UTC)
-    for level, code in (("feeder", "F1"), ("feeder", "F2"), ("region", "north")):
+    feeder, region = LoadAggregate.Level.FEEDER, LoadAggregate.Level.REGION
+    for level, code in ((feeder, "F1"), (feeder, "F2"), (region, "north")):
         LoadAggregate.objects.create(
             level=level,
             code=code,

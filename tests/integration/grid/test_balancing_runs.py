@@ -27,7 +27,7 @@ def feeder_history():
         begin = start + timedelta(minutes=30 * k)
         rows.append(
             LoadAggregate(
-                level="feeder",
+                level=LoadAggregate.Level.FEEDER,
                 code="F1",
                 interval_start=begin,
                 interval_end=begin + timedelta(minutes=30),

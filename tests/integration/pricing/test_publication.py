@@ -177,7 +177,7 @@ def test_demand_rule_uses_the_average_of_recent_region_aggregates_or_the_forecas
     slot = datetime(2024, 1, 15, 18, 0, tzinfo=BERLIN)  # 18:00 local
     LoadAggregate.objects.bulk_create(
         LoadAggregate(
-            level="region",
+            level=LoadAggregate.Level.REGION,
             code="north",
             interval_start=(slot - timedelta(days=back)).astimezone(UTC),
             interval_end=(slot - timedelta(days=back)).astimezone(UTC) + timedelta(minutes=30),

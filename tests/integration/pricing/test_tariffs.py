@@ -228,7 +228,7 @@ def test_declaring_the_same_event_twice_returns_it():
     publish("EVT-1", JAN, None, EVENT_DOC)
     publish("EVT-2", JAN, None, EVENT_DOC)
     declare = {
-        "kind": "critical_peak",
+        "kind": PricingEvent.Kind.CRITICAL_PEAK,
         "start": EVENT_START,
         "end": EVENT_START + timedelta(hours=2),
         "now": django_timezone.now(),
@@ -248,7 +248,7 @@ def test_declaring_the_same_event_twice_returns_it():
         ({"tariff_codes": ["EVT-1", "NOPE-9"]}, "tariff_codes", "No tariff 'NOPE-9'."),
         ({"end": EVENT_START}, "end", "An event must end after it starts."),
         ({"end": EVENT_START + timedelta(days=8)}, "end", "An event lasts at most 7 days."),
-        ({"kind": "brownout"}, "kind", "Kind must be one of critical_peak, emergency."),
+        ({"kind": "brownout"}, "kind", "Kind must be one of CRITICAL_PEAK, EMERGENCY."),
         ({"tariff_codes": ["FLAT-1"]}, "tariff_codes", "has no rate for critical_peak events"),
     ],
 )
@@ -256,7 +256,7 @@ def test_a_bad_event_declaration_is_refused(kwargs, field, message):
     publish("EVT-1", JAN, None, EVENT_DOC)
     publish("FLAT-1", JAN, None, doc())
     declare = {
-        "kind": "critical_peak",
+        "kind": PricingEvent.Kind.CRITICAL_PEAK,
         "start": EVENT_START,
         "end": EVENT_START + timedelta(hours=2),
         "tariff_codes": ["EVT-1"],

@@ -108,9 +108,9 @@ def test_events_replace_the_energy_rate_and_emergencies_win():
     publish("FLAT-1", JAN, None, doc(events=events))
     publish("OTHER-1", JAN, None, doc(events=events))
     for kind, start, end, tariff in [
-        ("critical_peak", "17:00", "19:00", "FLAT-1"),
-        ("emergency", "18:00", "18:45", "FLAT-1"),  # ends mid-interval: 18:30 starts inside
-        ("emergency", "10:00", "11:00", "OTHER-1"),  # another tariff's event
+        (PricingEvent.Kind.CRITICAL_PEAK, "17:00", "19:00", "FLAT-1"),
+        (PricingEvent.Kind.EMERGENCY, "18:00", "18:45", "FLAT-1"),  # ends mid-interval: 18:30 starts inside
+        (PricingEvent.Kind.EMERGENCY, "10:00", "11:00", "OTHER-1"),  # another tariff's event
     ]:
         event = PricingEvent.objects.create(
             kind=kind,
