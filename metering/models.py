@@ -207,8 +207,8 @@ class DataIssue(models.Model):
 
     meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="data_issues")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    period_start = models.DateTimeField()
-    period_end = models.DateTimeField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
     detail = models.CharField(max_length=300)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     estimated = models.BooleanField(default=False, help_text="Whether VEE filled the gap with estimates.")
@@ -216,13 +216,11 @@ class DataIssue(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["meter", "kind", "period_start"], name="data_issue_once_per_period"
-            )
+            models.UniqueConstraint(fields=["meter", "kind", "starts_at"], name="data_issue_once_per_period")
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.meter_id} from {self.period_start:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} on {self.meter_id} from {self.starts_at:%Y-%m-%d %H:%M}"
 
 
 class MqttDeadLetter(models.Model):

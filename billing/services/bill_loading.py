@@ -242,10 +242,10 @@ def _suspect_readings(
         if agreement.valid_to is not None:
             end = min(end, agreement.valid_to)
         for issue, serial in by_point[agreement.meter_point_id]:
-            if issue.period_start < end and start < issue.period_end:
+            if issue.starts_at < end and start < issue.ends_at:
                 reasons[agreement.customer_id] = (
                     f"meter point {agreement.meter_point.identifier}: meter {serial} has an open "
-                    f"{issue.get_kind_display().lower()} issue from {issue.period_start:%Y-%m-%dT%H:%MZ} "
+                    f"{issue.get_kind_display().lower()} issue from {issue.starts_at:%Y-%m-%dT%H:%MZ} "
                     f"({issue.detail}); resolve it or estimate the readings before billing"
                 )[:300]
                 break

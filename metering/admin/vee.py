@@ -10,11 +10,11 @@ from metering.services.vee import data_issues_resolve
 class DataIssueAdmin(admin.ModelAdmin):
     """Open data issues that VEE found: gaps (and whether they were estimated), spikes, stuck registers."""
 
-    list_display = ("meter", "kind", "period_start", "period_end", "estimated", "status", "detail")
+    list_display = ("meter", "kind", "starts_at", "ends_at", "estimated", "status", "detail")
     list_filter = ("status", "kind", "estimated")
     search_fields = ("=meter__serial",)
     list_select_related = ("meter",)
-    readonly_fields = ("meter", "kind", "period_start", "period_end", "detail", "estimated", "created_at")
+    readonly_fields = ("meter", "kind", "starts_at", "ends_at", "detail", "estimated", "created_at")
     actions = ["mark_resolved"]
 
     @admin.action(description="Mark selected issues resolved")

@@ -24,7 +24,7 @@ def data_issue_list(
     if status is not None:
         issues = issues.filter(status=status)
     if period_start is not None:
-        issues = issues.filter(period_end__gt=period_start)
+        issues = issues.filter(ends_at__gt=period_start)
     if period_end is not None:
-        issues = issues.filter(period_start__lt=period_end)
-    return issues.order_by("period_start", "id")
+        issues = issues.filter(starts_at__lt=period_end)
+    return issues.order_by("starts_at", "id")

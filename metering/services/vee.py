@@ -294,11 +294,11 @@ def _issues_save(
         DataIssue.objects.filter(
             meter_id__in=[int(i) for i in meter_ids],
             kind__in=_ISSUE_KINDS,
-            period_start__lt=end,
-            period_end__gte=start,
-        ).order_by("period_start", "id")
+            starts_at__lt=end,
+            ends_at__gte=start,
+        ).order_by("starts_at", "id")
     )
-    by_key = {(i.meter_id, i.kind, i.period_start): i for i in stored}
+    by_key = {(i.meter_id, i.kind, i.starts_at): i for i in stored}
     by_meter_kind = defaultdict(list)
     for issue in stored:
         by_meter_kind[(issue.meter_id, issue.kind)].append(issue)
@@ -308,19 +308,19 @@ def _issues_save(
         found_start, found_end = _datetime(found.start_s), _datetime(found.end_s)
         same = by_key.get((found.meter_id, found.kind, found_start))
         if same is not None:
-            changes = {"period_end": found_end, "detail": found.detail, "estimated": found.estimated}
+            changes = {"ends_at": found_end, "detail": found.detail, "estimated": found.estimated}
         elif found.cut and (
             same := next(
                 (
                     i
                     for i in by_meter_kind[(found.meter_id, found.kind)]
-                    if i.period_start < found_start <= i.period_end
+                    if i.starts_at < found_start <= i.ends_at
                 ),
                 None,
             )
         ):
             changes = {
-                "period_end": max(same.period_end, found_end),
+                "ends_at": max(same.ends_at, found_end),
                 "detail": same.detail,  # it describes the whole run, seen before the cut
                 "estimated": same.estimated and found.estimated,
             }
@@ -329,8 +329,8 @@ def _issues_save(
                 DataIssue(
                     meter_id=found.meter_id,
                     kind=found.kind,
-                    period_start=found_start,
-                    period_end=found_end,
+                    starts_at=found_start,
+                    ends_at=found_end,
                     detail=found.detail[:300],
                     estimated=found.estimated,
                 )
@@ -344,7 +344,7 @@ def _issues_save(
     with transaction.atomic():
         DataIssue.objects.bulk_create(create, batch_size=2000, ignore_conflicts=True)
         DataIssue.objects.bulk_update(
-            list(update.values()), ["period_end", "detail", "estimated"], batch_size=2000
+            list(update.values()), ["ends_at", "detail", "estimated"], batch_size=2000
         )
     return len(create), len(update)
 

@@ -56,8 +56,8 @@ def test_open_data_issues_can_be_resolved(staff_client):
     issue = DataIssue.objects.create(
         meter=meter,
         kind=DataIssue.Kind.GAP,
-        period_start=datetime(2024, 1, 15, tzinfo=UTC),
-        period_end=datetime(2024, 1, 15, 2, tzinfo=UTC),
+        starts_at=datetime(2024, 1, 15, tzinfo=UTC),
+        ends_at=datetime(2024, 1, 15, 2, tzinfo=UTC),
         detail="4 intervals missing",
     )
 

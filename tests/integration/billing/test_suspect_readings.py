@@ -16,8 +16,8 @@ def issue(meter, kind, start=OCT_10, *, status=DataIssue.Status.OPEN):
     return DataIssue.objects.create(
         meter=meter,
         kind=kind,
-        period_start=start,
-        period_end=start.replace(hour=start.hour + 2),
+        starts_at=start,
+        ends_at=start.replace(hour=start.hour + 2),
         detail="14.2 kWh, 30× the median",
         status=status,
     )

@@ -103,15 +103,13 @@ def test_vee_estimates_a_short_gap_by_interpolation_and_a_long_one_from_the_week
     assert long == [(Decimal(1175 + 10 * j) / 10_000, Quality.ESTIMATED) for j in range(24, 32)]
     assert Reading.objects.filter(meter=meter, source=Source.ESTIMATION).count() == 11
     issues = list(
-        DataIssue.objects.order_by("period_start").values_list(
-            "kind", "period_start", "period_end", "estimated"
-        )
+        DataIssue.objects.order_by("starts_at").values_list("kind", "starts_at", "ends_at", "estimated")
     )
     assert issues == [
         (DataIssue.Kind.GAP, DAY + 6 * HALF_HOUR, DAY + 9 * HALF_HOUR, True),
         (DataIssue.Kind.GAP, DAY + 24 * HALF_HOUR, DAY + 32 * HALF_HOUR, True),
     ]
-    details = list(DataIssue.objects.order_by("period_start").values_list("detail", flat=True))
+    details = list(DataIssue.objects.order_by("starts_at").values_list("detail", flat=True))
     assert details == [
         "3 intervals missing; estimated by linear interpolation",
         "8 intervals missing; estimated from the same local weekday and slot over the previous 4 weeks",
@@ -176,7 +174,7 @@ def test_a_gap_without_history_is_left_unestimated_and_says_so():
     assert (report.gaps_found, report.intervals_estimated, report.intervals_unestimated) == (1, 0, 10)
     assert Reading.objects.filter(meter=meter).count() == before  # no zeros written
     [issue] = DataIssue.objects.all()
-    assert (issue.kind, issue.period_start, issue.period_end, issue.estimated) == (
+    assert (issue.kind, issue.starts_at, issue.ends_at, issue.estimated) == (
         DataIssue.Kind.GAP,
         DAY + 10 * HALF_HOUR,
         DAY + 20 * HALF_HOUR,
@@ -194,7 +192,7 @@ def test_a_gap_continuing_into_the_next_period_extends_its_issue():
 
     assert (report.gaps_found, report.issues_created, report.issues_updated) == (1, 0, 0)
     [issue] = DataIssue.objects.all()
-    assert (issue.period_start, issue.period_end, issue.estimated) == (
+    assert (issue.starts_at, issue.ends_at, issue.estimated) == (
         DAY + 40 * HALF_HOUR,
         NEXT_DAY + 8 * HALF_HOUR,
         False,
@@ -215,9 +213,7 @@ def test_spikes_and_stuck_registers_are_flagged_once_and_left_unchanged():
 
     assert (first.spikes, first.stuck_runs, first.issues_created) == (1, 1, 2)
     assert (second.spikes, second.stuck_runs, second.issues_created, second.issues_updated) == (1, 1, 0, 0)
-    issues = list(
-        DataIssue.objects.order_by("period_start").values_list("kind", "period_start", "period_end")
-    )
+    issues = list(DataIssue.objects.order_by("starts_at").values_list("kind", "starts_at", "ends_at"))
     assert issues == [
         (DataIssue.Kind.SPIKE, DAY + 20 * HALF_HOUR, DAY + 21 * HALF_HOUR),
         (DataIssue.Kind.STUCK, DAY + 36 * HALF_HOUR, NEXT_DAY),
