@@ -6,6 +6,7 @@ reported as the same domain error.
 """
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -14,8 +15,10 @@ from billing.models import Agreement, Customer
 from core.errors import DomainError
 from core.periods import check_period
 from metering.selectors.readings import meter_point_get
-from pricing.models import Tariff
-from pricing.selectors.tariffs import tariff_get
+from pricing.selectors.tariffs import TariffDirection, tariff_get
+
+if TYPE_CHECKING:  # the annotation only: pricing is read through its selectors
+    from pricing.models import Tariff
 
 
 class UnableToCreateAgreement(DomainError):
@@ -51,10 +54,10 @@ def agreement_create(
             field="meter_point_identifier",
             code="unknown_meter_point",
         )
-    import_tariff = _tariff(tariff_code, "IMPORT", field="tariff_code")
-    export_tariff = (
-        _tariff(export_tariff_code, "EXPORT", field="export_tariff_code") if export_tariff_code else None
-    )
+    import_tariff = _tariff(tariff_code, TariffDirection.IMPORT, field="tariff_code")
+    export_tariff = None
+    if export_tariff_code:
+        export_tariff = _tariff(export_tariff_code, TariffDirection.EXPORT, field="export_tariff_code")
     same = Agreement.objects.filter(
         customer=customer,
         meter_point=meter_point,
@@ -90,7 +93,7 @@ def agreement_create(
     return agreement
 
 
-def _tariff(code: str, direction: str, *, field: str) -> Tariff:
+def _tariff(code: str, direction: str, *, field: str) -> "Tariff":
     tariff = tariff_get(code=code.strip())
     if tariff is None:
         raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code="unknown_tariff")

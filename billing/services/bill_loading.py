@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,19 +17,18 @@ from django.db.models import Q
 
 from billing import commercial, engine
 from billing.models import Agreement
-from metering.models import DataIssue, Meter, Quality
-from metering.selectors.issues import data_issue_list
-from metering.selectors.readings import import_load_arrays, reading_arrays
+from metering.selectors.issues import data_issue_suspect_open_list
+from metering.selectors.readings import import_load_arrays, meter_list_installed, reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
-from pricing.models import Tariff, TariffVersion
 from pricing.selectors import tariffs as tariff_selectors
+
+if TYPE_CHECKING:  # annotations only: metering is read through its selectors
+    from metering.models import Meter
 
 log = logging.getLogger(__name__)
 
 # Local dates become instants in the tariff's zone; loading a day either side covers every zone.
 _MARGIN = timedelta(days=1)
-# Data issues whose readings are kept as measured but suspect: an open one holds the account.
-SUSPECT_KINDS = (DataIssue.Kind.SPIKE, DataIssue.Kind.STUCK)
 
 
 def period_window(period_start: date, period_end: date) -> tuple[datetime, datetime]:
@@ -87,11 +87,11 @@ class RunContext:
         missing = sorted(set(tariff_ids) - set(self.versions))
         if not missing:
             return
-        tariffs = {t.pk: t for t in Tariff.objects.filter(pk__in=missing)}
+        tariffs = tariff_selectors.tariff_by_id(tariff_ids=missing)
         rows = list(
-            TariffVersion.objects.filter(tariff_id__in=missing, valid_from__lt=self.window_to)
-            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.window_from))
-            .order_by("tariff_id", "valid_from", "pk")
+            tariff_selectors.tariff_version_list_overlapping(
+                tariff_ids=missing, period_from=self.window_from, period_to=self.window_to
+            )
         )
         documents = {row.pk: parse_tariff_document(row.document) for row in rows}
         markets = tariff_selectors.market_series(
@@ -140,7 +140,7 @@ class AccountOutcome:
 
 def account_inputs(
     customer_ids: list[int], context: RunContext
-) -> tuple[list[Agreement], list[Meter], dict[int, list[engine.AgreementInput]]]:
+) -> tuple[list[Agreement], list["Meter"], dict[int, list[engine.AgreementInput]]]:
     """The agreements, meters and engine inputs of each account, loaded set-based (a constant number of
     queries); the bill run and the tariff comparison both load this way."""
     agreements = list(
@@ -154,11 +154,11 @@ def account_inputs(
         | {a.export_tariff_id for a in agreements if a.export_tariff_id}
     )
     meters = list(
-        Meter.objects.filter(
-            meter_point_id__in={a.meter_point_id for a in agreements}, installed_at__lt=context.window_to
+        meter_list_installed(
+            meter_point_ids={a.meter_point_id for a in agreements},
+            period_start=context.window_from,
+            period_end=context.window_to,
         )
-        .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=context.window_from))
-        .order_by("pk")
     )
     series = meter_series(meters, context)
     by_point: dict[int, list[engine.MeterSeries]] = defaultdict(list)
@@ -212,7 +212,7 @@ def accounts_bill(customer_ids: list[int], context: RunContext) -> dict[int, Acc
 
 
 def _suspect_readings(
-    agreements: list[Agreement], meters: list[Meter], context: RunContext
+    agreements: list[Agreement], meters: list["Meter"], context: RunContext
 ) -> dict[int, str]:
     """Why each account with an open spike or stuck-value data issue on a billed interval is held (one query).
 
@@ -221,12 +221,9 @@ def _suspect_readings(
     """
     if not meters:
         return {}
-    issues = data_issue_list(
-        meter_ids=[m.pk for m in meters],
-        status=DataIssue.Status.OPEN,
-        period_start=context.window_from,
-        period_end=context.window_to,
-    ).filter(kind__in=SUSPECT_KINDS)
+    issues = data_issue_suspect_open_list(
+        meter_ids=[m.pk for m in meters], period_start=context.window_from, period_end=context.window_to
+    )
     by_point: dict[int, list] = defaultdict(list)
     serials = {m.pk: (m.meter_point_id, m.serial) for m in meters}
     for issue in issues:
@@ -252,7 +249,7 @@ def _suspect_readings(
     return reasons
 
 
-def meter_series(meters: list[Meter], context: RunContext) -> dict[int, engine.MeterSeries]:
+def meter_series(meters: list["Meter"], context: RunContext) -> dict[int, engine.MeterSeries]:
     """Every meter's readings from ONE query (binary COPY on PostgreSQL), split per meter with numpy."""
     ids = np.array(sorted(m.pk for m in meters), dtype=np.int64)
     loaded = reading_arrays(meter_ids=ids, start=context.readings_from(), end=context.window_to)
@@ -260,7 +257,7 @@ def meter_series(meters: list[Meter], context: RunContext) -> dict[int, engine.M
     meter_id = loaded.meter_id[order]
     starts = loaded.start_s[order].astype("datetime64[s]")
     kwh_e4 = loaded.kwh_e4[order]
-    estimated = loaded.quality[order] != Quality.ACTUAL
+    estimated = loaded.estimated()[order]
     lo = np.searchsorted(meter_id, ids, side="left")
     hi = np.searchsorted(meter_id, ids, side="right")
     bounds = {int(pk): (int(a), int(b)) for pk, a, b in zip(ids, lo, hi, strict=True)}

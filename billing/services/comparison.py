@@ -28,7 +28,7 @@ from billing.services.bill_loading import RunContext, account_inputs
 from billing.services.bill_runs import MAX_PERIOD_DAYS
 from core.errors import DomainError
 from core.jobs import enqueue_on_commit
-from pricing.models import Tariff, TariffDirection
+from pricing.selectors.tariffs import TariffDirection, tariff_list
 
 EXECUTE_TASK = "billing.tasks.comparison.tariff_comparison_execute_task"
 CURRENT = "current"
@@ -120,8 +120,8 @@ def _check(tariff_codes: Sequence[str], period_start: date, period_end: date) ->
         raise UnableToCompareTariffs(
             f"A comparison covers at most {MAX_PERIOD_DAYS} days.", field="period_end"
         )
-    found = dict(Tariff.objects.filter(code__in=codes).values_list("code", "pk"))
-    directions = dict(Tariff.objects.filter(code__in=codes).values_list("code", "direction"))
+    found = dict(tariff_list(codes=codes).values_list("code", "pk"))
+    directions = dict(tariff_list(codes=codes).values_list("code", "direction"))
     for code in codes:
         if code not in found:
             raise UnableToCompareTariffs(f"No tariff {code!r}.", field="tariff_codes")
@@ -184,7 +184,7 @@ def tariff_comparison_compute_scenarios(
     for scenario in scenarios:
         if scenario.export_tariff_code:
             export_id = (
-                Tariff.objects.filter(code=scenario.export_tariff_code, direction=TariffDirection.EXPORT)
+                tariff_list(codes=[scenario.export_tariff_code], direction=TariffDirection.EXPORT)
                 .values_list("pk", flat=True)
                 .first()
             )
@@ -636,11 +636,7 @@ def own_tariff_comparison(*, customer_id: int, as_of: date) -> OwnComparison:
     engine under the current agreements and under every import tariff (at most MAX_TARIFFS, by code)."""
     end = date(as_of.year, as_of.month, 1)
     months = [_month_start(end, back) for back in range(12, -1, -1)]
-    tariffs = list(
-        Tariff.objects.filter(direction=TariffDirection.IMPORT)
-        .order_by("code")
-        .values_list("code", "name")[:MAX_TARIFFS]
-    )
+    tariffs = list(tariff_list(direction=TariffDirection.IMPORT).values_list("code", "name")[:MAX_TARIFFS])
     codes = [code for code, _ in tariffs]
     totals: dict[str, Decimal | None] = {code: Decimal("0.00") for code in [CURRENT, *codes]}
     for first, last in pairwise(months):

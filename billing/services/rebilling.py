@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from billing.models import Invoice
+from billing.models import Agreement, Invoice
 from billing.services.bill_loading import RunContext, accounts_bill, period_window
 from billing.services.bill_writes import invoice_build, invoices_save
 from billing.services.invoices import invoice_void
-from metering.models import Reading
+from metering.selectors.readings import reading_revisions
 
 
 @dataclass
@@ -68,22 +68,16 @@ def _revised_invoices(invoice_numbers: list[str] | None) -> list[Invoice]:
     first = min(i.period_start for i in candidates)
     last = max(i.period_end for i in candidates)
     window_from, window_to = period_window(first, last)
-    revised = list(
-        Reading.objects.filter(
-            revised_at__isnull=False,
-            interval_start__gte=window_from,
-            interval_start__lt=window_to,
-            meter__meter_point__agreements__customer_id__in={i.customer_id for i in candidates},
-        ).values_list(
-            "meter__meter_point__agreements__customer_id",
-            "meter__meter_point__timezone",
-            "interval_start",
-            "revised_at",
-        )
-    )
+    customers_of_point: dict[int, set[int]] = defaultdict(set)
+    for customer_id, point_id in Agreement.objects.filter(
+        customer_id__in={i.customer_id for i in candidates}
+    ).values_list("customer_id", "meter_point_id"):
+        customers_of_point[point_id].add(customer_id)
+    revised = reading_revisions(meter_point_ids=customers_of_point, start=window_from, end=window_to)
     by_customer: dict[int, list[tuple[str, datetime, datetime]]] = defaultdict(list)
-    for customer_id, zone, start, revised_at in revised:
-        by_customer[customer_id].append((zone, start, revised_at))
+    for point_id, zone, start, revised_at in revised:
+        for customer_id in customers_of_point[point_id]:
+            by_customer[customer_id].append((zone, start, revised_at))
     result = []
     for invoice in candidates:
         for zone, moment, revised_at in by_customer.get(invoice.customer_id, ()):

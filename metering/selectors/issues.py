@@ -6,6 +6,9 @@ from django.db.models import QuerySet
 
 from metering.models import DataIssue
 
+# Data issues whose readings are kept as measured but suspect: a spike or a stuck value.
+SUSPECT_KINDS = (DataIssue.Kind.SPIKE, DataIssue.Kind.STUCK)
+
 
 def data_issue_list(
     *,
@@ -28,3 +31,12 @@ def data_issue_list(
     if period_end is not None:
         issues = issues.filter(starts_at__lt=period_end)
     return issues.order_by("starts_at", "id")
+
+
+def data_issue_suspect_open_list(
+    *, meter_ids: list[int], period_start: datetime, period_end: datetime
+) -> QuerySet:
+    """Open spike and stuck-value issues of the meters overlapping [period_start, period_end)."""
+    return data_issue_list(
+        meter_ids=meter_ids, status=DataIssue.Status.OPEN, period_start=period_start, period_end=period_end
+    ).filter(kind__in=SUSPECT_KINDS)

@@ -1,5 +1,6 @@
 """Reads of meter points, meters and readings: series in local buckets, arrays for bulk work."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from metering.ingest import PG_EPOCH_S
-from metering.models import Meter, MeterPoint, Reading
+from metering.models import Meter, MeterPoint, Quality, Reading
 from metering.periods import local_buckets
 from metering.validation import KWH_SCALE, MeterTable
 
@@ -25,6 +26,17 @@ def meter_point_get(*, identifier: str, for_update: bool = False) -> MeterPoint 
 
 def meter_list(*, meter_point: MeterPoint) -> QuerySet[Meter]:
     return Meter.objects.filter(meter_point=meter_point).order_by("serial")
+
+
+def meter_list_installed(
+    *, meter_point_ids: Iterable[int], period_start: datetime, period_end: datetime
+) -> QuerySet[Meter]:
+    """The meters of the meter points installed at some time in [period_start, period_end), by id."""
+    return (
+        Meter.objects.filter(meter_point_id__in=set(meter_point_ids), installed_at__lt=period_end)
+        .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=period_start))
+        .order_by("pk")
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,10 @@ class ReadingArraysBlock:
     kwh_e4: np.ndarray
     quality: np.ndarray
 
+    def estimated(self) -> np.ndarray:
+        """Per reading, whether its value is not an actual one (estimated or substituted)."""
+        return self.quality != Quality.ACTUAL
+
 
 def reading_arrays(*, meter_ids: np.ndarray, start: datetime, end: datetime) -> ReadingArraysBlock:
     """The readings of the given meters with interval_start in [start, end): one query."""
@@ -222,6 +238,21 @@ def _reading_arrays_postgresql(
         start_s=rows["v1"].astype("int64") // 1_000_000 + PG_EPOCH_S,
         kwh_e4=rows["v2"].astype("int64"),
         quality=rows["v3"].astype("int8"),
+    )
+
+
+def reading_revisions(
+    *, meter_point_ids: Iterable[int], start: datetime, end: datetime
+) -> list[tuple[int, str, datetime, datetime]]:
+    """(meter point id, its zone, interval start, revised at) of every revised reading of a meter of these
+    meter points starting in `[start, end)` (one query)."""
+    return list(
+        Reading.objects.filter(
+            revised_at__isnull=False,
+            interval_start__gte=start,
+            interval_start__lt=end,
+            meter__meter_point_id__in=set(meter_point_ids),
+        ).values_list("meter__meter_point_id", "meter__meter_point__timezone", "interval_start", "revised_at")
     )
 
 

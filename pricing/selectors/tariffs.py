@@ -18,7 +18,15 @@ from core.errors import DomainError
 from core.periods import check_period
 from pricing import engine
 from pricing.documents import DynamicEnergy, IndexedEnergy, TariffDocument, parse_tariff_document
-from pricing.models import MarketPrice, PricingEvent, PublishedRate, RatePublication, Tariff, TariffVersion
+from pricing.models import (
+    MarketPrice,
+    PricingEvent,
+    PublishedRate,
+    RatePublication,
+    Tariff,
+    TariffVersion,
+)
+from pricing.models import TariffDirection as TariffDirection  # re-exported: the direction others filter on
 
 MAX_PERIOD = timedelta(days=400)
 HALF_HOUR_SECONDS = 1800
@@ -54,6 +62,32 @@ class _Priced:
 
 def tariff_get(*, code: str) -> Tariff | None:
     return Tariff.objects.filter(code=code).first()
+
+
+def tariff_list(*, codes: Iterable[str] | None = None, direction: str | None = None) -> QuerySet[Tariff]:
+    """Tariffs, optionally only these codes and one direction (`TariffDirection`), by code."""
+    tariffs = Tariff.objects.all()
+    if codes is not None:
+        tariffs = tariffs.filter(code__in=set(codes))
+    if direction is not None:
+        tariffs = tariffs.filter(direction=direction)
+    return tariffs.order_by("code")
+
+
+def tariff_by_id(*, tariff_ids: Iterable[int]) -> dict[int, Tariff]:
+    """The tariffs with these ids, by id (one query)."""
+    return {t.pk: t for t in Tariff.objects.filter(pk__in=set(tariff_ids))}
+
+
+def tariff_version_list_overlapping(
+    *, tariff_ids: Iterable[int], period_from: datetime, period_to: datetime
+) -> QuerySet[TariffVersion]:
+    """Versions of these tariffs whose period overlaps `[period_from, period_to)`, by tariff and start."""
+    return (
+        TariffVersion.objects.filter(tariff_id__in=set(tariff_ids), valid_from__lt=period_to)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=period_from))
+        .order_by("tariff_id", "valid_from", "pk")
+    )
 
 
 def tariff_version_list(*, tariff: Tariff) -> QuerySet[TariffVersion]:
