@@ -7,8 +7,6 @@ import strawberry
 from django.conf import settings
 from strawberry.schema.config import StrawberryConfig
 
-from billing.graphql.comparison import Mutation as ComparisonMutation
-from billing.graphql.comparison import Query as ComparisonQuery
 from billing.graphql.mutations import Mutation as BillingMutation
 from billing.graphql.queries import Query as BillingQuery
 from core.api.execution import ExecutionContext
@@ -28,7 +26,7 @@ from pricing.graphql.queries import Query as PricingQuery
 
 Query = merge_root_types(
     "Query",
-    (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, ComparisonQuery, GridQuery, StorageQuery),
+    (MeteringQuery, ForecastingQuery, PricingQuery, BillingQuery, GridQuery, StorageQuery),
 )
 Mutation = merge_root_types(
     "Mutation",
@@ -37,7 +35,6 @@ Mutation = merge_root_types(
         ForecastingMutation,
         PricingMutation,
         BillingMutation,
-        ComparisonMutation,
         GridMutation,
         StorageMutation,
     ),

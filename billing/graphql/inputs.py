@@ -1,8 +1,11 @@
 """GraphQL inputs of the billing app."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import strawberry
+
+from billing.services import comparison
 
 
 @strawberry.input
@@ -41,3 +44,35 @@ class InvoiceIssueInput:
 class InvoiceVoidInput:
     number: str
     reason: str
+
+
+@strawberry.input
+class TariffComparisonInput:
+    tariff_codes: list[str]
+    period_start: date
+    period_end: date = strawberry.field(description="Exclusive: the period is [periodStart, periodEnd).")
+    feeder_code: str | None = None
+    tariff_class: str | None = strawberry.field(
+        default=None, description="Only accounts whose current import tariff has this code."
+    )
+    account_numbers: list[str] | None = None
+    price_factor: Decimal = Decimal("1")
+    pv_share: float = 0.0
+    export_tariff_code: str | None = None
+
+
+def tariff_comparison_cohort(input: TariffComparisonInput) -> comparison.Cohort:
+    return comparison.Cohort(
+        feeder_code=input.feeder_code or None,
+        tariff_code=input.tariff_class or None,
+        account_numbers=tuple(input.account_numbers) if input.account_numbers is not None else None,
+    )
+
+
+def tariff_comparison_scenario(input: TariffComparisonInput) -> comparison.Scenario:
+    return comparison.Scenario(
+        name="base" if input.price_factor == 1 and not input.pv_share else "scenario",
+        price_factor=input.price_factor,
+        pv_share=input.pv_share,
+        export_tariff_code=input.export_tariff_code or None,
+    )

@@ -10,9 +10,20 @@ from billing.graphql.inputs import (
     CustomerCreateInput,
     InvoiceIssueInput,
     InvoiceVoidInput,
+    TariffComparisonInput,
+    tariff_comparison_cohort,
+    tariff_comparison_scenario,
 )
-from billing.graphql.types import AgreementType, BillRunType, CreditNoteType, CustomerType, InvoiceType
-from billing.services import agreements, bill_runs, customers, invoices
+from billing.graphql.types import (
+    AgreementType,
+    BillRunType,
+    CreditNoteType,
+    CustomerType,
+    InvoiceType,
+    RunType,
+    tariff_comparison_run_type,
+)
+from billing.services import agreements, bill_runs, comparison, customers, invoices
 from core.api.permissions import ScopeRequired, principal_of
 
 
@@ -55,4 +66,17 @@ class Mutation:
     def invoice_void(self, input: InvoiceVoidInput) -> CreditNoteType:
         return invoices.invoice_void(  # type: ignore[return-value]
             number=input.number, reason=input.reason, now=timezone.now()
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def tariff_comparison_run_start(self, input: TariffComparisonInput) -> RunType:
+        return tariff_comparison_run_type(
+            comparison.tariff_comparison_run_start(
+                tariff_codes=input.tariff_codes,
+                period_start=input.period_start,
+                period_end=input.period_end,
+                cohort=tariff_comparison_cohort(input),
+                scenarios=[tariff_comparison_scenario(input)],
+                now=timezone.now(),
+            )
         )

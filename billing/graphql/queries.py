@@ -6,12 +6,29 @@ from django.conf import settings
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing.graphql.types import BillRunType, CustomerType, InvoiceStatus, InvoiceType
+from billing.graphql.inputs import TariffComparisonInput, tariff_comparison_cohort, tariff_comparison_scenario
+from billing.graphql.types import (
+    BillRunType,
+    ComparisonType,
+    CustomerType,
+    InvoiceStatus,
+    InvoiceType,
+    RunType,
+    tariff_comparison_run_type,
+    tariff_comparison_type,
+)
 from billing.models import BillRun, Invoice
+from billing.selectors import comparison as comparison_selectors
 from billing.selectors import customers as customer_selectors
 from billing.selectors import invoices as invoice_selectors
+from billing.services import comparison as comparison_services
 from core.api.auth import Kind
 from core.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
+from core.errors import DomainError
+
+
+class CohortTooLarge(DomainError):
+    code = "cohort_too_large"
 
 
 def _customer_filter_user(info: Info):
@@ -60,3 +77,31 @@ class Query:
             return None
         run: BillRun | None = invoice_selectors.bill_run_get(bill_run_id=bill_run_id)
         return run  # type: ignore[return-value]
+
+    @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
+    def tariff_comparison(self, input: TariffComparisonInput) -> ComparisonType:
+        cohort = tariff_comparison_cohort(input)
+        ids = comparison_services.cohort_customer_ids(
+            cohort=cohort, period_start=input.period_start, period_end=input.period_end
+        )
+        limit = comparison_services.SYNC_ACCOUNT_LIMIT
+        if len(ids) > limit:
+            raise CohortTooLarge(
+                f"The cohort has {len(ids)} accounts; compare at most {limit} here and "
+                "start a stored run (tariffComparisonRunStart) for more.",
+                field="input",
+            )
+        return tariff_comparison_type(
+            comparison_services.tariff_comparison_compute(
+                tariff_codes=input.tariff_codes,
+                period_start=input.period_start,
+                period_end=input.period_end,
+                scenario=tariff_comparison_scenario(input),
+                customer_ids=ids,
+            )
+        )
+
+    @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
+    def tariff_comparison_run(self, id: strawberry.ID) -> RunType | None:
+        run = comparison_selectors.tariff_comparison_run_get(run_id=str(id))
+        return tariff_comparison_run_type(run) if run else None

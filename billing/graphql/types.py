@@ -1,5 +1,6 @@
 """GraphQL types of the billing app."""
 
+import dataclasses
 import enum
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
+from billing import comparison
 from billing.models import (
     Agreement,
     BillRun,
@@ -21,9 +23,11 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceTax,
+    TariffComparisonRun,
 )
 from billing.selectors.customers import customer_tariff_codes
 from billing.selectors.invoices import bill_run_item_list, invoice_reference
+from billing.services.comparison import ComparisonResult
 from core.api.auth import Kind
 from core.api.permissions import principal_of
 from pricing.selectors import ledger as ledger_selectors
@@ -287,3 +291,72 @@ class CreditNoteType:
     @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
     def invoice_number(self, root: CreditNote) -> str:
         return root.invoice.number
+
+
+# The fields of the comparison maths' `TariffSummary`, so that the API and the maths cannot drift apart.
+SummaryType = strawberry.type(
+    type(
+        "SummaryType",
+        (),
+        {
+            "__annotations__": {f.name: f.type for f in dataclasses.fields(comparison.TariffSummary)},
+            "tariff_code": strawberry.field(description='"current" for the accounts\' own agreements.'),
+        },
+    ),
+    name="TariffComparisonSummary",
+)
+
+
+@strawberry.type(name="TariffComparisonBill")
+class BillType:
+    account_number: str
+    tariff_code: str
+    total: Decimal | None = strawberry.field(description="Null: the account cannot be billed on it (held).")
+    held_reason: str | None
+
+
+@strawberry.type(name="TariffComparison")
+class ComparisonType:
+    period_start: date
+    period_end: date
+    scenario: str
+    summaries: list[SummaryType]
+    bills: list[BillType]
+
+
+@strawberry.type(name="TariffComparisonRun")
+class RunType:
+    id: strawberry.ID
+    status: str
+    progress_done: int
+    progress_total: int
+    error: str
+
+
+def tariff_comparison_type(result: ComparisonResult) -> ComparisonType:
+    return ComparisonType(
+        period_start=result.period_start,
+        period_end=result.period_end,
+        scenario=result.scenario,
+        summaries=[SummaryType(**vars(s)) for s in result.summaries],
+        bills=[
+            BillType(
+                account_number=account,
+                tariff_code=code,
+                total=total,
+                held_reason=result.held.get(account, {}).get(code),
+            )
+            for account, bills in result.bills.items()
+            for code, total in bills.items()
+        ],
+    )
+
+
+def tariff_comparison_run_type(run: TariffComparisonRun) -> RunType:
+    return RunType(
+        id=strawberry.ID(str(run.pk)),
+        status=run.status,
+        progress_done=run.progress_done,
+        progress_total=run.progress_total,
+        error=run.error,
+    )
