@@ -40,19 +40,12 @@ class InvoiceStatus(enum.Enum):
     VOID = "VOID"
 
 
-@strawberry.enum(name="InvoiceLineKind")
-class InvoiceLineKind(enum.Enum):
-    ENERGY = "ENERGY"
-    STANDING_CHARGE = "STANDING_CHARGE"
-    DEMAND = "DEMAND"
-    EVENT = "EVENT"
-    EXPORT_CREDIT = "EXPORT_CREDIT"
-    ADJUSTMENT = "ADJUSTMENT"
-    MINIMUM_CHARGE = "MINIMUM_CHARGE"
-    RIDER = "RIDER"
-    P2P_PURCHASE = "P2P_PURCHASE"
-    P2P_SALE = "P2P_SALE"
-    P2P_FEE = "P2P_FEE"
+def _choices_enum(choices: type[enum.Enum], name: str) -> type[enum.Enum]:
+    """The GraphQL enum of a model's stored choices (value == name), so that the two cannot drift apart."""
+    return strawberry.enum(enum.Enum(name, [(c.name, c.value) for c in choices]), name=name)
+
+
+InvoiceLineKind = _choices_enum(InvoiceLine.Kind, "InvoiceLineKind")
 
 
 @strawberry.enum(name="BillRunStatus")
