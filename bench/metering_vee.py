@@ -126,8 +126,9 @@ class LoadTimer:
     def __init__(self):
         self.seconds = 0.0
         self.rows = 0
-        self.original = vee_service._load_readings
-        vee_service._load_readings = self
+        # vee_run reads each chunk through metering.selectors.readings.reading_arrays
+        self.original = vee_service.selectors.reading_arrays
+        vee_service.selectors.reading_arrays = self
 
     def __call__(self, **kwargs):
         started = time.perf_counter()
