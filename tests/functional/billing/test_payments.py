@@ -105,7 +105,9 @@ def test_bad_input_names_the_field_and_writes_nothing(customer_a, overrides, fie
     assert not Payment.objects.exists()
 
 
-def test_graphql_replay_returns_the_same_payment_and_a_conflict_names_the_field(customer_a, gql_as, make_token):
+def test_graphql_replay_returns_the_same_payment_and_a_conflict_names_the_field(
+    customer_a, gql_as, make_token
+):
     gql = gql_as(make_token("billing:write"))
 
     first = gql(RECORD, {"input": INPUT})

@@ -12,7 +12,7 @@ from billing.models import Invoice, Payment
 from billing.selectors.statements import account_balance, account_statement, payments_received
 from billing.services.invoices import invoice_adjust, invoice_void
 from tests.functional.billing.test_invoice_lifecycle import make_invoice
-from tests.functional.billing.test_invoice_operations import DENIED, assert_denied, caller, matrix  # noqa: F401
+from tests.functional.billing.test_invoice_operations import DENIED, assert_denied, matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,20 @@ def test_the_statement_takes_a_constant_number_of_queries(account, django_assert
 
 STATEMENT = """query { customer(accountNumber: "ACC-A") { currency balance(at: "2026-03-04T00:00:00+00:00")
   statement(periodFrom: "2026-03-01T00:00:00+00:00") { at kind reference description amount balance currency }
-  payments(first: 5) { totalCount edges { node { externalReference amount currency receivedDate method } } } } }"""
+  payments(first: 5) { totalCount edges { node { externalReference amount currency receivedDate method } } }
+} }"""
+
+
+@pytest.fixture
+def caller(request, matrix_caller):
+    return matrix_caller(
+        request.param,
+        {
+            "token_other_scope": ("metering:read", "metering:write"),
+            "token_read": ("billing:read",),
+            "token_write": ("billing:read", "billing:write"),
+        },
+    )
 
 
 @matrix(customers="own", read_only="allowed")

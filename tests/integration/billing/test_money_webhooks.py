@@ -14,7 +14,7 @@ from billing.models import Agreement, BillRunItem, Customer, InvoiceLine, Webhoo
 from billing.services.invoices import invoice_adjust, invoice_issue, invoice_void
 from billing.services.payments import payment_record
 from tests.functional.billing.test_invoice_lifecycle import make_invoice
-from tests.functional.billing.test_webhooks import endpoint, expected_signature  # noqa: F401
+from tests.functional.billing.test_webhooks import SECRET, Endpoint, expected_signature
 from tests.integration.billing.test_bill_runs import (
     OCT_FROM,
     OCT_HALF_HOURS,
@@ -28,6 +28,15 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 NOW = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def endpoint(settings):
+    server = Endpoint()
+    settings.BILLING_WEBHOOK_URL = server.url
+    settings.BILLING_WEBHOOK_SECRET = SECRET
+    yield server
+    server.close()
 
 
 def events(endpoint):
