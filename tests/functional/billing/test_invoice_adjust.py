@@ -217,3 +217,40 @@ def test_invoice_adjust_needs_billing_write(issued, customer_b, matrix_caller, r
         assert result["data"]["invoiceAdjust"]["totalAmount"] == "1.05"
         assert InvoiceAdjustment.objects.count() == 1
     assert not CreditNote.objects.exists()
+
+
+AGREEMENT = """mutation($input: AgreementCreateInput!) { agreementCreate(input: $input) {
+  ... on Agreement { tariffCode paymentTermsDays minimumChargePerMonth }
+  ... on OperationInfo { messages { code field } } } }"""
+
+
+def test_agreement_create_takes_payment_terms_and_a_minimum_charge_and_names_a_bad_one(
+    customer_a, gql_as, make_token
+):
+    meter_point_create(identifier="MP-TERMS")
+    Tariff.objects.create(code="FLAT", name="Flat", direction="IMPORT")
+    gql = gql_as(make_token("billing:write"))
+    base = {
+        "accountNumber": "ACC-A",
+        "meterPointIdentifier": "MP-TERMS",
+        "tariffCode": "FLAT",
+        "validFrom": "2026-01-01T00:00:00+00:00",
+    }
+
+    bad_terms = gql(AGREEMENT, {"input": {**base, "paymentTermsDays": 400}})
+    bad_minimum = gql(AGREEMENT, {"input": {**base, "minimumChargePerMonth": "10.005"}})
+    created = gql(AGREEMENT, {"input": {**base, "paymentTermsDays": 30, "minimumChargePerMonth": "25.00"}})
+
+    assert bad_terms["data"]["agreementCreate"]["messages"] == [
+        {"code": "agreement_invalid", "field": "paymentTermsDays"}
+    ]
+    assert bad_minimum["data"]["agreementCreate"]["messages"] == [
+        {"code": "agreement_invalid", "field": "minimumChargePerMonth"}
+    ]
+    assert created["data"]["agreementCreate"] == {
+        "tariffCode": "FLAT",
+        "paymentTermsDays": 30,
+        "minimumChargePerMonth": "25.00",
+    }
+    agreement = Agreement.objects.get()
+    assert (agreement.payment_terms_days, agreement.minimum_charge_per_month) == (30, D("25.00"))
