@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
+from billing.currencies import quantum
 from billing.models import (
     Agreement,
     BillRun,
@@ -110,6 +111,16 @@ LINES_IN_ORDER = "lines_in_order"
 TAXES_IN_ORDER = "taxes_in_order"
 
 
+ADJUSTMENTS_IN_ORDER = "adjustments_in_order"
+
+
+def _invoice_adjustments(invoice: Invoice) -> list[InvoiceAdjustment]:
+    prefetched = getattr(invoice, ADJUSTMENTS_IN_ORDER, None)
+    if prefetched is not None:
+        return prefetched
+    return list(invoice.adjustments.order_by("issued_at", "pk"))
+
+
 def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
     """The invoice's lines in line order: from the prefetch of the whole page when there is one (the
     optimizer adds it wherever invoices are listed), else one query."""
@@ -117,6 +128,28 @@ def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
     if prefetched is not None:
         return prefetched
     return list(invoice.lines.order_by("id"))
+
+
+@strawberry_django.type(InvoiceAdjustment, name="InvoiceAdjustment")
+class InvoiceAdjustmentType:
+    """A partial credit note of an issued invoice (numbered from the credit note series); the invoice stays
+    ISSUED. `remainingAmount` is what can still be credited."""
+
+    number: auto
+    reason: auto
+    currency: str
+    net_amount: Decimal = strawberry_django.field(only=["net_amount", "currency"])
+    tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
+    total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
+    issued_at: datetime
+
+    @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
+    def invoice_number(self, root: InvoiceAdjustment) -> str:
+        return root.invoice.number or ""
+
+    @strawberry_django.field(select_related=["invoice"])
+    def remaining_amount(self, root: InvoiceAdjustment) -> Decimal:
+        return invoice_remaining_total(root.invoice)
 
 
 @strawberry_django.type(Invoice, name="Invoice")
@@ -130,6 +163,36 @@ class InvoiceType:
     total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
     issued_at: datetime | None
     due_date: date | None = strawberry_django.field(description="Set at issue: issue date + payment terms.")
+
+    @strawberry_django.field(
+        prefetch_related=[
+            Prefetch(
+                "adjustments",
+                queryset=InvoiceAdjustment.objects.order_by("issued_at", "pk"),
+                to_attr=ADJUSTMENTS_IN_ORDER,
+            )
+        ],
+        description="Partial credit notes of the invoice (`invoiceAdjust`), oldest first.",
+    )
+    def adjustments(self, root: Invoice) -> list[InvoiceAdjustmentType]:
+        return _invoice_adjustments(root)  # type: ignore[return-value]
+
+    @strawberry_django.field(
+        only=["status", "total_amount", "currency"],
+        prefetch_related=[
+            Prefetch(
+                "adjustments",
+                queryset=InvoiceAdjustment.objects.order_by("issued_at", "pk"),
+                to_attr=ADJUSTMENTS_IN_ORDER,
+            )
+        ],
+        description="What can still be credited: the total less its adjustments (0 once void).",
+    )
+    def remaining_amount(self, root: Invoice) -> Decimal:
+        if root.status == Invoice.Status.VOID:
+            return Decimal(0).quantize(quantum(root.currency))
+        credited = sum((a.total_amount for a in _invoice_adjustments(root)), Decimal(0))
+        return (root.total_amount - credited).quantize(quantum(root.currency))
 
     @strawberry_django.field(
         prefetch_related=[
@@ -377,25 +440,3 @@ class CreditNoteType:
     @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
     def invoice_number(self, root: CreditNote) -> str:
         return root.invoice.number
-
-
-@strawberry_django.type(InvoiceAdjustment, name="InvoiceAdjustment")
-class InvoiceAdjustmentType:
-    """A partial credit note of an issued invoice (numbered from the credit note series); the invoice stays
-    ISSUED. `remainingAmount` is what can still be credited."""
-
-    number: auto
-    reason: auto
-    currency: str
-    net_amount: Decimal = strawberry_django.field(only=["net_amount", "currency"])
-    tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
-    total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
-    issued_at: datetime
-
-    @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
-    def invoice_number(self, root: InvoiceAdjustment) -> str:
-        return root.invoice.number or ""
-
-    @strawberry_django.field(select_related=["invoice"])
-    def remaining_amount(self, root: InvoiceAdjustment) -> Decimal:
-        return invoice_remaining_total(root.invoice)

@@ -254,3 +254,30 @@ def test_agreement_create_takes_payment_terms_and_a_minimum_charge_and_names_a_b
     }
     agreement = Agreement.objects.get()
     assert (agreement.payment_terms_days, agreement.minimum_charge_per_month) == (30, D("25.00"))
+
+
+INVOICES = """query { invoices(first: 10, status: ISSUED) { edges { node { number remainingAmount
+  adjustments { number reason totalAmount invoiceNumber } } } } }"""
+
+
+def test_invoices_show_their_adjustments_and_what_remains_in_constant_queries(
+    customer_a, gql_as, make_token, django_assert_max_num_queries
+):
+    for month in (1, 2, 3):
+        make_invoice(customer_a, month=month, status=Invoice.Status.ISSUED, number=f"INV-0000090{month}")
+        adjust(number=f"INV-0000090{month}", amount=D("1.05"), idempotency_key="a")
+        adjust(number=f"INV-0000090{month}", amount=D(f"{month}.05"), idempotency_key="b")
+    gql = gql_as(make_token("billing:read"))
+
+    with django_assert_max_num_queries(6):
+        result = gql(INVOICES)
+
+    nodes = {e["node"]["number"]: e["node"] for e in result["data"]["invoices"]["edges"]}
+    assert nodes["INV-00000902"]["remainingAmount"] == "28.40"  # 31.50 − 1.05 − 2.05
+    assert [a["totalAmount"] for a in nodes["INV-00000902"]["adjustments"]] == ["1.05", "2.05"]
+    assert nodes["INV-00000901"]["adjustments"][0] == {
+        "number": "CN-00000001",
+        "reason": "goodwill",
+        "totalAmount": "1.05",
+        "invoiceNumber": "INV-00000901",
+    }
