@@ -1,4 +1,5 @@
-"""Customers, agreements, bill runs, invoices with lines, credit notes and webhook deliveries.
+"""Customers, agreements, bill runs, invoices with lines, credit notes and partial credits (adjustments),
+payments and webhook deliveries.
 
 Issued invoices are immutable: services never change them (a correction is a credit note plus a new
 invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
@@ -325,7 +326,8 @@ class InvoiceNumberSeries(models.Model):
 
 
 class CreditNote(MoneyRow):
-    """Cancels an issued invoice in full; the invoice becomes VOID."""
+    """Cancels an issued invoice: what its adjustments (partial credits) left of it; the invoice becomes
+    VOID."""
 
     money_fields = ("net_amount", "tax_amount", "total_amount")
 
