@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,8 @@ STANDING_CHARGE = "STANDING_CHARGE"
 DEMAND = "DEMAND"
 EVENT = "EVENT"
 EXPORT_CREDIT = "EXPORT_CREDIT"
+MINIMUM_CHARGE = "MINIMUM_CHARGE"
+AGREEMENT_MINIMUM_BAND = "agreement minimum"
 
 
 class BillHeld(Exception):
@@ -89,6 +92,8 @@ class AgreementInput:
     # Coincident peak demand (billing.commercial): summed import of the meter point's feeder / the system.
     feeder_load: commercial.LoadSeries | None = None
     system_load: commercial.LoadSeries | None = None
+    # The agreement's own minimum charge per month before tax (billing.models.Agreement), prorated by day.
+    minimum_charge_per_month: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,59 @@ def _agreement_lines(
         except commercial.CommercialHeld as exc:
             raise BillHeld(f"{_label(agreement)}{exc}") from exc
         lines += direction_lines
+    if agreement.minimum_charge_per_month is not None:
+        lines += _agreement_minimum_lines(
+            agreement, lines, period_start, period_end, zone, window_from, window_to
+        )
     return lines
+
+
+def _agreement_minimum_lines(
+    agreement: AgreementInput,
+    lines: list[Line],
+    period_start: date,
+    period_end: date,
+    zone: ZoneInfo,
+    window_from: datetime,
+    window_to: datetime,
+) -> list[Line]:
+    """The agreement's minimum charge top-up: if all its lines (import, export, every version, before tax)
+    sum to less than `minimum = ROUND_HALF_UP(minimum_charge_per_month × months)`, one MINIMUM_CHARGE line
+    (band "agreement minimum") adds the difference. `months` = Σ over the agreement's local days in the
+    period of 1 / (days in that day's month), as for tariff minimums (a whole calendar month is 1). The line
+    is taxed like the import version in force on the agreement's first day in the period."""
+    assert agreement.minimum_charge_per_month is not None
+    midnights = _midnights(period_start, period_end, zone)
+    charged = midnights[(midnights >= _instant(window_from)) & (midnights < _instant(window_to))]
+    if not len(charged):
+        return []
+    first = (_EPOCH + timedelta(seconds=int(charged[0].astype(np.int64)))).replace(tzinfo=UTC)
+    version = next(
+        (
+            v
+            for v in sorted(agreement.import_versions, key=lambda v: v.valid_from)
+            if _overlaps(v, first, window_to)
+        ),
+        agreement.import_versions[0],
+    )
+    currency = version.document.currency
+    exact = Fraction(agreement.minimum_charge_per_month) * commercial.month_fraction(charged, zone)
+    minimum = money_round(Decimal(exact.numerator) / Decimal(exact.denominator), currency)
+    base = sum((line.amount for line in lines), Decimal(0))
+    if base >= minimum:
+        return []
+    return [
+        Line(
+            kind=MINIMUM_CHARGE,
+            band=AGREEMENT_MINIMUM_BAND,
+            description=f"Agreement minimum charge top-up (minimum {minimum} for {len(charged)} days)",
+            quantity=Decimal(len(charged)).quantize(KWH_PLACES),
+            unit="day",
+            unit_price=None,
+            amount=money_round(minimum - base, currency),
+            version_id=version.version_id,
+        )
+    ]
 
 
 def _is_commercial(document: TariffDocument) -> bool:

@@ -1,4 +1,5 @@
-"""Customers, agreements, bill runs, invoices with lines, credit notes and webhook deliveries.
+"""Customers, agreements, bill runs, invoices with lines, credit notes and partial credits (adjustments),
+payments and webhook deliveries.
 
 Issued invoices are immutable: services never change them (a correction is a credit note plus a new
 invoice), the admin shows them read-only and, on PostgreSQL, triggers refuse changes (migrations/0003).
@@ -102,6 +103,18 @@ class Agreement(models.Model):
     )
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days from issue to the due date; empty: the BILLING_PAYMENT_TERMS_DAYS setting.",
+    )
+    minimum_charge_per_month = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The least the agreement bills per month before tax, prorated by day (docs/billing.md).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,7 +122,11 @@ class Agreement(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
                 name="agreement_period_not_empty",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_charge_per_month__isnull=True) | Q(minimum_charge_per_month__gte=0),
+                name="agreement_minimum_charge_not_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -210,6 +227,9 @@ class Invoice(MoneyRow):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateField(
+        null=True, blank=True, help_text="Set at issue: the issue date plus the agreement's payment terms."
+    )
 
     class Meta:
         # total = net + tax is checked on PostgreSQL only (migrations/0003): SQLite would compare floats.
@@ -306,7 +326,8 @@ class InvoiceNumberSeries(models.Model):
 
 
 class CreditNote(MoneyRow):
-    """Cancels an issued invoice in full; the invoice becomes VOID."""
+    """Cancels an issued invoice: what its adjustments (partial credits) left of it; the invoice becomes
+    VOID."""
 
     money_fields = ("net_amount", "tax_amount", "total_amount")
 
@@ -321,6 +342,94 @@ class CreditNote(MoneyRow):
 
     def __str__(self) -> str:
         return self.number
+
+
+class InvoiceAdjustment(MoneyRow):
+    """A partial credit note: lowers what an issued invoice charges by up to what remains creditable (its
+    total less earlier adjustments); the invoice itself stays ISSUED and unchanged. Numbered from the credit
+    note series. A later void credits only what remains."""
+
+    money_fields = ("net_amount", "tax_amount", "total_amount")
+
+    number = models.CharField(max_length=20, unique=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="adjustments")
+    reason = models.CharField(max_length=300)
+    idempotency_key = models.CharField(
+        max_length=128, help_text="The caller's key: the same key again returns this adjustment."
+    )
+    currency = models.CharField(max_length=3)
+    net_amount = _money_field()
+    tax_amount = _money_field()
+    total_amount = _money_field()
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(total_amount__gt=0), name="invoice_adjustment_positive"),
+            models.UniqueConstraint(
+                fields=["invoice", "idempotency_key"], name="invoice_adjustment_key_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceAdjustmentLine(MoneyRow):
+    """The part of an adjustment's net amount that credits one line of the invoice."""
+
+    money_fields = ("amount",)
+
+    adjustment = models.ForeignKey(InvoiceAdjustment, on_delete=models.PROTECT, related_name="lines")
+    invoice_line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount = _money_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["adjustment", "invoice_line"], name="adjustment_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.adjustment_id}/{self.invoice_line_id} {self.amount}"
+
+
+class Payment(MoneyRow):
+    """Money received from a customer, recorded by the billing system (`paymentRecord`) or staff.
+
+    The external reference is the payer's/processor's id: one payment per customer and reference, so
+    recording it again is a no-op."""
+
+    money_fields = ("amount",)
+
+    class Method(models.TextChoices):
+        DIRECT_DEBIT = "DIRECT_DEBIT"
+        CARD = "CARD"
+        BANK_TRANSFER = "BANK_TRANSFER"
+        CASH = "CASH"
+        OTHER = "OTHER"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    amount = _money_field()
+    currency = models.CharField(max_length=3)
+    received_date = models.DateField(help_text="The day the money arrived (counted from 00:00 UTC).")
+    method = models.CharField(max_length=13, choices=Method.choices)
+    external_reference = models.CharField(max_length=100)
+    recorded_by = models.CharField(
+        max_length=100, blank=True, default="", help_text="The API client, user or admin that recorded it."
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["customer", "external_reference"], name="payment_reference_once_per_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_reference} {self.amount} {self.currency}"
 
 
 class WebhookDelivery(models.Model):

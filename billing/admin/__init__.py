@@ -1,3 +1,3 @@
 """Admin of the billing app, one module per sub-domain."""
 
-from billing.admin import bill_runs, comparison, customers, invoices, webhooks  # noqa: F401 - registering
+from billing.admin import bill_runs, comparison, customers, invoices, payments, webhooks  # noqa: F401 - registering

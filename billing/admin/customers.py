@@ -51,4 +51,6 @@ class AgreementAdmin(ServiceAdmin):
             export_tariff_code=data["export_tariff"].code if data.get("export_tariff") else None,
             valid_from=data["valid_from"],
             valid_to=data.get("valid_to"),
+            payment_terms_days=data.get("payment_terms_days"),
+            minimum_charge_per_month=data.get("minimum_charge_per_month"),
         )

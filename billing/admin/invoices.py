@@ -5,6 +5,8 @@ from auditlog.models import LogEntry
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -64,6 +66,7 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         "currency",
         "total_amount",
         "issued_at",
+        "due_date",
     )
     list_filter = ("status", "period_start")
     list_select_related = ("customer",)
@@ -71,9 +74,9 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     ordering = ("-period_start", "-pk")
     raw_id_fields = ("customer", "bill_run", "replaces")
     inlines = [InvoiceLineInline, InvoiceTaxInline]
-    actions = ["issue_invoices", "void_invoices"]
+    actions = ["issue_invoices", "void_invoices", "adjust_invoice"]
     show_auditlog_history_link = True
-    readonly_fields = ("number", "status", "created_at", "issued_at", "audit_trail")
+    readonly_fields = ("number", "status", "created_at", "issued_at", "due_date", "audit_trail")
 
     def has_add_permission(self, request) -> bool:
         return False  # invoices come from bill runs
@@ -163,6 +166,17 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
                 voided += 1
         if voided:
             self.message_user(request, f"Voided {voided} invoice(s) with credit notes.", messages.SUCCESS)
+
+    @admin.action(description="Credit part of the selected invoice (adjustment with a reason)")
+    def adjust_invoice(self, request, queryset: QuerySet[Invoice]):
+        """Open the adjustment form for the one issued invoice selected (amount and reason are asked
+        there; `invoice_adjust` checks them)."""
+        invoice = queryset.order_by("pk").first()
+        if queryset.count() != 1 or invoice is None or invoice.status != Invoice.Status.ISSUED:
+            self.message_user(request, "Select exactly one issued invoice to adjust.", messages.WARNING)
+            return None
+        url = reverse("admin:billing_invoiceadjustment_add")
+        return HttpResponseRedirect(f"{url}?invoice={invoice.pk}")
 
 
 @admin.register(CreditNote)

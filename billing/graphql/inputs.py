@@ -6,6 +6,7 @@ from decimal import Decimal
 import strawberry
 
 from billing.services import comparison
+from billing.graphql.types import PaymentMethod
 
 
 @strawberry.input
@@ -23,6 +24,12 @@ class AgreementCreateInput:
     export_tariff_code: str | None = None
     valid_from: datetime
     valid_to: datetime | None = None
+    payment_terms_days: int | None = strawberry.field(
+        default=None, description="Days from issue to the due date; null: the supplier's default terms."
+    )
+    minimum_charge_per_month: Decimal | None = strawberry.field(
+        default=None, description="The least the agreement bills per month before tax, prorated by day."
+    )
 
 
 @strawberry.input
@@ -76,3 +83,32 @@ def tariff_comparison_scenario(input: TariffComparisonInput) -> comparison.Scena
         pv_share=input.pv_share,
         export_tariff_code=input.export_tariff_code or None,
     )
+
+
+@strawberry.input
+class PaymentRecordInput:
+    account_number: str
+    amount: Decimal = strawberry.field(description="More than 0, in the account's currency.")
+    currency: str
+    received_date: date
+    method: PaymentMethod
+    external_reference: str = strawberry.field(
+        description="The payment's id in the billing system: recording it again returns the same payment."
+    )
+
+
+@strawberry.input
+class InvoiceAdjustLineInput:
+    index: int = strawberry.field(description="The line's position in `Invoice.lines`, from 0.")
+    amount: Decimal = strawberry.field(description="The net amount (before tax) to credit on the line.")
+
+
+@strawberry.input
+class InvoiceAdjustInput:
+    number: str
+    reason: str
+    idempotency_key: str
+    amount: Decimal | None = strawberry.field(
+        default=None, description="A total to credit, tax included. Give this or `lines`."
+    )
+    lines: list[InvoiceAdjustLineInput] | None = None

@@ -8,22 +8,26 @@ from billing.graphql.inputs import (
     AgreementCreateInput,
     BillRunStartInput,
     CustomerCreateInput,
+    InvoiceAdjustInput,
     InvoiceIssueInput,
     InvoiceVoidInput,
     TariffComparisonInput,
     tariff_comparison_cohort,
     tariff_comparison_scenario,
+    PaymentRecordInput,
 )
 from billing.graphql.types import (
     AgreementType,
     BillRunType,
     CreditNoteType,
     CustomerType,
+    InvoiceAdjustmentType,
     InvoiceType,
+    PaymentType,
     RunType,
     tariff_comparison_run_type,
 )
-from billing.services import agreements, bill_runs, comparison, customers, invoices
+from billing.services import agreements, bill_runs, comparison, customers, invoices, payments
 from core.api.permissions import ScopeRequired, principal_of
 
 
@@ -44,6 +48,8 @@ class Mutation:
             export_tariff_code=input.export_tariff_code or None,
             valid_from=input.valid_from,
             valid_to=input.valid_to,
+            payment_terms_days=input.payment_terms_days,
+            minimum_charge_per_month=input.minimum_charge_per_month,
         )
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
@@ -79,4 +85,28 @@ class Mutation:
                 scenarios=[tariff_comparison_scenario(input)],
                 now=timezone.now(),
             )
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def invoice_adjust(self, input: InvoiceAdjustInput) -> InvoiceAdjustmentType:
+        return invoices.invoice_adjust(  # type: ignore[return-value]
+            number=input.number,
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+            amount=input.amount,
+            line_amounts=[(line.index, line.amount) for line in input.lines] if input.lines else None,
+            now=timezone.now(),
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("billing:write")])
+    def payment_record(self, info: strawberry.Info, input: PaymentRecordInput) -> PaymentType:
+        return payments.payment_record(  # type: ignore[return-value]
+            account_number=input.account_number,
+            amount=input.amount,
+            currency=input.currency,
+            received_date=input.received_date,
+            method=input.method.value,
+            external_reference=input.external_reference,
+            now=timezone.now(),
+            recorded_by=principal_of(info).client_key,
         )

@@ -8,12 +8,14 @@ from decimal import Decimal
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from strawberry import auto
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
 from billing import comparison
+from billing.currencies import quantum
 from billing.models import (
     Agreement,
     BillRun,
@@ -21,12 +23,15 @@ from billing.models import (
     CreditNote,
     Customer,
     Invoice,
+    InvoiceAdjustment,
     InvoiceLine,
     InvoiceTax,
     TariffComparisonRun,
+    Payment,
 )
+from billing.selectors import statements as statement_selectors
 from billing.selectors.customers import customer_tariff_codes
-from billing.selectors.invoices import bill_run_item_list, invoice_reference
+from billing.selectors.invoices import bill_run_item_list, invoice_reference, invoice_remaining_total
 from billing.services.comparison import ComparisonResult
 from core.api.auth import Kind
 from core.api.permissions import principal_of
@@ -46,6 +51,23 @@ def _choices_enum(choices: type[enum.Enum], name: str) -> type[enum.Enum]:
 
 
 InvoiceLineKind = _choices_enum(InvoiceLine.Kind, "InvoiceLineKind")
+
+
+@strawberry.enum(name="PaymentMethod")
+class PaymentMethod(enum.Enum):
+    DIRECT_DEBIT = "DIRECT_DEBIT"
+    CARD = "CARD"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CASH = "CASH"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(name="StatementLineKind")
+class StatementLineKind(enum.Enum):
+    INVOICE = "INVOICE"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    ADJUSTMENT = "ADJUSTMENT"
+    PAYMENT = "PAYMENT"
 
 
 @strawberry.enum(name="BillRunStatus")
@@ -86,6 +108,16 @@ LINES_IN_ORDER = "lines_in_order"
 TAXES_IN_ORDER = "taxes_in_order"
 
 
+ADJUSTMENTS_IN_ORDER = "adjustments_in_order"
+
+
+def _invoice_adjustments(invoice: Invoice) -> list[InvoiceAdjustment]:
+    prefetched = getattr(invoice, ADJUSTMENTS_IN_ORDER, None)
+    if prefetched is not None:
+        return prefetched
+    return list(invoice.adjustments.order_by("issued_at", "pk"))
+
+
 def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
     """The invoice's lines in line order: from the prefetch of the whole page when there is one (the
     optimizer adds it wherever invoices are listed), else one query."""
@@ -93,6 +125,28 @@ def _invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
     if prefetched is not None:
         return prefetched
     return list(invoice.lines.order_by("id"))
+
+
+@strawberry_django.type(InvoiceAdjustment, name="InvoiceAdjustment")
+class InvoiceAdjustmentType:
+    """A partial credit note of an issued invoice (numbered from the credit note series); the invoice stays
+    ISSUED. `remainingAmount` is what can still be credited."""
+
+    number: auto
+    reason: auto
+    currency: str
+    net_amount: Decimal = strawberry_django.field(only=["net_amount", "currency"])
+    tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
+    total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
+    issued_at: datetime
+
+    @strawberry_django.field(only=["invoice__number"], select_related=["invoice"])
+    def invoice_number(self, root: InvoiceAdjustment) -> str:
+        return root.invoice.number or ""
+
+    @strawberry_django.field(select_related=["invoice"])
+    def remaining_amount(self, root: InvoiceAdjustment) -> Decimal:
+        return invoice_remaining_total(root.invoice)
 
 
 @strawberry_django.type(Invoice, name="Invoice")
@@ -105,6 +159,37 @@ class InvoiceType:
     tax_amount: Decimal = strawberry_django.field(only=["tax_amount", "currency"])
     total_amount: Decimal = strawberry_django.field(only=["total_amount", "currency"])
     issued_at: datetime | None
+    due_date: date | None = strawberry_django.field(description="Set at issue: issue date + payment terms.")
+
+    @strawberry_django.field(
+        prefetch_related=[
+            Prefetch(
+                "adjustments",
+                queryset=InvoiceAdjustment.objects.order_by("issued_at", "pk"),
+                to_attr=ADJUSTMENTS_IN_ORDER,
+            )
+        ],
+        description="Partial credit notes of the invoice (`invoiceAdjust`), oldest first.",
+    )
+    def adjustments(self, root: Invoice) -> list[InvoiceAdjustmentType]:
+        return _invoice_adjustments(root)  # type: ignore[return-value]
+
+    @strawberry_django.field(
+        only=["status", "total_amount", "currency"],
+        prefetch_related=[
+            Prefetch(
+                "adjustments",
+                queryset=InvoiceAdjustment.objects.order_by("issued_at", "pk"),
+                to_attr=ADJUSTMENTS_IN_ORDER,
+            )
+        ],
+        description="What can still be credited: the total less its adjustments (0 once void).",
+    )
+    def remaining_amount(self, root: Invoice) -> Decimal:
+        if root.status == Invoice.Status.VOID:
+            return Decimal(0).quantize(quantum(root.currency))
+        credited = sum((a.total_amount for a in _invoice_adjustments(root)), Decimal(0))
+        return (root.total_amount - credited).quantize(quantum(root.currency))
 
     @strawberry_django.field(
         prefetch_related=[
@@ -156,6 +241,12 @@ class AgreementType:
     id: auto
     valid_from: auto
     valid_to: auto
+    payment_terms_days: int | None = strawberry_django.field(
+        description="Days from issue to the due date; null: the supplier's default terms."
+    )
+    minimum_charge_per_month: Decimal | None = strawberry_django.field(
+        description="The least the agreement bills per month before tax, prorated by day."
+    )
 
     @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
     def account_number(self, root: Agreement) -> str:
@@ -189,6 +280,44 @@ class CustomerRate:
     revision: int
 
 
+@strawberry_django.type(Payment, name="Payment")
+class PaymentType:
+    external_reference: str
+    amount: Decimal = strawberry_django.field(only=["amount", "currency"])
+    currency: str
+    received_date: date
+    created_at: datetime = strawberry_django.field(description="When it was recorded.")
+
+    @strawberry_django.field(only=["method"])
+    def method(self, root: Payment) -> PaymentMethod:
+        return PaymentMethod(root.method)
+
+    @strawberry_django.field(only=["customer__account_number"], select_related=["customer"])
+    def account_number(self, root: Payment) -> str:
+        return root.customer.account_number
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Payment], info: Info, **kwargs) -> QuerySet[Payment]:
+        principal = principal_of(info)
+        if principal.kind == Kind.USER:
+            queryset = queryset.filter(customer__user=principal.user)
+        return queryset.order_by("-received_date", "-pk")
+
+
+@strawberry.type(name="StatementLine")
+class StatementLineType:
+    """An entry of an account statement: `amount` > 0 raises what the customer owes, < 0 lowers it;
+    `balance` is the running balance after it (positive: the customer owes)."""
+
+    at: datetime
+    kind: StatementLineKind
+    reference: str
+    description: str
+    amount: Decimal
+    balance: Decimal
+    currency: str
+
+
 @strawberry_django.type(Customer, name="Customer")
 class CustomerType:
     account_number: auto
@@ -196,6 +325,30 @@ class CustomerType:
     email: auto
     agreements: list[AgreementType]
     invoices: DjangoListConnection[InvoiceType] = strawberry_django.connection()
+    payments: DjangoListConnection[PaymentType] = strawberry_django.connection(
+        description="Payments received, newest first."
+    )
+
+    @strawberry_django.field(only=["id"])
+    def currency(self, root: Customer) -> str:
+        """The account's currency (its invoices' and payments')."""
+        return statement_selectors.account_currency(root)
+
+    @strawberry_django.field(only=["id"])
+    def balance(self, root: Customer, at: datetime | None = None) -> Decimal:
+        """What the customer owes (positive) or has in credit (negative) just before `at` (default now):
+        issued invoices less credit notes, adjustments and payments."""
+        return statement_selectors.account_balance(root, at=at or timezone.now())
+
+    @strawberry_django.field(only=["id"])
+    def statement(
+        self, root: Customer, period_from: datetime | None = None, period_to: datetime | None = None
+    ) -> list[StatementLineType]:
+        """Invoices, credit notes, adjustments and payments in [periodFrom, periodTo), in order, with the
+        running balance (starting from the balance at periodFrom)."""
+        return statement_selectors.account_statement(  # type: ignore[return-value]
+            root, start=period_from, end=period_to
+        )
 
     @strawberry_django.field(only=["id"])
     def published_rates(self, root: Customer, day: date) -> list[CustomerRate]:

@@ -7,10 +7,12 @@ A draft has no number until it is issued; until then it is referred to by its pr
 
 import re
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
-from billing.models import BillRun, BillRunItem, Invoice, InvoiceLine, InvoiceTax
+from billing.currencies import quantum
+from billing.models import BillRun, BillRunItem, Invoice, InvoiceAdjustment, InvoiceLine, InvoiceTax
 
 DRAFT_PREFIX = "DRAFT-"
 _DRAFT_REFERENCE = re.compile(r"^DRAFT-([1-9][0-9]{0,17})$")
@@ -99,3 +101,11 @@ def invoice_issued_using_tariff_version(*, tariff_version_id: int, period_end_af
         .order_by("period_start", "pk")
         .first()
     )
+
+
+def invoice_remaining_total(invoice: Invoice) -> Decimal:
+    """What can still be credited of an issued invoice: its total less its adjustments (0 once void)."""
+    if invoice.status == Invoice.Status.VOID:
+        return Decimal(0).quantize(quantum(invoice.currency))
+    credited = InvoiceAdjustment.objects.filter(invoice=invoice).aggregate(total=Sum("total_amount"))["total"]
+    return (invoice.total_amount - (credited or Decimal(0))).quantize(quantum(invoice.currency))

@@ -7,6 +7,7 @@ reported as the same domain error.
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -38,9 +39,17 @@ def agreement_create(
     export_tariff_code: str | None = None,
     valid_from: datetime,
     valid_to: datetime | None = None,
+    payment_terms_days: int | None = None,
+    minimum_charge_per_month: Decimal | None = None,
 ) -> Agreement:
-    """Create an agreement over [valid_from, valid_to); repeating the same request returns the same one."""
+    """Create an agreement over [valid_from, valid_to); repeating the same request returns the same one.
+
+    `payment_terms_days` (0-365; None: the BILLING_PAYMENT_TERMS_DAYS setting) sets the due date of its
+    invoices; `minimum_charge_per_month` (≥ 0, 2 decimals) the least it bills per month before tax."""
     check_period(valid_from, valid_to, fields=("valid_from", "valid_to"), error=UnableToCreateAgreement)
+    agreement_terms_check(
+        payment_terms_days=payment_terms_days, minimum_charge_per_month=minimum_charge_per_month
+    )
     customer = Customer.objects.filter(account_number=account_number.strip()).first()
     if customer is None:
         raise UnableToCreateAgreement(
@@ -65,6 +74,8 @@ def agreement_create(
         export_tariff=export_tariff,
         valid_from=valid_from,
         valid_to=valid_to,
+        payment_terms_days=payment_terms_days,
+        minimum_charge_per_month=minimum_charge_per_month,
     ).first()
     if same is not None:
         return same
@@ -82,6 +93,8 @@ def agreement_create(
         export_tariff=export_tariff,
         valid_from=valid_from,
         valid_to=valid_to,
+        payment_terms_days=payment_terms_days,
+        minimum_charge_per_month=minimum_charge_per_month,
     )
     try:
         with transaction.atomic():
@@ -91,6 +104,30 @@ def agreement_create(
             raise _overlap(meter_point.identifier) from exc
         raise
     return agreement
+
+
+MAX_PAYMENT_TERMS_DAYS = 365
+
+
+def agreement_terms_check(
+    *, payment_terms_days: int | None, minimum_charge_per_month: Decimal | None
+) -> None:
+    """Refuse payment terms outside 0-365 days and a minimum charge that is negative, not finite, or has
+    more than 2 decimals (naming the field)."""
+    if payment_terms_days is not None and not 0 <= payment_terms_days <= MAX_PAYMENT_TERMS_DAYS:
+        raise UnableToCreateAgreement(
+            f"Payment terms are 0-{MAX_PAYMENT_TERMS_DAYS} days.", field="payment_terms_days"
+        )
+    if minimum_charge_per_month is not None and (
+        not minimum_charge_per_month.is_finite()
+        or minimum_charge_per_month < 0
+        or minimum_charge_per_month >= Decimal("1e10")
+        or minimum_charge_per_month != minimum_charge_per_month.quantize(Decimal("0.01"))
+    ):
+        raise UnableToCreateAgreement(
+            "The minimum charge per month is an amount ≥ 0 with at most 2 decimals.",
+            field="minimum_charge_per_month",
+        )
 
 
 def _tariff(code: str, direction: str, *, field: str) -> "Tariff":

@@ -178,6 +178,7 @@ def account_inputs(
                 label=f"meter point {agreement.meter_point.identifier}",
                 feeder_load=context.load_for("feeder", agreement.meter_point.feeder_code),
                 system_load=context.load_for("system", ""),
+                minimum_charge_per_month=agreement.minimum_charge_per_month,
             )
         )
     return agreements, meters, inputs

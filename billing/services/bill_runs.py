@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from billing.models import BillRun, BillRunItem, Customer, Invoice
+from billing.services import webhooks
 from billing.services.bill_loading import RunContext, accounts_bill, period_window
 from billing.services.bill_writes import chunk_write
 from core.errors import DomainError
@@ -165,7 +166,33 @@ def _finish(run: BillRun, *, now: datetime) -> BillRun:
         finished_at=now,
     )
     run.refresh_from_db()
+    webhooks.webhook_event_record(event_type="bill_run.completed", payload=bill_run_summary(run), now=now)
     return run
+
+
+def bill_run_summary(run: BillRun) -> dict:
+    """The `bill_run.completed` event: the run's counts and every held (and failed) account with its
+    reason."""
+    items = (
+        BillRunItem.objects.filter(bill_run=run)
+        .exclude(outcome=BillRunItem.Outcome.INVOICED)
+        .order_by("customer__account_number")
+        .values_list("customer__account_number", "outcome", "reason")
+    )
+    held = [{"accountNumber": a, "reason": r} for a, o, r in items if o == BillRunItem.Outcome.HELD]
+    failed = [{"accountNumber": a, "reason": r} for a, o, r in items if o == BillRunItem.Outcome.FAILED]
+    return {
+        "billRunId": run.pk,
+        "idempotencyKey": run.idempotency_key,
+        "periodStart": run.period_start.isoformat(),
+        "periodEnd": run.period_end.isoformat(),
+        "status": run.status,
+        "accountsTotal": run.accounts_total,
+        "invoiceCount": run.invoice_count,
+        "heldCount": run.held_count,
+        "held": held,
+        "failed": failed,
+    }
 
 
 __all__ = [

@@ -69,6 +69,21 @@ def webhook_event_record(*, event_type: str, payload: dict, now: datetime) -> We
     return delivery
 
 
+def webhook_events_record(*, events: list[tuple[str, dict]], now: datetime) -> list[WebhookDelivery]:
+    """Record many events in one insert (a bill run's `invoice.created`), each delivered after commit."""
+    if not webhook_url() or not events:
+        return []
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            event_id=uuid.uuid4(), event_type=event_type, payload={"occurredAt": now.isoformat(), **payload}
+        )
+        for event_type, payload in events
+    )
+    for delivery in deliveries:
+        enqueue_on_commit(DELIVER_TASK, delivery_id=delivery.pk)
+    return deliveries
+
+
 def webhook_body(delivery: WebhookDelivery) -> bytes:
     envelope = {"id": str(delivery.event_id), "type": delivery.event_type, "data": delivery.payload}
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()

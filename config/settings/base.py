@@ -342,6 +342,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "core.ApiClient",
     {"model": "billing.Customer", "mask_fields": ["email", "address"]},
     "billing.Agreement",
+    "billing.Payment",
     "metering.MeterPoint",
     "metering.Meter",
     "forecasting.WeatherLocation",
@@ -374,9 +375,14 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 PRICE_LEDGER_HMAC_KEY = env("PRICE_LEDGER_HMAC_KEY", default=f"price-ledger-development-key:{SECRET_KEY}")
 
 # --- Billing system integration ----------------------------------------------------------------------------
-# When set, issuing or voiding an invoice POSTs a signed event (HMAC-SHA256, see docs) to this URL.
+# When set, billing events (invoices, adjustments, payments, bill runs) are POSTed signed to this URL
+# (HMAC-SHA256; docs/webhooks.md).
 BILLING_WEBHOOK_URL = env("BILLING_WEBHOOK_URL", default="")
 BILLING_WEBHOOK_SECRET = env("BILLING_WEBHOOK_SECRET", default="")
+# Days from an invoice's issue to its due date when the agreement names no payment terms of its own.
+BILLING_PAYMENT_TERMS_DAYS = env.int("BILLING_PAYMENT_TERMS_DAYS", default=14)
+# The currency of an account that has no invoice or payment yet (payments must be in the account's currency).
+BILLING_DEFAULT_CURRENCY = env("BILLING_DEFAULT_CURRENCY", default="GBP")
 # Accounts billed (and committed) together by a bill run: a killed worker loses at most one chunk's work.
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=500)
 if BILL_RUN_CHUNK_SIZE < 1:

@@ -208,7 +208,13 @@ def test_no_mutation_changes_an_issued_invoice(customer, gql_as, make_token):
 
     again = gql(ISSUE, {"number": invoice.number})
     by_reference = gql(ISSUE, {"number": draft_ref(invoice)})
+    adjusted = gql(
+        """mutation($n: String!) { invoiceAdjust(input: {number: $n, reason: "goodwill", idempotencyKey: "k",
+          amount: "1.05"}) { ... on InvoiceAdjustment { totalAmount } } }""",
+        {"n": invoice.number},
+    )
 
+    assert adjusted["data"]["invoiceAdjust"] == {"totalAmount": "1.05"}  # a partial credit note beside it
     assert again["data"]["invoiceIssue"]["number"] == invoice.number  # replays return the original result
     assert by_reference["data"]["invoiceIssue"]["number"] == invoice.number
     assert Invoice.objects.values().get(pk=invoice.pk) == before
@@ -218,7 +224,7 @@ def test_no_mutation_changes_an_issued_invoice(customer, gql_as, make_token):
         for f in schema.get_type_by_name("Mutation").fields
         if f.python_name.startswith("invoice")
     }
-    assert invoice_mutations == {"invoice_issue", "invoice_void"}
+    assert invoice_mutations == {"invoice_issue", "invoice_void", "invoice_adjust"}
 
 
 def test_void_through_graphql_returns_the_credit_note(customer, gql_as, make_token):
