@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import TariffComparisonRun
 from billing.services import comparison as service
+from core.api.errors import not_found
 from core.api.permissions import ScopeRequired
 from core.errors import DomainError
 
@@ -153,7 +154,9 @@ class Query:
     @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
     def tariff_comparison_run(self, id: strawberry.ID) -> RunType | None:
         run = TariffComparisonRun.objects.filter(pk=int(id) if str(id).isdigit() else 0).first()
-        return _run(run) if run else None
+        if run is None:
+            raise not_found(f"No tariff comparison run {id}.", field="id")
+        return _run(run)
 
 
 @strawberry.type

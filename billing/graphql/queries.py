@@ -11,6 +11,7 @@ from billing.models import BillRun, Invoice
 from billing.selectors import customers as customer_selectors
 from billing.selectors import invoices as invoice_selectors
 from core.api.auth import Kind
+from core.api.errors import not_found
 from core.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
 
 
@@ -23,9 +24,12 @@ def _customer_filter_user(info: Info):
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("billing:read", signed_in_users=True)])
     def customer(self, info: Info, account_number: str) -> CustomerType | None:
-        return customer_selectors.customer_get(
+        customer = customer_selectors.customer_get(
             account_number=account_number, visible_to_user=_customer_filter_user(info)
         )
+        if customer is None:
+            raise not_found(f"No customer {account_number}.", field="accountNumber")
+        return customer
 
     @strawberry_django.field(extensions=[SignedInUserRequired()])
     def me(self, info: Info) -> CustomerType | None:
@@ -50,13 +54,15 @@ class Query:
         invoice: Invoice | None = invoice_selectors.invoice_get(
             number=number, visible_to_user=_customer_filter_user(info)
         )
+        if invoice is None:
+            raise not_found(f"No invoice {number}.", field="number")
         return invoice  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
     def bill_run(self, id: strawberry.ID) -> BillRunType | None:
-        try:
-            bill_run_id = int(id)
-        except ValueError:
-            return None
-        run: BillRun | None = invoice_selectors.bill_run_get(bill_run_id=bill_run_id)
+        run: BillRun | None = (
+            invoice_selectors.bill_run_get(bill_run_id=int(id)) if str(id).isdigit() else None
+        )
+        if run is None:
+            raise not_found(f"No bill run {id}.", field="id")
         return run  # type: ignore[return-value]

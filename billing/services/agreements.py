@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from billing.models import Agreement, Customer
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_period
 from metering.selectors.readings import meter_point_get
 from pricing.models import Tariff
@@ -41,7 +41,7 @@ def agreement_create(
     customer = Customer.objects.filter(account_number=account_number.strip()).first()
     if customer is None:
         raise UnableToCreateAgreement(
-            f"No customer {account_number}.", field="account_number", code="unknown_account"
+            f"No customer {account_number}.", field="account_number", code=NOT_FOUND
         )
     # The lock serialises agreements of one meter point, so the overlap check below is reliable.
     meter_point = meter_point_get(identifier=meter_point_identifier.strip(), for_update=True)
@@ -49,7 +49,7 @@ def agreement_create(
         raise UnableToCreateAgreement(
             f"No meter point {meter_point_identifier}.",
             field="meter_point_identifier",
-            code="unknown_meter_point",
+            code=NOT_FOUND,
         )
     import_tariff = _tariff(tariff_code, "IMPORT", field="tariff_code")
     export_tariff = (
@@ -93,7 +93,7 @@ def agreement_create(
 def _tariff(code: str, direction: str, *, field: str) -> Tariff:
     tariff = tariff_get(code=code.strip())
     if tariff is None:
-        raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code="unknown_tariff")
+        raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code=NOT_FOUND)
     if tariff.direction != direction:
         raise UnableToCreateAgreement(
             f"Tariff {code} is an {tariff.direction} tariff; {direction} is needed here.",

@@ -11,7 +11,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 from core import audit
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
 from metering.models import AggregateDirty, Direction, IngestBatch, Meter, MeterPoint, Quality, Source
@@ -105,7 +105,7 @@ def meter_install(
     point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
     if point is None:
         raise UnableToInstallMeter(
-            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code="not_found"
+            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code=NOT_FOUND
         )
     if direction not in Direction.values:
         raise UnableToInstallMeter(

@@ -80,6 +80,23 @@ class UnitRateType:
     band: str
 
 
+@strawberry_django.type(models.Market, name="Market")
+class MarketType:
+    """A wholesale market: its prices are per MWh in `currency`, in intervals of `intervalMinutes`."""
+
+    code: auto
+    name: auto
+    currency: auto
+    timezone: auto
+    interval_minutes: int
+    day_ahead_results_at: dt.time
+    feed_adapter: auto
+
+    @strawberry_django.field(only=["feed_config"])
+    def feed_config(self) -> JSON:
+        return self.feed_config
+
+
 @strawberry_django.type(models.MarketPrice, name="MarketPrice")
 class MarketPriceType:
     """The price of one interval [intervalStart, intervalEnd), per MWh in `currency`; may be negative."""

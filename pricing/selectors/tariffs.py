@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_period
 from pricing import engine
 from pricing.documents import DynamicEnergy, IndexedEnergy, TariffDocument, parse_tariff_document
@@ -27,7 +27,7 @@ _MICRO = Decimal("0.000001")
 
 
 class TariffNotFound(DomainError):
-    code = "not_found"
+    code = NOT_FOUND
 
 
 class UnableToPriceTariff(DomainError):
