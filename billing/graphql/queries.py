@@ -6,6 +6,7 @@ from django.conf import settings
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
+from billing.graphql.filters import InvoiceFilter, InvoiceOrdering, OrderDirection
 from billing.graphql.types import BillRunType, CustomerType, InvoiceStatus, InvoiceType
 from billing.models import BillRun, Invoice
 from billing.selectors import customers as customer_selectors
@@ -41,11 +42,28 @@ class Query:
         max_results=settings.GRAPHQL_MAX_PAGE_SIZE,
     )
     def invoices(
-        self, info: Info, account_number: str | None = None, status: InvoiceStatus | None = None
+        self,
+        info: Info,
+        account_number: str | None = None,
+        status: InvoiceStatus | None = None,
+        filter: InvoiceFilter | None = None,  # noqa: A002 - the API's name
+        ordering: list[InvoiceOrdering] | None = None,
     ) -> list[InvoiceType]:
+        """Invoices, newest period first unless `ordering` says otherwise; `filter` narrows them (and
+        `accountNumber`/`status`, kept for existing clients)."""
+        wanted = filter or InvoiceFilter()
+        if wanted.account_number is not None and account_number is not None:
+            if wanted.account_number != account_number:
+                return invoice_selectors.invoice_list().none()  # type: ignore[return-value]
         return invoice_selectors.invoice_list(  # type: ignore[return-value]
-            account_number=account_number,
+            account_number=account_number if account_number is not None else wanted.account_number,
             status=status.value if status is not None else None,
+            statuses=[s.value for s in wanted.status] if wanted.status else None,
+            period_from=wanted.period.from_ if wanted.period else None,
+            period_to=wanted.period.to if wanted.period else None,
+            issued_from=wanted.issued.from_ if wanted.issued else None,
+            issued_to=wanted.issued.to if wanted.issued else None,
+            order_by=[(o.field.value, o.direction == OrderDirection.DESC) for o in ordering or []],
             visible_to_user=_customer_filter_user(info),
         )
 

@@ -60,6 +60,7 @@ class Query:
                 valid_to=rate.valid_to,
                 value_per_kwh=rate.value_per_kwh,
                 band=rate.band,
+                currency=rate.currency,
             )
             for rate in rates
         ]

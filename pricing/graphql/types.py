@@ -78,6 +78,7 @@ class UnitRateType:
     valid_to: datetime
     value_per_kwh: Decimal
     band: str
+    currency: str = strawberry.field(description="ISO 4217 currency of valuePerKwh (the tariff document's).")
 
 
 @strawberry_django.type(models.Market, name="Market")
