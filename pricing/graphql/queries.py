@@ -165,6 +165,8 @@ class Query:
         """The latest revision of a dynamic tariff's published rates for a local day, with breakdowns
         (wholesale price, multiplier, margin): staff and API clients only. Customers read their own rates,
         without breakdowns, as `me { publishedRates(day) }`."""
+        if tariff_selectors.tariff_get(code=tariff_code) is None:
+            raise not_found(f"No tariff '{tariff_code}'.", field="tariffCode")
         publication = ledger_selectors.publication_latest(tariff_code=tariff_code, day=day)
         return [] if publication is None else published_intervals(publication)
 
