@@ -3,7 +3,8 @@ stack in-process (token check, body cap, parsing, bulk value parsing, validation
 
 100 meters × 2,880 half-hours (60 days) = 288,000 readings, sent as decimal strings, once as one request per
 10 meters (28,800 values, ~280 KB each) and once as a single request of all 100 blocks (~2.7 MB); then the
-same again (all duplicates).
+same again (all duplicates). In the same run, for reference on the same machine and load: `readingsIngest`
+(one typed object per reading) with 10 requests of 1,000 readings.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/metering_block_ingest.py
 """
@@ -35,6 +36,9 @@ from metering.services.readings import meter_install, meter_point_create
 
 METERS = 100
 VALUES = 2_880
+REFERENCE_BATCHES = 10  # readingsIngest (one typed object per reading), 1,000 readings per request
+OBJECTS = """mutation($input: ReadingsIngestInput!) { readingsIngest(input: $input) {
+  ... on IngestResult { accepted duplicates rejectedCount } } }"""
 MUTATION = """mutation($input: ReadingsIngestBlocksInput!) { readingsIngestBlocks(input: $input) {
   ... on IngestResult { accepted duplicates rejectedCount }
   ... on OperationInfo { messages { code field message } } } }"""
@@ -76,6 +80,36 @@ def _run(http: Client, label: str, bodies: list[str], expect_accepted: bool) -> 
     )
 
 
+def _reference(http: Client, serials: list[str], start: datetime) -> None:
+    bodies = []
+    for serial in serials:
+        readings = [
+            {
+                "intervalStart": (start + timedelta(minutes=30 * i)).isoformat(),
+                "intervalEnd": (start + timedelta(minutes=30 * (i + 1))).isoformat(),
+                "kwh": f"0.{i % 1000:03d}",
+            }
+            for i in range(1_000)
+        ]
+        bodies.append(
+            json.dumps(
+                {"query": OBJECTS, "variables": {"input": {"meterSerial": serial, "readings": readings}}}
+            )
+        )
+    ids = list(Meter.objects.filter(serial__in=serials).values_list("pk", flat=True))
+    Reading.objects.filter(meter_id__in=ids, interval_start__gte=start,
+                           interval_start__lt=start + timedelta(minutes=30 * 1_000)).delete()  # fmt: skip
+    started = time.perf_counter()
+    for body in bodies:
+        result = http.post("/graphql/", data=body, content_type="application/json").json()["data"]
+        assert result["readingsIngest"]["accepted"] == 1_000, result
+    elapsed = time.perf_counter() - started
+    print(
+        f"reference, readingsIngest (typed objects) first ingest: {len(bodies)} requests of 1,000 readings in "
+        f"{elapsed:.2f} s = {len(bodies) * 1_000 / elapsed:,.0f} readings/s"
+    )
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     client, _ = api_client_create(name=f"bench-blocks-{time.time()}", scopes=["metering:write"])
@@ -104,6 +138,7 @@ def main() -> None:
         bodies = _bodies(serials, start, per_request)
         _run(http, f"{label}, first ingest", bodies, expect_accepted=True)
         _run(http, f"{label}, re-sent (all duplicates)", bodies, expect_accepted=False)
+    _reference(http, serials[:REFERENCE_BATCHES], datetime(2024, 1, 1, tzinfo=UTC))
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 

@@ -61,7 +61,7 @@ class BlockArrays:
 
 
 def parse_resolution(value: object) -> int:
-    """Seconds of a resolution given as seconds (an int) or an ISO 8601 duration (`PT30M`, `PT1H`, `PT900S`)."""
+    """Seconds of a resolution: seconds (an int) or an ISO 8601 duration (`PT30M`, `PT1H`, `PT900S`)."""
     if isinstance(value, bool):
         raise ValueError("A resolution is a number of seconds or an ISO 8601 duration such as PT30M.")
     if isinstance(value, int):
@@ -89,7 +89,7 @@ def parse_values(values: Sequence[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int8")
     kinds = set(map(type, values))
     if kinds == {str}:
-        text = "\n".join(values)  # type: ignore[arg-type]
+        text = "\n".join(values)
         if _PLAIN_LINES.fullmatch(text) and not _TOO_PRECISE.search(text):
             return kwh_from_floats(np.array(values, dtype="float64"))
     elif kinds <= {float, int}:
@@ -118,7 +118,9 @@ def _parse_one(value: Any) -> tuple[int, int]:
     return 0, Reject.INVALID_NUMBER
 
 
-def blocks_to_arrays(blocks: Sequence[Block], qualities: Mapping[str, int], default_quality: int) -> BlockArrays:
+def blocks_to_arrays(
+    blocks: Sequence[Block], qualities: Mapping[str, int], default_quality: int
+) -> BlockArrays:
     """Flatten blocks into reading arrays: value i of a block covers [start + i·res, start + (i+1)·res).
 
     A start without an offset (or with fractions of a second) makes every value of its block an

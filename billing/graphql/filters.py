@@ -25,7 +25,8 @@ class InvoiceFilter:
     account_number: str | None = None
     status: list[InvoiceStatus] | None = strawberry.field(default=None, description="Any of these statuses.")
     period: DateRangeInput | None = strawberry.field(
-        default=None, description="Invoices whose billing period [periodStart, periodEnd) overlaps this range."
+        default=None,
+        description="Invoices whose billing period [periodStart, periodEnd) overlaps this range.",
     )
     issued: DateTimeRangeInput | None = strawberry.field(default=None, description="Issued in this range.")
 

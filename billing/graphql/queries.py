@@ -46,15 +46,15 @@ class Query:
         info: Info,
         account_number: str | None = None,
         status: InvoiceStatus | None = None,
-        filter: InvoiceFilter | None = None,  # noqa: A002 - the API's name
+        filter: InvoiceFilter | None = None,
         ordering: list[InvoiceOrdering] | None = None,
     ) -> list[InvoiceType]:
         """Invoices, newest period first unless `ordering` says otherwise; `filter` narrows them (and
         `accountNumber`/`status`, kept for existing clients)."""
         wanted = filter or InvoiceFilter()
-        if wanted.account_number is not None and account_number is not None:
-            if wanted.account_number != account_number:
-                return invoice_selectors.invoice_list().none()  # type: ignore[return-value]
+        both = wanted.account_number is not None and account_number is not None
+        if both and wanted.account_number != account_number:
+            return invoice_selectors.invoice_list().none()  # type: ignore[return-value]
         return invoice_selectors.invoice_list(  # type: ignore[return-value]
             account_number=account_number if account_number is not None else wanted.account_number,
             status=status.value if status is not None else None,

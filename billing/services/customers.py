@@ -46,9 +46,7 @@ def customer_update(*, account_number: str, name: str, email: str = "", address:
     """Change a customer's name, e-mail or address (the account number never changes)."""
     customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
     if customer is None:
-        raise UnableToCreateCustomer(
-            f"No customer {account_number}.", field="account_number", code=NOT_FOUND
-        )
+        raise UnableToCreateCustomer(f"No customer {account_number}.", field="account_number", code=NOT_FOUND)
     customer.name, customer.email, customer.address = name.strip(), email.strip(), address.strip()
     try:
         customer.full_clean(validate_unique=False)

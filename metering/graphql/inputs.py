@@ -39,15 +39,15 @@ class ReadingInput:
 
 @strawberry.input(
     description=(
-        "One meter's consecutive intervals in the shape of an ESPI / Green Button IntervalBlock: value i covers "
-        "[start + i·resolution, start + (i+1)·resolution)."
+        "One meter's consecutive intervals in the shape of an ESPI / Green Button IntervalBlock: "
+        "value i covers [start + i·resolution, start + (i+1)·resolution)."
     )
 )
 class ReadingBlockInput:
     meter_serial: str
     start: datetime
     resolution: JSON = strawberry.field(
-        description="Seconds (1800) or an ISO 8601 duration (\"PT30M\"); must equal the meter's resolution."
+        description='Seconds (1800) or an ISO 8601 duration ("PT30M"); must equal the meter\'s resolution.'
     )
     values: JSON = strawberry.field(
         description='kWh per interval: a list of decimal strings ("0.1234", at most 4 decimals) or numbers.'

@@ -71,7 +71,9 @@ class Mutation:
         """Validate and store interval blocks of any meters; each rejected value is reported (with its block
         and value index) and not written. Idempotent; send the blocks as a variable."""
         if len(input.blocks) > MAX_BLOCKS_PER_REQUEST:
-            raise api_error(f"At most {MAX_BLOCKS_PER_REQUEST} blocks per request.", BAD_USER_INPUT, field="blocks")
+            raise api_error(
+                f"At most {MAX_BLOCKS_PER_REQUEST} blocks per request.", BAD_USER_INPUT, field="blocks"
+            )
         blocks = []
         total = 0
         for index, block in enumerate(input.blocks):

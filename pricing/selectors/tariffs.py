@@ -258,7 +258,11 @@ def _price_segment(
             code="unpriced_event",
         ) from exc
     return _Priced(
-        starts=starts, ends=ends, rate_micros=series.rate_micros, bands=series.band, currency=document.currency
+        starts=starts,
+        ends=ends,
+        rate_micros=series.rate_micros,
+        bands=series.band,
+        currency=document.currency,
     )
 
 

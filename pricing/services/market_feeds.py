@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import NOT_FOUND
 from pricing import feeds
 from pricing.models import Market
 from pricing.selectors import markets as selectors

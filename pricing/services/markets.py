@@ -197,7 +197,9 @@ def _check_market_fields(error: type[DomainError], fields: dict[str, Any]) -> No
         )
     adapter = fields.get("feed_adapter")
     if adapter is not None and adapter not in feeds.feed_names():
-        raise error(f"No price feed '{adapter}'; known: {', '.join(feeds.feed_names())}.", field="feed_adapter")
+        raise error(
+            f"No price feed '{adapter}'; known: {', '.join(feeds.feed_names())}.", field="feed_adapter"
+        )
     config = fields.get("feed_config")
     if config is not None and not isinstance(config, dict):
         raise error("The feed configuration is a JSON object.", field="feed_config")

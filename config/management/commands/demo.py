@@ -7,9 +7,9 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -86,7 +86,9 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
     User = get_user_model()
     staff, _ = User.objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
     staff_password = saved.get("staff_password", "")
-    if not (staff_password and staff.check_password(staff_password) and staff.is_staff and staff.is_superuser):
+    if not (
+        staff_password and staff.check_password(staff_password) and staff.is_staff and staff.is_superuser
+    ):
         if staff.password and staff.has_usable_password():
             replaced.append("staff password")
         staff_password = secrets.token_urlsafe(9)

@@ -150,7 +150,8 @@ def test_invoices_are_filtered(ledger, reader, filter_, expected):
     ("ordering", "expected"),
     [
         ([{"field": "ISSUED_AT", "direction": "ASC"}], ["INV-A1", "INV-B1", "INV-B2", "INV-A2"]),
-        ([{"field": "TOTAL_AMOUNT", "direction": "DESC"}, {"field": "NUMBER"}], ["INV-A2", "INV-B2", "INV-A1", "INV-B1"]),
+        ([{"field": "TOTAL_AMOUNT", "direction": "DESC"}, {"field": "NUMBER"}],
+         ["INV-A2", "INV-B2", "INV-A1", "INV-B1"]),
         ([{"field": "ACCOUNT_NUMBER", "direction": "DESC"}, {"field": "PERIOD_START", "direction": "DESC"}],
          ["INV-B2", "INV-B1", "INV-A2", "INV-A1"]),
     ],
@@ -212,7 +213,9 @@ def test_a_line_is_estimated_when_a_reading_in_its_period_was_not_actual(reader,
     (actual, guessed), meters = make_accounts(tariff, 2, intervals=0)
     ingest_bulk([meters[0]], OCT_FROM, OCT_HALF_HOURS, 1000)
     ingest_bulk([meters[1]], OCT_FROM, OCT_HALF_HOURS - 1, 1000)
-    ingest_bulk([meters[1]], OCT_FROM + timedelta(minutes=30 * (OCT_HALF_HOURS - 1)), 1, 1000, quality=quality)
+    ingest_bulk(
+        [meters[1]], OCT_FROM + timedelta(minutes=30 * (OCT_HALF_HOURS - 1)), 1, 1000, quality=quality
+    )
     start_and_execute()
 
     def lines(customer):

@@ -18,7 +18,11 @@ QUERIES = [
     ("unitRates", '{ unitRates(tariffCode: "NOPE", ' + PERIOD + ") { band } }", "tariffCode"),
     ("marketPrices", '{ marketPrices(market: "NOPE", ' + PERIOD + ") { pricePerMwh } }", "market"),
     ("marketAnalytics", '{ marketAnalytics(market: "NOPE", ' + PERIOD + ") { market } }", "market"),
-    ("publishedRates", '{ publishedRates(tariffCode: "NOPE", day: "2024-01-15") { ratePerKwh } }', "tariffCode"),
+    (
+        "publishedRates",
+        '{ publishedRates(tariffCode: "NOPE", day: "2024-01-15") { ratePerKwh } }',
+        "tariffCode",
+    ),
     ("gridNetwork", '{ gridNetwork(name: "NOPE") { name } }', "name"),
     ("powerFlowRun", '{ powerFlowRun(id: "999999") { id } }', "id"),
     ("sheddingPlan", '{ sheddingPlan(id: "999999") { id } }', "id"),
@@ -33,7 +37,8 @@ MUTATIONS = [
     ("meterInstall", 'meterInstall(input: {meterPointIdentifier: "NOPE", serial: "S-1", direction: IMPORT})',
      "meterPointIdentifier"),
     ("marketUpdate", 'marketUpdate(input: {code: "NOPE", name: "x"})', "code"),
-    ("marketPricesImport", 'marketPricesImport(input: {market: "NOPE", currency: "EUR", prices: []})', "market"),
+    ("marketPricesImport", 'marketPricesImport(input: {market: "NOPE", currency: "EUR", prices: []})',
+     "market"),
     ("tariffVersionPublish",
      'tariffVersionPublish(input: {tariffCode: "NOPE", validFrom: "2024-01-01T00:00:00Z", document: {}})',
      "tariffCode"),
@@ -45,7 +50,8 @@ MUTATIONS = [
      'validFrom: "2024-01-01T00:00:00Z"})', "accountNumber"),
     ("invoiceIssue", 'invoiceIssue(input: {number: "DRAFT-999999"})', "number"),
     ("invoiceVoid", 'invoiceVoid(input: {number: "INV-NOPE", reason: "x"})', "number"),
-    ("dynamicPricesPublish", 'dynamicPricesPublish(input: {tariffCode: "NOPE", day: "2024-01-15"})', "tariffCode"),
+    ("dynamicPricesPublish", 'dynamicPricesPublish(input: {tariffCode: "NOPE", day: "2024-01-15"})',
+     "tariffCode"),
 ]  # fmt: skip
 
 
@@ -54,7 +60,9 @@ def staff_api(gql_as, staff):
     return gql_as(staff)
 
 
-@pytest.mark.parametrize(("name", "query", "field"), QUERIES, ids=[q[0] + str(i) for i, q in enumerate(QUERIES)])
+@pytest.mark.parametrize(
+    ("name", "query", "field"), QUERIES, ids=[q[0] + str(i) for i, q in enumerate(QUERIES)]
+)
 def test_a_lookup_query_answers_not_found(staff_api, name, query, field):
     result = staff_api(query)
 
@@ -65,9 +73,7 @@ def test_a_lookup_query_answers_not_found(staff_api, name, query, field):
 
 @pytest.mark.parametrize(("name", "mutation", "field"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
 def test_a_lookup_mutation_answers_not_found(staff_api, name, mutation, field):
-    result = staff_api(
-        "mutation { " + mutation + " { ... on OperationInfo { messages { code field } } } }"
-    )
+    result = staff_api("mutation { " + mutation + " { ... on OperationInfo { messages { code field } } } }")
 
     messages = (result.get("data") or {}).get(name, {}) or {}
     codes = [m["code"] for m in messages.get("messages", [])] or [

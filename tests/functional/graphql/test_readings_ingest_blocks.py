@@ -18,7 +18,12 @@ INGEST_BLOCKS = """mutation($input: ReadingsIngestBlocksInput!) { readingsIngest
   ... on OperationInfo { messages { code field message } } } }"""
 
 BLOCKS = [
-    {"meterSerial": "M-1", "start": "2024-01-15T00:00:00Z", "resolution": "PT30M", "values": ["0.1234", "0.5"]},
+    {
+        "meterSerial": "M-1",
+        "start": "2024-01-15T00:00:00Z",
+        "resolution": "PT30M",
+        "values": ["0.1234", "0.5"],
+    },
     {
         "meterSerial": "M-2",
         "start": "2024-01-15T00:00:00Z",
@@ -38,7 +43,11 @@ def meters():
 def caller(request, matrix_caller):
     return matrix_caller(
         request.param,
-        {"read": ("metering:read",), "write": ("metering:write",), "other": ("billing:read", "billing:write")},
+        {
+            "read": ("metering:read",),
+            "write": ("metering:write",),
+            "other": ("billing:read", "billing:write"),
+        },
     )
 
 
@@ -128,9 +137,9 @@ def test_the_same_blocks_again_are_duplicates_and_a_changed_value_a_revision(met
 
     assert (again["accepted"], again["duplicates"]) == (0, 4)
     assert (revised["accepted"], revised["revised"], revised["duplicates"]) == (1, 1, 1)
-    assert Reading.objects.get(meter__serial="M-1", interval_start="2024-01-15T00:30:00Z").energy_kwh == Decimal(
-        "0.6000"
-    )
+    assert Reading.objects.get(
+        meter__serial="M-1", interval_start="2024-01-15T00:30:00Z"
+    ).energy_kwh == Decimal("0.6000")
 
 
 def test_an_idempotency_key_replays_the_result_and_refuses_other_blocks(meters, writer):

@@ -40,7 +40,11 @@ NORDIC = {
 def caller(request, matrix_caller):
     return matrix_caller(
         request.param,
-        {"read": ("pricing:read",), "write": ("pricing:write",), "other": ("metering:write", "billing:write")},
+        {
+            "read": ("pricing:read",),
+            "write": ("pricing:write",),
+            "other": ("metering:write", "billing:write"),
+        },
     )
 
 
@@ -160,7 +164,14 @@ def test_market_update_changes_the_defining_attributes_while_there_are_no_prices
 
     result = writer(
         UPDATE,
-        {"input": {"code": "NO-1", "intervalMinutes": 60, "feedAdapter": "file", "feedConfig": {"column": "X"}}},
+        {
+            "input": {
+                "code": "NO-1",
+                "intervalMinutes": 60,
+                "feedAdapter": "file",
+                "feedConfig": {"column": "X"},
+            }
+        },
     )
 
     assert result["data"]["marketUpdate"]["intervalMinutes"] == 60
@@ -192,9 +203,7 @@ def test_prices_import_into_a_market_created_over_the_api(writer):
     ]
 
     imported = writer(IMPORT, {"input": {"market": "NO-1", "currency": "NOK", "prices": rows}})
-    prices = writer(
-        PRICES, {"market": "NO-1", "from": "2024-01-15T00:00:00Z", "to": "2024-01-16T00:00:00Z"}
-    )
+    prices = writer(PRICES, {"market": "NO-1", "from": "2024-01-15T00:00:00Z", "to": "2024-01-16T00:00:00Z"})
 
     assert imported["data"]["marketPricesImport"] == {
         "accepted": 3,

@@ -96,7 +96,8 @@ def test_unit_rates_carry_the_currency_of_each_versions_document(reader):
 
     rates = reader(
         """query($code: String!, $from: DateTime!, $to: DateTime!) {
-          unitRates(tariffCode: $code, periodFrom: $from, periodTo: $to) { validFrom valuePerKwh currency } }""",
+          unitRates(tariffCode: $code, periodFrom: $from, periodTo: $to) {
+            validFrom valuePerKwh currency } }""",
         {"code": "FX-1", "from": "2024-01-14T23:00:00Z", "to": "2024-01-15T01:00:00Z"},
     )["data"]["unitRates"]
 

@@ -28,8 +28,12 @@ def test_a_second_run_keeps_the_logins_and_client_it_printed(tmp_path):
     first = demo_logins_ensure(path=path)
     second = demo_logins_ensure(path=path)
 
-    assert first.replaced == [] and second.replaced == []
-    assert (second.staff_password, second.customer_password) == (first.staff_password, first.customer_password)
+    assert first.replaced == []
+    assert second.replaced == []
+    assert (second.staff_password, second.customer_password) == (
+        first.staff_password,
+        first.customer_password,
+    )
     assert (second.client_id, second.client_secret) == (first.client_id, first.client_secret)
     assert authenticate(username="staff", password=first.staff_password).is_superuser
     assert authenticate(username="customer", password=first.customer_password).customer.account_number == (

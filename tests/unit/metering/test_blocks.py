@@ -34,7 +34,9 @@ def test_string_values_are_parsed_exactly_in_bulk():
 
 
 def test_each_bad_value_is_marked_and_the_others_parsed():
-    kwh_e4, reject = parse_values(["0.1", "NaN", "1e3", "0.12345", " 0.2", "0.123400001", None, 0.25, True, "x"])
+    kwh_e4, reject = parse_values(
+        ["0.1", "NaN", "1e3", "0.12345", " 0.2", "0.123400001", None, 0.25, True, "x"]
+    )
 
     assert reject.tolist() == [
         0,
@@ -88,7 +90,7 @@ def test_a_start_in_another_offset_is_converted_and_a_naive_start_rejects_its_bl
     arrays = blocks_to_arrays(
         [
             Block(1, datetime(2024, 1, 15, 1, tzinfo=timezone(timedelta(hours=1))), 1800, ["0.1"]),
-            Block(1, datetime(2024, 1, 15), 1800, ["0.1", "0.2"]),
+            Block(1, datetime(2024, 1, 15, tzinfo=None), 1800, ["0.1", "0.2"]),  # noqa: DTZ001 - naive on purpose
         ],
         QUALITIES,
         1,
