@@ -93,7 +93,10 @@ def parse_values(values: Sequence[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
         if _PLAIN_LINES.fullmatch(text) and not _TOO_PRECISE.search(text):
             return kwh_from_floats(np.array(values, dtype="float64"))
     elif kinds <= {float, int}:
-        return kwh_from_floats(np.array(values, dtype="float64"))
+        try:
+            return kwh_from_floats(np.array(values, dtype="float64"))
+        except OverflowError:  # an integer beyond float64: found below, value by value
+            pass
     kwh_e4 = np.zeros(n, dtype="int64")
     reject = np.zeros(n, dtype="int8")
     for i, value in enumerate(values):
@@ -113,7 +116,10 @@ def _parse_one(value: Any) -> tuple[int, int]:
             return 0, Reject.INVALID_NUMBER
         return int(parsed * KWH_SCALE), 0
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        e4, reject = kwh_from_floats(np.array([value], dtype="float64"))
+        try:
+            e4, reject = kwh_from_floats(np.array([value], dtype="float64"))
+        except OverflowError:
+            return 0, Reject.INVALID_NUMBER
         return int(e4[0]), int(reject[0])
     return 0, Reject.INVALID_NUMBER
 

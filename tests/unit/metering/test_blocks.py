@@ -53,6 +53,13 @@ def test_each_bad_value_is_marked_and_the_others_parsed():
     assert kwh_e4[[0, 4, 7]].tolist() == [1000, 2000, 2500]
 
 
+def test_an_integer_beyond_any_float_is_an_invalid_number():
+    kwh_e4, reject = parse_values([1, 10**400])
+
+    assert kwh_e4[0] == 10_000
+    assert reject.tolist() == [0, Reject.INVALID_NUMBER]
+
+
 def test_number_values_are_parsed_and_too_precise_floats_refused():
     kwh_e4, reject = parse_values([0.1, 2, 0.00001, float("inf")])
 
