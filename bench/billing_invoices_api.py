@@ -21,9 +21,13 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUERY = """query { invoices(first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { node {
+# With the integration fields and arguments: a status filter, an explicit ordering (the same rows and order
+# as the plain view's) and each line's `estimated` flag.
+QUERY = """query { invoices(first: 100, filter: {status: [ISSUED, VOID]},
+  ordering: [{field: PERIOD_START, direction: DESC}]) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node {
   number accountNumber periodStart periodEnd status currency netAmount taxAmount totalAmount
-  lines { kind band description quantity unit unitPrice amount } } } } }"""
+  lines { kind band description quantity unit unitPrice amount estimated } } } } }"""
 INVOICES, LINES = 100, 10
 
 

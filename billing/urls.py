@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from billing.views import plain_api
+from billing.views import documents, plain_api
 from billing.views import portal as views
 
 app_name = "portal"
@@ -9,6 +9,7 @@ app_name = "portal"
 # Included at the root by config/urls.py without the namespace.
 plain_api_urlpatterns = [
     path("api/plain/invoices", plain_api.invoices_plain, name="billing-plain-invoices"),
+    path("api/invoices/pdf/<str:token>", documents.invoice_pdf_signed, name="billing-invoice-pdf-signed"),
 ]
 
 urlpatterns = [

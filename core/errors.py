@@ -4,6 +4,10 @@ A `DomainError` is a Django `ValidationError` with a stable `code` (and optional
 about), so mutations declared with `handle_django_errors=True` return it as `OperationInfo.messages
 { kind code field message }` and change nothing; in queries it becomes a GraphQL error with
 `extensions.code = "BAD_USER_INPUT"`. The codes below are the API's `extensions.code` values.
+
+"Not found" has one code everywhere: `NOT_FOUND`, as a domain error's code (an `OperationInfo` message of a
+mutation) and as the `extensions.code` of a query's error (an object that does not exist and one the caller
+may not see are both absent).
 """
 
 from django.core.exceptions import ValidationError
@@ -28,3 +32,9 @@ class DomainError(ValidationError):
         else:
             super().__init__(message, code=code)
         self.field = field
+
+
+class NotFound(DomainError):
+    """A lookup by identifier found nothing (or nothing the caller may see)."""
+
+    code = NOT_FOUND

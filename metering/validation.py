@@ -33,6 +33,7 @@ class Reject(enum.IntEnum):
     NEGATIVE_ENERGY = 10
     IMPLAUSIBLE_ENERGY = 11
     CONFLICT_IN_BATCH = 12
+    INVALID_QUALITY = 13
 
     @property
     def code(self) -> str:
@@ -59,6 +60,7 @@ REJECT_TEXT: dict[Reject, tuple[str, str]] = {
     Reject.NEGATIVE_ENERGY: ("kwh", "kWh must not be negative (export has its own meter)."),
     Reject.IMPLAUSIBLE_ENERGY: ("kwh", "kWh exceeds what the connection can deliver in the interval."),
     Reject.CONFLICT_IN_BATCH: ("intervalStart", "The batch holds different values for this interval."),
+    Reject.INVALID_QUALITY: ("qualities", "The quality must be ACTUAL, ESTIMATED or SUBSTITUTED."),
 }
 
 
@@ -99,7 +101,7 @@ class ReadingArrays:
     start: np.ndarray  # datetime64[s] (UTC), NaT if unparsable
     end: np.ndarray  # datetime64[s] (UTC), NaT if unparsable
     kwh_e4: np.ndarray  # int64
-    kwh_reject: np.ndarray  # int8: 0, INVALID_NUMBER or TOO_PRECISE
+    kwh_reject: np.ndarray  # int8: 0, INVALID_NUMBER, TOO_PRECISE or INVALID_QUALITY
 
     def __len__(self) -> int:
         return len(self.meter_id)
@@ -151,6 +153,7 @@ def validate(readings: ReadingArrays, meters: MeterTable, *, now: np.datetime64)
     mark(np.isnat(readings.start) | np.isnat(readings.end), Reject.INVALID_TIMESTAMP)
     mark(readings.kwh_reject == Reject.INVALID_NUMBER, Reject.INVALID_NUMBER)
     mark(readings.kwh_reject == Reject.TOO_PRECISE, Reject.TOO_PRECISE)
+    mark(readings.kwh_reject == Reject.INVALID_QUALITY, Reject.INVALID_QUALITY)
     start_s = readings.start.astype("int64")
     length_s = readings.end.astype("int64") - start_s
     mark(length_s <= 0, Reject.EMPTY_INTERVAL)

@@ -17,12 +17,14 @@ from billing.graphql.types import (
     tariff_comparison_run_type,
     tariff_comparison_type,
 )
+from billing.graphql.filters import InvoiceFilter, InvoiceOrdering, OrderDirection
 from billing.models import BillRun, Invoice
 from billing.selectors import comparison as comparison_selectors
 from billing.selectors import customers as customer_selectors
 from billing.selectors import invoices as invoice_selectors
 from billing.services import comparison as comparison_services
 from core.api.auth import Kind
+from core.api.errors import not_found
 from core.api.permissions import ScopeRequired, SignedInUserRequired, principal_of
 from core.errors import DomainError
 
@@ -40,9 +42,12 @@ def _customer_filter_user(info: Info):
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("billing:read", signed_in_users=True)])
     def customer(self, info: Info, account_number: str) -> CustomerType | None:
-        return customer_selectors.customer_get(
+        customer = customer_selectors.customer_get(
             account_number=account_number, visible_to_user=_customer_filter_user(info)
         )
+        if customer is None:
+            raise not_found(f"No customer {account_number}.", field="accountNumber")
+        return customer
 
     @strawberry_django.field(extensions=[SignedInUserRequired()])
     def me(self, info: Info) -> CustomerType | None:
@@ -54,11 +59,28 @@ class Query:
         max_results=settings.GRAPHQL_MAX_PAGE_SIZE,
     )
     def invoices(
-        self, info: Info, account_number: str | None = None, status: InvoiceStatus | None = None
+        self,
+        info: Info,
+        account_number: str | None = None,
+        status: InvoiceStatus | None = None,
+        filter: InvoiceFilter | None = None,
+        ordering: list[InvoiceOrdering] | None = None,
     ) -> list[InvoiceType]:
+        """Invoices, newest period first unless `ordering` says otherwise; `filter` narrows them (and
+        `accountNumber`/`status`, kept for existing clients)."""
+        wanted = filter or InvoiceFilter()
+        both = wanted.account_number is not None and account_number is not None
+        if both and wanted.account_number != account_number:
+            return invoice_selectors.invoice_list().none()  # type: ignore[return-value]
         return invoice_selectors.invoice_list(  # type: ignore[return-value]
-            account_number=account_number,
+            account_number=account_number if account_number is not None else wanted.account_number,
             status=status.value if status is not None else None,
+            statuses=[s.value for s in wanted.status] if wanted.status else None,
+            period_from=wanted.period.from_ if wanted.period else None,
+            period_to=wanted.period.to if wanted.period else None,
+            issued_from=wanted.issued.from_ if wanted.issued else None,
+            issued_to=wanted.issued.to if wanted.issued else None,
+            order_by=[(o.field.value, o.direction == OrderDirection.DESC) for o in ordering or []],
             visible_to_user=_customer_filter_user(info),
         )
 
@@ -67,15 +89,17 @@ class Query:
         invoice: Invoice | None = invoice_selectors.invoice_get(
             number=number, visible_to_user=_customer_filter_user(info)
         )
+        if invoice is None:
+            raise not_found(f"No invoice {number}.", field="number")
         return invoice  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
     def bill_run(self, id: strawberry.ID) -> BillRunType | None:
-        try:
-            bill_run_id = int(id)
-        except ValueError:
-            return None
-        run: BillRun | None = invoice_selectors.bill_run_get(bill_run_id=bill_run_id)
+        run: BillRun | None = (
+            invoice_selectors.bill_run_get(bill_run_id=int(id)) if str(id).isdigit() else None
+        )
+        if run is None:
+            raise not_found(f"No bill run {id}.", field="id")
         return run  # type: ignore[return-value]
 
     @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
@@ -104,4 +128,6 @@ class Query:
     @strawberry_django.field(extensions=[ScopeRequired("billing:read")])
     def tariff_comparison_run(self, id: strawberry.ID) -> RunType | None:
         run = comparison_selectors.tariff_comparison_run_get(run_id=str(id))
-        return tariff_comparison_run_type(run) if run else None
+        if run is None:
+            raise not_found(f"No tariff comparison run {id}.", field="id")
+        return tariff_comparison_run_type(run)

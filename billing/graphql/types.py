@@ -4,11 +4,14 @@ import dataclasses
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 import strawberry_django
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.urls import reverse
 from strawberry import auto
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -16,6 +19,7 @@ from strawberry_django.relay import DjangoListConnection
 
 from billing import comparison
 from billing.currencies import quantum
+from billing import document_links
 from billing.models import (
     Agreement,
     BillRun,
@@ -92,6 +96,9 @@ class InvoiceLineType:
     unit_price: Decimal | None
     amount: Decimal
     kind: InvoiceLineKind
+    estimated: bool = strawberry.field(
+        description="Whether any reading in the line's period was estimated or substituted (not actual)."
+    )
 
 
 @strawberry.type(name="InvoiceTax", description=InvoiceTax.__doc__)
@@ -226,6 +233,40 @@ class InvoiceType:
     # serializes it as is.
     status: InvoiceStatus = strawberry_django.field()
 
+    @strawberry_django.field(
+        only=["id"],
+        description="A link to the invoice's PDF that needs no other credentials and expires "
+        "(INVOICE_PDF_URL_MAX_AGE, 15 minutes by default); ask again for a fresh one.",
+    )
+    def pdf_url(self, root: Invoice, info: Info) -> str:
+        token = document_links.invoice_pdf_token(invoice_id=root.pk)
+        path = reverse("billing-invoice-pdf-signed", args=[token])
+        return info.context.request.build_absolute_uri(path)
+
+    @strawberry_django.field(
+        description="Seconds pdfUrl stays valid from when it was asked for.",
+    )
+    def pdf_url_max_age(self) -> int:
+        return int(settings.INVOICE_PDF_URL_MAX_AGE)
+
+    @strawberry_django.field(
+        select_related=["replaces", "replaces__customer"],
+        description="The invoice this re-bill replaces (voided with a credit note), if it is a re-bill.",
+    )
+    def replaces(self, root: Invoice, info: Info) -> "InvoiceType | None":
+        return _visible(root.replaces, info)
+
+    @strawberry_django.field(
+        select_related=["replaced_by", "replaced_by__customer"],
+        description="The re-bill that replaces this invoice, if it was re-billed.",
+    )
+    def replaced_by(self, root: Invoice, info: Info) -> "InvoiceType | None":
+        try:
+            replacement = root.replaced_by
+        except Invoice.DoesNotExist:
+            return None
+        return _visible(replacement, info)
+
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Invoice], info: Info, **kwargs) -> QuerySet[Invoice]:
         # Object-level filtering wherever invoices appear (e.g. Customer.invoices): a customer sees the
@@ -234,6 +275,15 @@ class InvoiceType:
         if principal.kind == Kind.USER:
             return queryset.filter(customer__user=principal.user).exclude(status=Invoice.Status.DRAFT)
         return queryset
+
+
+def _visible(invoice: Invoice | None, info: Info) -> Any:
+    """The linked invoice unless the caller is a customer and it is a draft (customers never see drafts)."""
+    if invoice is None:
+        return None
+    if invoice.status == Invoice.Status.DRAFT and principal_of(info).kind == Kind.USER:
+        return None
+    return invoice
 
 
 @strawberry_django.type(Agreement, name="Agreement")

@@ -6,7 +6,7 @@ A draft has no number until it is issued; until then it is referred to by its pr
 """
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
@@ -34,11 +34,35 @@ def draft_id_of(reference: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# Orderings a client may ask for: the API's name → the model field. Every ordering ends on the id.
+INVOICE_ORDER_FIELDS = {
+    "period_start": "period_start",
+    "period_end": "period_end",
+    "issued_at": "issued_at",
+    "total_amount": "total_amount",
+    "number": "number",
+    "account_number": "customer__account_number",
+}
+
+
 def invoice_list(
-    *, account_number: str | None = None, status: str | None = None, visible_to_user=None
+    *,
+    account_number: str | None = None,
+    status: str | None = None,
+    statuses: list[str] | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    issued_from: datetime | None = None,
+    issued_to: datetime | None = None,
+    order_by: list[tuple[str, bool]] | None = None,
+    visible_to_user=None,
 ) -> QuerySet[Invoice]:
-    """Invoices, newest period first (ties broken by id); a customer (`visible_to_user`) sees only the
-    issued or voided invoices of their own account."""
+    """Invoices, newest period first unless `order_by` [(field, descending)] says otherwise (ties broken by
+    id); a customer (`visible_to_user`) sees only the issued or voided invoices of their own account.
+
+    `period_from`/`period_to`: invoices whose period [period_start, period_end) overlaps [from, to) (either
+    bound may be open); `issued_from`/`issued_to`: issued in [from, to).
+    """
     invoices = Invoice.objects.all()
     if visible_to_user is not None:
         invoices = invoices.filter(customer__user=visible_to_user).exclude(status=Invoice.Status.DRAFT)
@@ -46,7 +70,21 @@ def invoice_list(
         invoices = invoices.filter(customer__account_number=account_number)
     if status is not None:
         invoices = invoices.filter(status=status)
-    return invoices.order_by("-period_start", "-id")
+    if statuses:
+        invoices = invoices.filter(status__in=statuses)
+    if period_from is not None:
+        invoices = invoices.filter(period_end__gt=period_from)
+    if period_to is not None:
+        invoices = invoices.filter(period_start__lt=period_to)
+    if issued_from is not None:
+        invoices = invoices.filter(issued_at__gte=issued_from)
+    if issued_to is not None:
+        invoices = invoices.filter(issued_at__lt=issued_to)
+    if not order_by:
+        return invoices.order_by("-period_start", "-id")
+    keys = [f"{'-' if descending else ''}{INVOICE_ORDER_FIELDS[name]}" for name, descending in order_by]
+    last_descending = order_by[-1][1]
+    return invoices.order_by(*keys, "-id" if last_descending else "id")
 
 
 def invoice_list_with_lines(**filters) -> QuerySet[Invoice]:
@@ -75,6 +113,11 @@ def invoice_get_with_lines(*, number: str, visible_to_user=None) -> Invoice | No
         .filter(number=number.strip())
         .first()
     )
+
+
+def invoice_get_by_id(*, invoice_id: int) -> Invoice | None:
+    """An invoice by its id (signed document links carry the id: drafts have no number)."""
+    return Invoice.objects.select_related("customer").filter(pk=invoice_id).first()
 
 
 def bill_run_get(*, bill_run_id: int) -> BillRun | None:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from billing.models import Agreement, Customer
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_period
 from metering.selectors.readings import meter_point_get
 from pricing.selectors.tariffs import TariffDirection, tariff_get
@@ -53,7 +53,7 @@ def agreement_create(
     customer = Customer.objects.filter(account_number=account_number.strip()).first()
     if customer is None:
         raise UnableToCreateAgreement(
-            f"No customer {account_number}.", field="account_number", code="unknown_account"
+            f"No customer {account_number}.", field="account_number", code=NOT_FOUND
         )
     # The lock serialises agreements of one meter point, so the overlap check below is reliable.
     meter_point = meter_point_get(identifier=meter_point_identifier.strip(), for_update=True)
@@ -61,7 +61,7 @@ def agreement_create(
         raise UnableToCreateAgreement(
             f"No meter point {meter_point_identifier}.",
             field="meter_point_identifier",
-            code="unknown_meter_point",
+            code=NOT_FOUND,
         )
     import_tariff = _tariff(tariff_code, TariffDirection.IMPORT, field="tariff_code")
     export_tariff = None
@@ -133,7 +133,7 @@ def agreement_terms_check(
 def _tariff(code: str, direction: str, *, field: str) -> "Tariff":
     tariff = tariff_get(code=code.strip())
     if tariff is None:
-        raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code="unknown_tariff")
+        raise UnableToCreateAgreement(f"No tariff {code}.", field=field, code=NOT_FOUND)
     if tariff.direction != direction:
         raise UnableToCreateAgreement(
             f"Tariff {code} is an {tariff.direction} tariff; {direction} is needed here.",

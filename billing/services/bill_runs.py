@@ -18,7 +18,7 @@ from billing.models import BillRun, BillRunItem, Customer, Invoice
 from billing.services import webhooks
 from billing.services.bill_loading import RunContext, accounts_bill, period_window
 from billing.services.bill_writes import chunk_write
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.jobs import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class BillRunKeyReused(DomainError):
 
 
 class BillRunNotFound(DomainError):
-    code = "not_found"
+    code = NOT_FOUND
 
 
 def bill_run_start(

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.models import Customer
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 
 
 class UnableToCreateCustomer(DomainError):
@@ -46,9 +46,7 @@ def customer_update(*, account_number: str, name: str, email: str = "", address:
     """Change a customer's name, e-mail or address (the account number never changes)."""
     customer = Customer.objects.select_for_update().filter(account_number=account_number).first()
     if customer is None:
-        raise UnableToCreateCustomer(
-            f"No customer {account_number}.", field="account_number", code="not_found"
-        )
+        raise UnableToCreateCustomer(f"No customer {account_number}.", field="account_number", code=NOT_FOUND)
     customer.name, customer.email, customer.address = name.strip(), email.strip(), address.strip()
     try:
         customer.full_clean(validate_unique=False)

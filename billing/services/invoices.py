@@ -32,14 +32,14 @@ from billing.models import (
 from billing.selectors.invoices import draft_id_of, invoice_reference
 from billing.services import webhooks
 from billing.services.drafts import invoice_draft_rerate
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
 
 
 class InvoiceNotFound(DomainError):
-    code = "invoice_not_found"
+    code = NOT_FOUND
 
 
 class InvoiceNotDraft(DomainError):

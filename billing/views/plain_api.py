@@ -49,6 +49,7 @@ def _invoice(invoice: Invoice) -> dict:
                 "unit": line.unit,
                 "unitPrice": None if line.unit_price is None else str(line.unit_price),
                 "amount": str(line.amount),
+                "estimated": line.estimated,
             }
             for line in invoice.lines.all()
         ],

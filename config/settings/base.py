@@ -284,6 +284,13 @@ GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=4000)
 # given; `first`/`last` above it are refused. Request bodies above GRAPHQL_MAX_BODY_BYTES get 413 unparsed.
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
 GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=256 * 1024)
+# Where `manage.py demo` keeps the logins it printed, so that each run shows the same ones (git-ignored).
+DEMO_CREDENTIALS_FILE = env("DEMO_CREDENTIALS_FILE", default=str(BASE_DIR / "var" / "demo-credentials.json"))
+# Seconds an invoice's signed PDF link (`Invoice.pdfUrl`) stays valid.
+INVOICE_PDF_URL_MAX_AGE = env.int("INVOICE_PDF_URL_MAX_AGE", default=15 * 60)
+# Tokens with metering:write may send larger bodies (readingsIngestBlocks: ~ 9 bytes per value).
+GRAPHQL_MAX_INGEST_BODY_BYTES = env.int("GRAPHQL_MAX_INGEST_BODY_BYTES", default=6 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, GRAPHQL_MAX_INGEST_BODY_BYTES + 64 * 1024)
 
 # --- OAuth2 (django-oauth-toolkit) --------------------------------------------------------------------------
 API_SCOPES = {

@@ -17,3 +17,5 @@ STORAGES["price_ledger_heads"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix=
 # cache (base.py) unless REDIS_CACHE_URL is set, and tests/unit/platform/test_redis_settings.py checks that.
 if REDIS_URL and not env("REDIS_CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# The demo's saved logins of the test run go to a fresh directory (tests that check them use their own).
+DEMO_CREDENTIALS_FILE = str(tempfile.mkdtemp(prefix="demo-logins-")) + "/demo-credentials.json"

@@ -1,5 +1,6 @@
 """The API's error mapping: domain errors become `BAD_USER_INPUT` with their code and field, not-found
-becomes `NOT_FOUND`, the API's own errors pass, and everything else is logged and masked."""
+(`ObjectDoesNotExist` or a domain error with the code `NOT_FOUND`) becomes `NOT_FOUND`, the API's own
+errors pass, and everything else is logged and masked."""
 
 import logging
 import re
@@ -65,11 +66,12 @@ class ErrorPolicy(MaskErrors):
         if isinstance(original, ValidationError):
             messages = [m for ms in _messages_by_field(original).values() for m in ms]
             fields = [f for f in _messages_by_field(original) if f]
+            domain_code = _domain_code(original)
             return self._rebuild(
                 error,
                 "; ".join(messages),
-                BAD_USER_INPUT,
-                domainCode=getattr(original, "code", None),
+                NOT_FOUND if domain_code == NOT_FOUND else BAD_USER_INPUT,
+                domainCode=domain_code,
                 field=fields[0] if fields else None,
             )
         if isinstance(original, ObjectDoesNotExist):
@@ -115,6 +117,20 @@ def argument_path(document: DocumentNode, target: Node) -> str | None:
 
     visit(document, Finder())
     return found[0] if found else None
+
+
+def _domain_code(error: ValidationError) -> str | None:
+    """The code of a domain error (a field's error carries it when the error names a field)."""
+    code = getattr(error, "code", None)
+    if code is None and hasattr(error, "error_dict"):
+        codes = {getattr(e, "code", None) for errs in error.error_dict.values() for e in errs}
+        code = codes.pop() if len(codes) == 1 else None
+    return code
+
+
+def not_found(message: str, *, field: str | None = None) -> GraphQLError:
+    """A lookup found nothing the caller may see: `NOT_FOUND`, the one code for it everywhere."""
+    return api_error(message, NOT_FOUND, field=field)
 
 
 def _messages_by_field(error: ValidationError) -> dict[str | None, list[str]]:

@@ -158,6 +158,12 @@ def _value_nul_paths(value: Any, path: str) -> Iterator[str]:
             yield from _value_nul_paths(key, f"{path} (a key)")
             yield from _value_nul_paths(item, f"{path}.{key}")
     elif isinstance(value, list):
+        # A flat list (e.g. the hundreds of thousands of values of interval blocks) is checked in one pass;
+        # only a list that holds a NUL, or holds containers, is walked item by item.
+        if not any(isinstance(item, (dict, list)) for item in value) and "\x00" not in "".join(
+            item for item in value if isinstance(item, str)
+        ):
+            return
         for index, item in enumerate(value):
             yield from _value_nul_paths(item, f"{path}[{index}]")
 

@@ -8,12 +8,17 @@ from core import results
 
 @strawberry.type
 class RejectedReading:
-    """One rejected item of an ingest (a reading or a price): its index in the input and why."""
+    """One rejected item of an ingest (a reading or a price): its index in the input and why.
+
+    For interval blocks `index` counts values across all blocks; `block` and `value` locate it.
+    """
 
     index: int
     code: str
     field: str | None
     message: str
+    block: int | None = None
+    value: int | None = None
 
 
 @strawberry.type
@@ -37,6 +42,8 @@ class IngestResult:
                     code=r["code"],
                     field=to_camel_case(r["field"]) if r["field"] else None,
                     message=r["message"],
+                    block=r.get("block"),
+                    value=r.get("value"),
                 )
                 for r in result.rejected
             ],

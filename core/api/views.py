@@ -1,7 +1,9 @@
 """The GraphQL endpoint.
 
 Bearer-token requests are exempt from CSRF (they carry no cookie authority); session requests are checked
-like any form post. A body over GRAPHQL_MAX_BODY_BYTES is refused with 413 before anything parses it.
+like any form post. A body over GRAPHQL_MAX_BODY_BYTES is refused with 413 before anything parses it;
+a valid token carrying `metering:write` may send up to GRAPHQL_MAX_INGEST_BODY_BYTES (interval blocks of a
+few hundred thousand readings), checked from the Authorization header before the body is parsed.
 GraphiQL is served to staff and in development only.
 """
 
@@ -21,19 +23,29 @@ from core.api.auth import Kind, bearer_token_present, get_principal
 from core.errors import INTERNAL
 
 log = logging.getLogger(__name__)
+INGEST_SCOPE = "metering:write"
+
+
+def body_limit(request: HttpRequest) -> int:
+    """The body cap of this request: larger for a token that may ingest readings."""
+    if bearer_token_present(request):
+        principal = get_principal(request)
+        if principal.kind != Kind.INVALID_TOKEN and INGEST_SCOPE in principal.scopes:
+            return int(settings.GRAPHQL_MAX_INGEST_BODY_BYTES)
+    return int(settings.GRAPHQL_MAX_BODY_BYTES)
 
 
 def body_too_large(request: HttpRequest) -> bool:
     """Whether the request body exceeds the cap, judged by Content-Length when sent, else by reading it
     (Django bounds that read by DATA_UPLOAD_MAX_MEMORY_SIZE)."""
-    limit: int = settings.GRAPHQL_MAX_BODY_BYTES
+    limit = settings.GRAPHQL_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared:
-        return declared > limit
-    return request.method == "POST" and len(request.body) > limit
+        return declared > limit and declared > body_limit(request)
+    return request.method == "POST" and len(request.body) > limit and len(request.body) > body_limit(request)
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
@@ -44,7 +56,7 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 class ApiGraphQLView(GraphQLView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if body_too_large(request):
-            limit = settings.GRAPHQL_MAX_BODY_BYTES
+            limit = body_limit(request)
             return JsonResponse(
                 {
                     "errors": [

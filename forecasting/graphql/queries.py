@@ -6,7 +6,7 @@ import math
 import strawberry
 import strawberry_django
 
-from core.api.errors import api_error
+from core.api.errors import api_error, not_found
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT
 from forecasting.graphql.types import BacktestType, ForecastInterval, ForecastResult, SeriesType, WeatherHour
@@ -90,4 +90,7 @@ class Query:
 
     @strawberry.field(extensions=[ScopeRequired("forecasting:read")])
     def forecast_backtest(self, id: strawberry.ID) -> BacktestType | None:
-        return backtest_run_get(pk=int(id)) if str(id).isdigit() else None  # type: ignore[return-value]
+        run = backtest_run_get(pk=int(id)) if str(id).isdigit() else None
+        if run is None:
+            raise not_found(f"No backtest {id}.", field="id")
+        return run  # type: ignore[return-value]

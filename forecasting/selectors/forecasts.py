@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from forecasting.models import BacktestRun, Forecast, ModelRun, Series, SeriesValue
 
 BOUND_COLUMNS = ("value", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -16,11 +16,11 @@ BOUND_COLUMNS = ("value", "lower_80", "upper_80", "lower_95", "upper_95")
 class ForecastNotFound(DomainError):
     """No forecast of the series issued at or before `as_of` covers the period."""
 
-    code = "forecast_not_found"
+    code = NOT_FOUND
 
 
 class UnknownSeries(DomainError):
-    code = "unknown_series"
+    code = NOT_FOUND
 
 
 def series_list(*, kind: str | None = None, active: bool | None = True):

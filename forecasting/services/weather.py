@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from forecasting.adapters import open_meteo
 from forecasting.models import WeatherArea, WeatherForecast, WeatherLocation, WeatherObservation
 
@@ -22,7 +22,7 @@ class WeatherFileError(DomainError):
 
 
 class UnknownWeatherLocation(DomainError):
-    code = "unknown_weather_location"
+    code = NOT_FOUND
 
 
 @dataclass

@@ -1,11 +1,14 @@
 """GraphQL queries of the grid app (scope grid:read)."""
 
+from typing import Any
+
 import strawberry
 import strawberry_django
 from django.utils import timezone
 from strawberry.scalars import JSON
 from strawberry_django.relay import DjangoListConnection
 
+from core.api.errors import not_found
 from core.api.permissions import ScopeRequired
 from grid.graphql.types import NetworkType, PowerFlowRunType, ScenarioType, SheddingPlanType
 from grid.models import PowerFlowRun, Scenario, SheddingPlan
@@ -21,6 +24,12 @@ def _pk(value: strawberry.ID) -> int | None:
         return None
 
 
+def _found(value: Any, message: str, field: str) -> Any:
+    if value is None:
+        raise not_found(message, field=field)
+    return value
+
+
 @strawberry.type
 class Query:
     @strawberry_django.connection(
@@ -31,11 +40,12 @@ class Query:
 
     @strawberry_django.field(extensions=[ScopeRequired("grid:read")])
     def grid_network(self, name: str) -> NetworkType | None:
-        return network_get_by_name(name=name)  # type: ignore[return-value]
+        return _found(network_get_by_name(name=name), f"No network '{name}'.", "name")
 
     @strawberry_django.field(extensions=[ScopeRequired("grid:read")])
     def power_flow_run(self, id: strawberry.ID) -> PowerFlowRunType | None:
-        return PowerFlowRun.objects.filter(pk=_pk(id)).first() if _pk(id) else None  # type: ignore[return-value]
+        run = PowerFlowRun.objects.filter(pk=_pk(id)).first() if _pk(id) else None
+        return _found(run, f"No power-flow run {id}.", "id")
 
     @strawberry_django.connection(
         DjangoListConnection[SheddingPlanType], extensions=[ScopeRequired("grid:read")], max_results=200
@@ -48,14 +58,16 @@ class Query:
 
     @strawberry_django.field(extensions=[ScopeRequired("grid:read")])
     def shedding_plan(self, id: strawberry.ID) -> SheddingPlanType | None:
-        return SheddingPlan.objects.filter(pk=_pk(id)).first() if _pk(id) else None  # type: ignore[return-value]
+        plan = SheddingPlan.objects.filter(pk=_pk(id)).first() if _pk(id) else None
+        return _found(plan, f"No shedding plan {id}.", "id")
 
     @strawberry.field(extensions=[ScopeRequired("grid:read")])
     def openadr_events(self, plan_id: strawberry.ID) -> JSON:
         """The plan's load-control events in OpenADR 3 form (objectType EVENT), one per shed load."""
         plan = SheddingPlan.objects.filter(pk=_pk(plan_id)).first() if _pk(plan_id) else None
-        return [] if plan is None else openadr_events(plan=plan, now=timezone.now())
+        return openadr_events(plan=_found(plan, f"No shedding plan {plan_id}.", "planId"), now=timezone.now())
 
     @strawberry_django.field(extensions=[ScopeRequired("grid:read")])
     def scenario(self, id: strawberry.ID) -> ScenarioType | None:
-        return Scenario.objects.filter(pk=_pk(id)).first() if _pk(id) else None  # type: ignore[return-value]
+        scenario = Scenario.objects.filter(pk=_pk(id)).first() if _pk(id) else None
+        return _found(scenario, f"No scenario {id}.", "id")

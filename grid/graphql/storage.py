@@ -13,7 +13,7 @@ import strawberry
 from django.utils import timezone
 from strawberry.scalars import JSON
 
-from core.api.errors import api_error
+from core.api.errors import api_error, not_found
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT
 from grid import models
@@ -251,7 +251,9 @@ class Query:
     @strawberry.field(extensions=[ScopeRequired("grid:read")])
     def schedule_run(self, id: strawberry.ID) -> ScheduleRun | None:
         run = schedule_run_get(run_id=int(id)) if id.isdigit() else None
-        return ScheduleRun.of(run) if run is not None else None
+        if run is None:
+            raise not_found(f"No schedule run {id}.", field="id")
+        return ScheduleRun.of(run)
 
     @strawberry.field(extensions=[ScopeRequired("grid:read")])
     def price_signal_what_if(

@@ -18,7 +18,7 @@ import pandas as pd
 from django.db import transaction
 
 from core.audit import log_entries_create
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from grid.calc.powerflow import PowerFlowModel
 from grid.calc.tables import COLUMNS, NetworkDataError, net_to_tables, tables_to_net
 from grid.models import (
@@ -55,7 +55,7 @@ class NetworkImportError(DomainError):
 
 
 class NetworkNotFound(DomainError):
-    code = "NETWORK_NOT_FOUND"
+    code = NOT_FOUND
 
 
 def _first_line(error: Exception) -> str:

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
+from strawberry.scalars import JSON
 
 from metering.graphql.types import Direction
 
@@ -34,6 +35,33 @@ class ReadingInput:
     interval_start: datetime
     interval_end: datetime
     kwh: Decimal
+
+
+@strawberry.input(
+    description=(
+        "One meter's consecutive intervals in the shape of an ESPI / Green Button IntervalBlock: "
+        "value i covers [start + i·resolution, start + (i+1)·resolution)."
+    )
+)
+class ReadingBlockInput:
+    meter_serial: str
+    start: datetime
+    resolution: JSON = strawberry.field(
+        description='Seconds (1800) or an ISO 8601 duration ("PT30M"); must equal the meter\'s resolution.'
+    )
+    values: JSON = strawberry.field(
+        description='kWh per interval: a list of decimal strings ("0.1234", at most 4 decimals) or numbers.'
+    )
+    qualities: JSON | None = strawberry.field(
+        default=None,
+        description="Optional: ACTUAL, ESTIMATED or SUBSTITUTED per value (default ACTUAL).",
+    )
+
+
+@strawberry.input
+class ReadingsIngestBlocksInput:
+    blocks: list[ReadingBlockInput]
+    idempotency_key: str | None = None
 
 
 @strawberry.input

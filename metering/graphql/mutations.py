@@ -8,12 +8,20 @@ from core.api.errors import api_error
 from core.api.permissions import ScopeRequired, principal_of
 from core.api.types import IngestResult
 from core.errors import BAD_USER_INPUT
-from metering.graphql.inputs import MeterInstallInput, MeterPointCreateInput, ReadingsIngestInput
+from metering.blocks import parse_resolution
+from metering.graphql.inputs import (
+    MeterInstallInput,
+    MeterPointCreateInput,
+    ReadingsIngestBlocksInput,
+    ReadingsIngestInput,
+)
 from metering.graphql.types import MeterPointType, MeterType
 from metering.models import Source
 from metering.services import readings as services
 
 MAX_READINGS_PER_REQUEST = 10_000
+MAX_BLOCK_VALUES_PER_REQUEST = 500_000
+MAX_BLOCKS_PER_REQUEST = 10_000
 
 
 @strawberry.type
@@ -51,6 +59,44 @@ class Mutation:
         result = services.readings_ingest_for_meter(
             meter_serial=input.meter_serial,
             readings=[services.ReadingInput(r.interval_start, r.interval_end, r.kwh) for r in input.readings],
+            source=Source.GRAPHQL,
+            now=timezone.now(),
+            idempotency_key=input.idempotency_key,
+            client=principal_of(info).client_key,
+        )
+        return IngestResult.from_result(result)
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
+    def readings_ingest_blocks(self, info: strawberry.Info, input: ReadingsIngestBlocksInput) -> IngestResult:
+        """Validate and store interval blocks of any meters; each rejected value is reported (with its block
+        and value index) and not written. Idempotent; send the blocks as a variable."""
+        if len(input.blocks) > MAX_BLOCKS_PER_REQUEST:
+            raise api_error(
+                f"At most {MAX_BLOCKS_PER_REQUEST} blocks per request.", BAD_USER_INPUT, field="blocks"
+            )
+        blocks = []
+        total = 0
+        for index, block in enumerate(input.blocks):
+            try:
+                resolution_s = parse_resolution(block.resolution)
+            except ValueError as exc:
+                raise api_error(str(exc), BAD_USER_INPUT, field=f"blocks.{index}.resolution") from None
+            total += len(block.values) if isinstance(block.values, list) else 0
+            blocks.append(
+                services.ReadingBlockInput(
+                    meter_serial=block.meter_serial,
+                    start=block.start,
+                    resolution_s=resolution_s,
+                    values=block.values,
+                    qualities=block.qualities,
+                )
+            )
+        if total > MAX_BLOCK_VALUES_PER_REQUEST:
+            raise api_error(
+                f"At most {MAX_BLOCK_VALUES_PER_REQUEST} values per request.", BAD_USER_INPUT, field="blocks"
+            )
+        result = services.readings_ingest_blocks(
+            blocks=blocks,
             source=Source.GRAPHQL,
             now=timezone.now(),
             idempotency_key=input.idempotency_key,

@@ -3,6 +3,7 @@
 import strawberry
 import strawberry_django
 
+from core.api.errors import not_found
 from core.api.permissions import ScopeRequired
 from metering.graphql.types import MeterPointType
 from metering.selectors import readings as selectors
@@ -12,4 +13,7 @@ from metering.selectors import readings as selectors
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("metering:read")])
     def meter_point(self, identifier: str) -> MeterPointType | None:
-        return selectors.meter_point_get(identifier=identifier)
+        point = selectors.meter_point_get(identifier=identifier)
+        if point is None:
+            raise not_found(f"No meter point '{identifier}'.", field="identifier")
+        return point

@@ -11,8 +11,10 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 from core import audit
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
+from core.periods import is_aware
 from core.results import MAX_REJECT_DETAILS, IngestResult
+from metering.blocks import Block, BlockShapeError, blocks_to_arrays
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
 from metering.models import (
     AggregateDirty,
@@ -114,7 +116,7 @@ def meter_install(
     point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
     if point is None:
         raise UnableToInstallMeter(
-            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code="not_found"
+            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code=NOT_FOUND
         )
     if direction not in Direction.values:
         raise UnableToInstallMeter(
@@ -148,7 +150,7 @@ def readings_ingest(
     readings: ReadingArrays,
     source: int,
     now: datetime,
-    quality: int = Quality.ACTUAL,
+    quality: int | np.ndarray = Quality.ACTUAL,
     indexes: np.ndarray | None = None,
     all_or_nothing: bool = False,
 ) -> IngestResult:
@@ -157,6 +159,7 @@ def readings_ingest(
     A rejected reading writes nothing; the others are written. Repeating the batch counts every valid
     reading as a duplicate and changes nothing. `indexes` are the positions reported for rejects
     (default: row numbers). With `all_or_nothing`, one rejected reading means nothing is written.
+    `quality` is one quality for the batch or one per reading.
     """
     meters = selectors.meter_table(meter_ids=np.unique(readings.meter_id[readings.meter_id >= 0]))
     codes = validate(readings, meters, now=np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s"))
@@ -165,20 +168,35 @@ def readings_ingest(
     if all_or_nothing and result.rejected_count:
         return result
     result.duplicates = int((codes == 0).sum() - keep.sum())
-    rows = StagedRows(
-        readings.meter_id[keep], readings.start[keep], readings.end[keep], readings.kwh_e4[keep]
-    )
-    if len(rows):
-        ensure_reading_partitions(as_datetime(rows.start.min()), as_datetime(rows.start.max()))
-    counts = _merge_with_retry(rows, meters, quality=quality, source=source, now=now)
+    groups = []
+    per_row = np.broadcast_to(np.asarray(quality, dtype="int8"), (len(readings),))
+    for value in np.unique(per_row[keep]).tolist():
+        chosen = keep & (per_row == value)
+        groups.append(
+            (
+                StagedRows(
+                    readings.meter_id[chosen],
+                    readings.start[chosen],
+                    readings.end[chosen],
+                    readings.kwh_e4[chosen],
+                ),
+                int(value),
+            )
+        )
+    if keep.any():
+        starts = readings.start[keep]
+        ensure_reading_partitions(as_datetime(starts.min()), as_datetime(starts.max()))
+    counts = _merge_with_retry(groups, meters, source=source, now=now)
     result.accepted = counts.written
     result.revised = counts.revised
     result.duplicates += counts.unchanged
     return result
 
 
-def _merge_with_retry(rows: StagedRows, meters, *, quality: int, source: int, now: datetime) -> MergeCounts:
-    """Merge and mark the touched feeder intervals for the aggregates, in one transaction.
+def _merge_with_retry(
+    groups: list[tuple[StagedRows, int]], meters, *, source: int, now: datetime
+) -> MergeCounts:
+    """Merge each (rows, quality) group and mark the touched feeder intervals, in one transaction.
 
     A concurrent batch that inserted some of the same intervals first makes the insert fail on the key;
     the retry then finds them stored and counts them as duplicates or revisions.
@@ -186,10 +204,15 @@ def _merge_with_retry(rows: StagedRows, meters, *, quality: int, source: int, no
     for attempt in range(3):
         try:
             with transaction.atomic():
-                counts = merge_readings(rows, quality=quality, source=source, received_at=now)
-                if counts.written:
-                    aggregate_mark_dirty(rows=rows, meters=meters)
-            return counts
+                written = revised = unchanged = 0
+                for rows, quality in groups:
+                    counts = merge_readings(rows, quality=quality, source=source, received_at=now)
+                    if counts.written:
+                        aggregate_mark_dirty(rows=rows, meters=meters)
+                    written += counts.written
+                    revised += counts.revised
+                    unchanged += counts.unchanged
+            return MergeCounts(written=written, revised=revised, unchanged=unchanged)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -286,6 +309,98 @@ def _request_hash(meter_serial: str, readings: list[ReadingInput]) -> str:
         for r in readings
     ]
     return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+class UnableToIngestBlocks(DomainError):
+    code = "reading_block_invalid"
+
+
+@dataclass(frozen=True)
+class ReadingBlockInput:
+    """One meter's consecutive intervals: value i covers [start + i·resolution, start + (i+1)·resolution)."""
+
+    meter_serial: str
+    start: datetime
+    resolution_s: int
+    values: list
+    qualities: list | None = None
+
+
+QUALITY_NAMES = {q.name: int(q.value) for q in Quality}
+# Where a rejected value of a block is wrong, in the block input's own field names.
+BLOCK_REJECT_FIELDS = {
+    Reject.UNKNOWN_METER: "meterSerial",
+    Reject.INVALID_TIMESTAMP: "start",
+    Reject.MISALIGNED_INTERVAL: "start",
+    Reject.EMPTY_INTERVAL: "resolution",
+    Reject.WRONG_INTERVAL_LENGTH: "resolution",
+    Reject.INVALID_QUALITY: "qualities",
+}
+
+
+def readings_ingest_blocks(
+    *,
+    blocks: list[ReadingBlockInput],
+    source: int,
+    now: datetime,
+    idempotency_key: str | None = None,
+    client: str = "",
+) -> IngestResult:
+    """Ingest interval blocks (ESPI / Green Button shape) of any number of meters in one validation and one
+    set-based merge; each rejected value is reported with its block and value index and not written.
+
+    Idempotent like `readings_ingest_for_meter`: the same values again are duplicates; an idempotency key
+    replays the first result (the same key with other blocks is refused). A malformed block (values or
+    qualities not lists of the same length) refuses the request, naming `blocks.<i>.<field>`.
+    """
+    request_hash = _blocks_hash(blocks)
+    if idempotency_key:
+        previous = IngestBatch.objects.filter(client=client, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            return _replay(previous, request_hash)
+    ids = selectors.meter_ids_for_serials(serials=sorted({b.meter_serial for b in blocks}))
+    try:
+        arrays = blocks_to_arrays(
+            [
+                Block(ids.get(b.meter_serial, -1), b.start, b.resolution_s, b.values, b.qualities)
+                for b in blocks
+            ],
+            QUALITY_NAMES,
+            Quality.ACTUAL,
+        )
+    except BlockShapeError as exc:
+        raise UnableToIngestBlocks(str(exc), field=f"blocks.{exc.block}.{exc.field}") from None
+    result = readings_ingest(readings=arrays.readings, source=source, now=now, quality=arrays.quality)
+    for reject in result.rejected:
+        block, value = arrays.locate(reject["index"])
+        reject["block"] = block
+        reject["value"] = value
+        reject["field"] = BLOCK_REJECT_FIELDS.get(Reject[reject["code"].upper()], "values")
+    if idempotency_key:
+        try:
+            with transaction.atomic():
+                IngestBatch.objects.create(
+                    client=client,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    result=result.as_dict(),
+                )
+        except IntegrityError:
+            return _replay(
+                IngestBatch.objects.get(client=client, idempotency_key=idempotency_key), request_hash
+            )
+    return result
+
+
+def _blocks_hash(blocks: list[ReadingBlockInput]) -> str:
+    digest = hashlib.sha256(b"blocks")
+    for block in blocks:
+        start = block.start.astimezone(UTC).isoformat() if is_aware(block.start) else block.start.isoformat()
+        header = [block.meter_serial, start, block.resolution_s]
+        digest.update(json.dumps(header).encode())
+        digest.update(json.dumps(block.values).encode())
+        digest.update(json.dumps(block.qualities).encode())
+    return digest.hexdigest()
 
 
 @transaction.atomic

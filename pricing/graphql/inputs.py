@@ -34,6 +34,32 @@ class PricingEventDeclareInput:
 
 
 @strawberry.input
+class MarketCreateInput:
+    code: str
+    currency: str
+    timezone: str
+    day_ahead_results_at: dt.time
+    interval_minutes: int = 60
+    name: str = ""
+    feed_adapter: str = "file"
+    feed_config: JSON | None = None
+
+
+@strawberry.input
+class MarketUpdateInput:
+    """The market `code` and the attributes to change; those not given stay as they are."""
+
+    code: str
+    name: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
+    interval_minutes: int | None = None
+    day_ahead_results_at: dt.time | None = None
+    feed_adapter: str | None = None
+    feed_config: JSON | None = None
+
+
+@strawberry.input
 class MarketPriceInput:
     interval_start: dt.datetime
     interval_end: dt.datetime

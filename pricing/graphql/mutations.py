@@ -11,12 +11,15 @@ from core.api.types import IngestResult
 from core.errors import BAD_USER_INPUT, DomainError
 from pricing.graphql.inputs import (
     DynamicPricesPublishInput,
+    MarketCreateInput,
     MarketPricesImportInput,
+    MarketUpdateInput,
     PricingEventDeclareInput,
     TariffCreateInput,
     TariffVersionPublishInput,
 )
 from pricing.graphql.types import (
+    MarketType,
     PricingEventType,
     RatePublicationType,
     TariffType,
@@ -82,6 +85,40 @@ class Mutation:
                 end=input.end,
                 tariff_codes=input.tariff_codes,
                 now=timezone.now(),
+            )
+        except DomainError as exc:
+            return _operation_info(exc)
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("pricing:write")])
+    def market_create(self, input: MarketCreateInput) -> MarketType:
+        """Create a wholesale market; the same request again returns it unchanged."""
+        try:
+            return market_services.market_create(
+                code=input.code,
+                name=input.name,
+                currency=input.currency,
+                timezone=input.timezone,
+                interval_minutes=input.interval_minutes,
+                day_ahead_results_at=input.day_ahead_results_at,
+                feed_adapter=input.feed_adapter,
+                feed_config=input.feed_config,
+            )
+        except DomainError as exc:
+            return _operation_info(exc)
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("pricing:write")])
+    def market_update(self, input: MarketUpdateInput) -> MarketType:
+        """Change a market's attributes; currency, zone and interval only while it has no prices."""
+        try:
+            return market_services.market_update(
+                code=input.code,
+                name=input.name,
+                currency=input.currency,
+                timezone=input.timezone,
+                interval_minutes=input.interval_minutes,
+                day_ahead_results_at=input.day_ahead_results_at,
+                feed_adapter=input.feed_adapter,
+                feed_config=input.feed_config,
             )
         except DomainError as exc:
             return _operation_info(exc)

@@ -7,7 +7,7 @@ import strawberry
 import strawberry_django
 from strawberry.scalars import JSON
 
-from core.api.errors import api_error, api_field_name, input_error
+from core.api.errors import api_error, api_field_name, input_error, not_found
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT, DomainError
 from core.periods import check_period
@@ -40,7 +40,10 @@ MAX_PRICE_PERIOD = dt.timedelta(days=93)
 class Query:
     @strawberry_django.field(extensions=[ScopeRequired("pricing:read")])
     def tariff(self, code: str) -> TariffType | None:
-        return tariff_selectors.tariff_get(code=code)
+        tariff = tariff_selectors.tariff_get(code=code)
+        if tariff is None:
+            raise not_found(f"No tariff '{code}'.", field="code")
+        return tariff
 
     @strawberry_django.field(extensions=[ScopeRequired("pricing:read")])
     def unit_rates(self, tariff_code: str, period_from: datetime, period_to: datetime) -> list[UnitRateType]:
@@ -57,6 +60,7 @@ class Query:
                 valid_to=rate.valid_to,
                 value_per_kwh=rate.value_per_kwh,
                 band=rate.band,
+                currency=rate.currency,
             )
             for rate in rates
         ]
@@ -75,7 +79,7 @@ class Query:
         )
         found = market_selectors.market_get(code=market)
         if found is None:
-            raise api_error(f"No market '{market}'.", "NOT_FOUND", field="market")
+            raise not_found(f"No market '{market}'.", field="market")
         return market_selectors.market_price_list(market=found, period_from=period_from, period_to=period_to)
 
     @strawberry.field(extensions=[ScopeRequired("pricing:read")])
@@ -161,6 +165,8 @@ class Query:
         """The latest revision of a dynamic tariff's published rates for a local day, with breakdowns
         (wholesale price, multiplier, margin): staff and API clients only. Customers read their own rates,
         without breakdowns, as `me { publishedRates(day) }`."""
+        if tariff_selectors.tariff_get(code=tariff_code) is None:
+            raise not_found(f"No tariff '{tariff_code}'.", field="tariffCode")
         publication = ledger_selectors.publication_latest(tariff_code=tariff_code, day=day)
         return [] if publication is None else published_intervals(publication)
 

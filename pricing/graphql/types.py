@@ -78,6 +78,24 @@ class UnitRateType:
     valid_to: datetime
     value_per_kwh: Decimal
     band: str
+    currency: str = strawberry.field(description="ISO 4217 currency of valuePerKwh (the tariff document's).")
+
+
+@strawberry_django.type(models.Market, name="Market")
+class MarketType:
+    """A wholesale market: its prices are per MWh in `currency`, in intervals of `intervalMinutes`."""
+
+    code: auto
+    name: auto
+    currency: auto
+    timezone: auto
+    interval_minutes: int
+    day_ahead_results_at: dt.time
+    feed_adapter: auto
+
+    @strawberry_django.field(only=["feed_config"])
+    def feed_config(self) -> JSON:
+        return self.feed_config
 
 
 @strawberry_django.type(models.MarketPrice, name="MarketPrice")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_period
 from pricing import analytics
 from pricing.selectors.markets import market_get, market_price_series
@@ -39,7 +39,7 @@ class MarketAnalytics:
 def _series(market_code: str, period_from: dt.datetime, period_to: dt.datetime):
     market = market_get(code=market_code)
     if market is None:
-        raise UnableToAnalyseMarket(f"No market '{market_code}'.", field="market", code="not_found")
+        raise UnableToAnalyseMarket(f"No market '{market_code}'.", field="market", code=NOT_FOUND)
     check_period(
         period_from,
         period_to,

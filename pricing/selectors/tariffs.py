@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_period
 from pricing import engine
 from pricing.documents import DynamicEnergy, IndexedEnergy, TariffDocument, parse_tariff_document
@@ -35,7 +35,7 @@ _MICRO = Decimal("0.000001")
 
 
 class TariffNotFound(DomainError):
-    code = "not_found"
+    code = NOT_FOUND
 
 
 class UnableToPriceTariff(DomainError):
@@ -50,6 +50,7 @@ class UnitRate:
     valid_to: datetime
     value_per_kwh: Decimal
     band: str
+    currency: str = ""  # the ISO 4217 currency of the tariff version's document
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class _Priced:
     ends: np.ndarray
     rate_micros: np.ndarray
     bands: np.ndarray
+    currency: str = ""
 
 
 def tariff_get(*, code: str) -> Tariff | None:
@@ -289,7 +291,13 @@ def _price_segment(
             field="tariff_code",
             code="unpriced_event",
         ) from exc
-    return _Priced(starts=starts, ends=ends, rate_micros=series.rate_micros, bands=series.band)
+    return _Priced(
+        starts=starts,
+        ends=ends,
+        rate_micros=series.rate_micros,
+        bands=series.band,
+        currency=document.currency,
+    )
 
 
 def _published_grid(
@@ -323,6 +331,7 @@ def _as_unit_rates(parts: list[_Priced]) -> list[UnitRate]:
     ends = np.concatenate([p.ends for p in parts]).astype(np.int64)
     rates = np.concatenate([p.rate_micros for p in parts])
     bands = np.concatenate([p.bands for p in parts])
+    currencies = np.concatenate([np.full(len(p.starts), p.currency, dtype=object) for p in parts])
     order = np.argsort(starts, kind="stable")
     return [
         UnitRate(
@@ -330,12 +339,14 @@ def _as_unit_rates(parts: list[_Priced]) -> list[UnitRate]:
             valid_to=_as_datetime(end),
             value_per_kwh=Decimal(rate).scaleb(-6).quantize(_MICRO),
             band=str(band),
+            currency=currency,
         )
-        for start, end, rate, band in zip(
+        for start, end, rate, band, currency in zip(
             starts[order].tolist(),
             ends[order].tolist(),
             rates[order].tolist(),
             bands[order].tolist(),
+            currencies[order].tolist(),
             strict=True,
         )
     ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import NOT_FOUND
 from pricing import feeds
 from pricing.models import Market
 from pricing.selectors import markets as selectors
@@ -66,7 +67,7 @@ def market_prices_import_file(
             market = market_ensure(code=code)
         if market is None:
             hint = "" if code not in KNOWN_MARKETS else " (create it with --create-markets)"
-            raise UnableToImportPrices(f"No market '{code}'{hint}.", field="markets", code="not_found")
+            raise UnableToImportPrices(f"No market '{code}'{hint}.", field="markets", code=NOT_FOUND)
         wanted = (market.feed_config or {}).get("column") or getattr(KNOWN_MARKETS.get(code), "column", "")
         column = feeds.match_column(header, wanted) if wanted else None
         if column is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import is_aware
 from core.results import IngestResult
 from pricing import clearing, feeds
@@ -165,6 +165,139 @@ def market_ensure(
     )
 
 
+class UnableToCreateMarket(DomainError):
+    code = "market_invalid"
+
+
+class UnableToUpdateMarket(DomainError):
+    code = "market_invalid"
+
+
+_DEFINING = ("currency", "timezone", "interval_minutes")
+
+
+def _check_market_fields(error: type[DomainError], fields: dict[str, Any]) -> None:
+    """Refuse a bad value of any given Market attribute with `error`, naming the field."""
+    if "name" in fields and len(fields["name"]) > Market._meta.get_field("name").max_length:  # type: ignore[arg-type]
+        raise error("The name is at most 100 characters long.", field="name")
+    currency = fields.get("currency")
+    if currency is not None and (len(currency) != 3 or not currency.isalpha() or not currency.isupper()):
+        raise error(f"'{currency}' is not an ISO 4217 currency code.", field="currency")
+    timezone = fields.get("timezone")
+    if timezone is not None:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise error(f"'{timezone}' is not an IANA time zone.", field="timezone") from None
+    interval = fields.get("interval_minutes")
+    if interval is not None and interval not in INTERVAL_MINUTES:
+        raise error(
+            f"The interval must be one of {', '.join(map(str, INTERVAL_MINUTES))} minutes.",
+            field="interval_minutes",
+        )
+    adapter = fields.get("feed_adapter")
+    if adapter is not None and adapter not in feeds.feed_names():
+        raise error(
+            f"No price feed '{adapter}'; known: {', '.join(feeds.feed_names())}.", field="feed_adapter"
+        )
+    config = fields.get("feed_config")
+    if config is not None and not isinstance(config, dict):
+        raise error("The feed configuration is a JSON object.", field="feed_config")
+
+
+@transaction.atomic
+def market_create(
+    *,
+    code: str,
+    currency: str,
+    timezone: str,
+    day_ahead_results_at: dt.time,
+    interval_minutes: int = 60,
+    name: str = "",
+    feed_adapter: str = "file",
+    feed_config: dict | None = None,
+) -> Market:
+    """Create a market (audited through django-auditlog); the same request again returns it unchanged.
+
+    A market with this code and other attributes is refused (`market_exists` on `code`): change it with
+    `market_update`.
+    """
+    code = code.strip()
+    if not code:
+        raise UnableToCreateMarket("A market needs a code.", field="code")
+    if len(code) > Market._meta.get_field("code").max_length:  # type: ignore[operator]
+        raise UnableToCreateMarket("A market code is at most 20 characters long.", field="code")
+    wanted: dict[str, Any] = {
+        "name": name,
+        "currency": currency,
+        "timezone": timezone,
+        "interval_minutes": interval_minutes,
+        "day_ahead_results_at": day_ahead_results_at,
+        "feed_adapter": feed_adapter,
+        "feed_config": feed_config or {},
+    }
+    _check_market_fields(UnableToCreateMarket, wanted)
+    existing = Market.objects.select_for_update().filter(code=code).first()
+    if existing is not None:
+        if all(getattr(existing, k) == v for k, v in wanted.items()):
+            return existing
+        raise UnableToCreateMarket(
+            f"Market {code} exists with other attributes; change it with marketUpdate.",
+            field="code",
+            code="market_exists",
+        )
+    return Market.objects.create(code=code, **wanted)
+
+
+@transaction.atomic
+def market_update(
+    *,
+    code: str,
+    name: str | None = None,
+    currency: str | None = None,
+    timezone: str | None = None,
+    interval_minutes: int | None = None,
+    day_ahead_results_at: dt.time | None = None,
+    feed_adapter: str | None = None,
+    feed_config: dict | None = None,
+) -> Market:
+    """Change the given attributes of a market (audited); attributes not given stay as they are.
+
+    Currency, time zone and interval length define the stored prices: they change only while the market
+    has no prices (`market_has_prices` on the field).
+    """
+    market = Market.objects.select_for_update().filter(code=code).first()
+    if market is None:
+        raise UnableToUpdateMarket(f"No market '{code}'.", field="code", code=NOT_FOUND)
+    given = {
+        attribute: value
+        for attribute, value in (
+            ("name", name),
+            ("currency", currency),
+            ("timezone", timezone),
+            ("interval_minutes", interval_minutes),
+            ("day_ahead_results_at", day_ahead_results_at),
+            ("feed_adapter", feed_adapter),
+            ("feed_config", feed_config),
+        )
+        if value is not None
+    }
+    _check_market_fields(UnableToUpdateMarket, given)
+    changed = {k: v for k, v in given.items() if getattr(market, k) != v}
+    for attribute in _DEFINING:
+        if attribute in changed and MarketPrice.objects.filter(market=market).exists():
+            raise UnableToUpdateMarket(
+                f"Market {code} has prices; its {attribute} cannot change.",
+                field=attribute,
+                code="market_has_prices",
+            )
+    if changed:
+        for attribute, value in changed.items():
+            setattr(market, attribute, value)
+        market.save(update_fields=list(changed))
+    return market
+
+
 def _check_feed_adapter(name: str | None) -> None:
     if name is not None and name not in feeds.feed_names():
         raise UnableToEnsureMarket(
@@ -176,7 +309,7 @@ def market_get_or_refuse(code: str) -> Market:
     """The market `code`, or UnableToImportPrices naming the `market` field."""
     market = selectors.market_get(code=code)
     if market is None:
-        raise UnableToImportPrices(f"No market '{code}'.", field="market", code="not_found")
+        raise UnableToImportPrices(f"No market '{code}'.", field="market", code=NOT_FOUND)
     return market
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.periods import check_instant
 from pricing.documents import InvalidTariffDocument, parse_tariff_document
 from pricing.models import PricingEvent, RatePublication, Tariff, TariffDirection, TariffVersion
@@ -92,7 +92,7 @@ def tariff_rename(*, code: str, name: str) -> Tariff:
         raise UnableToCreateTariff("A tariff name has 1 to 200 characters.", field="name")
     tariff = Tariff.objects.select_for_update().filter(code=code).first()
     if tariff is None:
-        raise UnableToCreateTariff(f"No tariff {code}.", field="code", code="not_found")
+        raise UnableToCreateTariff(f"No tariff {code}.", field="code", code=NOT_FOUND)
     tariff.name = name
     tariff.save(update_fields=["name"])
     return tariff
@@ -116,7 +116,7 @@ def tariff_version_publish(
     """
     tariff = Tariff.objects.select_for_update().filter(code=tariff_code).first()  # serialises publishing
     if tariff is None:
-        raise UnableToPublishTariff(f"No tariff '{tariff_code}'.", field="tariff_code", code="not_found")
+        raise UnableToPublishTariff(f"No tariff '{tariff_code}'.", field="tariff_code", code=NOT_FOUND)
     check_instant(valid_from, field="valid_from", whole_second=True, error=UnableToPublishTariff)
     if valid_to is not None:
         check_instant(valid_to, field="valid_to", whole_second=True, error=UnableToPublishTariff)
@@ -225,7 +225,7 @@ def pricing_event_declare(
     tariffs = list(Tariff.objects.filter(code__in=codes).order_by("code"))
     unknown = sorted(set(codes) - {t.code for t in tariffs})
     if unknown:
-        raise UnableToDeclareEvent(f"No tariff '{unknown[0]}'.", field="tariff_codes", code="not_found")
+        raise UnableToDeclareEvent(f"No tariff '{unknown[0]}'.", field="tariff_codes", code=NOT_FOUND)
     key = PricingEvent.Kind(kind).document_key
     for tariff in tariffs:
         for version in tariff_versions_overlapping(tariff=tariff, valid_from=start, valid_to=end):

@@ -1,14 +1,19 @@
 """Set up and serve the demo utility: `python manage.py demo [--no-serve]`."""
 
 import csv
+import json
+import os
 import secrets
 import time
 from collections import defaultdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -43,6 +48,85 @@ JANUARY = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, tzinfo=UTC))
 HOST = "127.0.0.1:8000"
 
 
+@dataclass
+class DemoLogins:
+    """The demo's logins: kept from run to run in DEMO_CREDENTIALS_FILE (git-ignored, mode 0600), because
+    passwords and client secrets are stored hashed and cannot be shown again once printed."""
+
+    staff_password: str
+    customer_password: str
+    client_id: str
+    client_secret: str
+    replaced: list[str] = field(default_factory=list)  # what this run had to replace, and why
+
+
+def _saved_logins(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_logins(path: Path, logins: DemoLogins) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = {k: v for k, v in asdict(logins).items() if k != "replaced"}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        json.dump(saved, out)
+
+
+def demo_logins_ensure(*, path: Path) -> DemoLogins:
+    """Get or create the staff login, the customer's portal login and the API client of the demo.
+
+    Credentials that the saved file holds and that still work are kept; a login or client that is missing,
+    or whose secret is not in the file (e.g. the file was deleted), gets a new one, listed in `replaced`.
+    """
+    saved = _saved_logins(path)
+    replaced = []
+    User = get_user_model()
+    staff, _ = User.objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
+    staff_password = saved.get("staff_password", "")
+    if not (
+        staff_password and staff.check_password(staff_password) and staff.is_staff and staff.is_superuser
+    ):
+        if staff.password and staff.has_usable_password():
+            replaced.append("staff password")
+        staff_password = secrets.token_urlsafe(9)
+        staff.set_password(staff_password)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    customer = customer_create(account_number="DEMO-0001", name="Demo Customer", email="customer@example.org")
+    customer_password = saved.get("customer_password", "")
+    login = customer.user
+    if not (customer_password and login is not None and login.check_password(customer_password)):
+        if login is not None and login.password and login.has_usable_password():
+            replaced.append("customer password")
+        customer_password = secrets.token_urlsafe(9)
+        customer_portal_login_set(customer=customer, username="customer", password=customer_password)
+    Application = get_application_model()
+    application = Application.objects.filter(name=DEMO_CLIENT).first()
+    client_secret = saved.get("client_secret", "")
+    if (
+        application is not None
+        and application.client_id == saved.get("client_id")
+        and client_secret
+        and check_password(client_secret, application.client_secret)
+    ):
+        client_id = application.client_id
+    else:
+        if application is not None:
+            replaced.append("API client (its secret is stored hashed and cannot be shown again)")
+            service_account = application.user
+            application.delete()
+            if service_account is not None:
+                service_account.delete()
+        client, client_secret = api_client_create(name=DEMO_CLIENT, scopes=list(settings.API_SCOPES))
+        client_id = client.application.client_id
+    logins = DemoLogins(staff_password, customer_password, client_id, client_secret, replaced)
+    _save_logins(path, logins)
+    return logins
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo utility, run the pipeline and serve GraphQL, admin and portal."
 
@@ -53,11 +137,9 @@ class Command(BaseCommand):
     def handle(self, *args, no_serve: bool, addrport: str, **options):
         started = time.perf_counter()
         self._step("Migrating the database", lambda: call_command("migrate", interactive=False, verbosity=0))
-        staff_password = secrets.token_urlsafe(9)
-        customer_password = secrets.token_urlsafe(9)
-        client_id, client_secret = self._step(
-            "Loading the demo utility", lambda: self._load(staff_password, customer_password)
-        )
+        logins = self._step("Loading the demo utility", self._load)
+        staff_password, customer_password = logins.staff_password, logins.customer_password
+        client_id, client_secret = logins.client_id, logins.client_secret
         for name, step in self._pipeline():
             self._step(name, step)
         elapsed = time.perf_counter() - started
@@ -66,6 +148,16 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nDemo ready in {elapsed:.1f} s on {db['ENGINE'].rsplit('.', 1)[-1]}.")
         )
         base = f"http://{addrport}"
+        path = settings.DEMO_CREDENTIALS_FILE
+        if logins.replaced:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"\n  Replaced: {', '.join(logins.replaced)}: the earlier ones are stored hashed and "
+                    f"were not in {path}. The logins below are new."
+                )
+            )
+        else:
+            self.stdout.write(f"\n  The logins below are the same as on earlier runs (kept in {path}).")
         self.stdout.write(
             f"""
   Admin (staff)     {base}/admin/      user: staff     password: {staff_password}
@@ -94,26 +186,8 @@ class Command(BaseCommand):
         return result
 
     @transaction.atomic
-    def _load(self, staff_password: str, customer_password: str) -> tuple[str, str]:
-        User = get_user_model()
-        staff, _ = User.objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
-        staff.is_staff = staff.is_superuser = True
-        staff.set_password(staff_password)
-        staff.save()
-        customer = customer_create(
-            account_number="DEMO-0001", name="Demo Customer", email="customer@example.org"
-        )
-        customer_portal_login_set(customer=customer, username="customer", password=customer_password)
-        # A fresh secret each run: the old one is hashed and cannot be shown again.
-        Application = get_application_model()
-        old = Application.objects.filter(name=DEMO_CLIENT).first()
-        if old is not None:
-            service_account = old.user
-            old.delete()
-            if service_account is not None:
-                service_account.delete()
-        client, secret = api_client_create(name=DEMO_CLIENT, scopes=list(settings.API_SCOPES))
-        return client.application.client_id, secret
+    def _load(self) -> DemoLogins:
+        return demo_logins_ensure(path=Path(settings.DEMO_CREDENTIALS_FILE))
 
     def _pipeline(self):
         """The demo pipeline; each capability adds its steps (ingest, forecast, price, bill)."""

@@ -305,10 +305,10 @@ def test_agreement_create_is_idempotent_and_names_the_bad_field(world, gql_as, m
     assert first["data"] == again["data"]
     assert Agreement.objects.count() == 1
     assert {field: (m["code"], m["field"]) for field, m in unknown.items()} == {
-        "accountNumber": ("unknown_account", "accountNumber"),
-        "meterPointIdentifier": ("unknown_meter_point", "meterPointIdentifier"),
-        "tariffCode": ("unknown_tariff", "tariffCode"),
-        "exportTariffCode": ("unknown_tariff", "exportTariffCode"),
+        "accountNumber": ("NOT_FOUND", "accountNumber"),
+        "meterPointIdentifier": ("NOT_FOUND", "meterPointIdentifier"),
+        "tariffCode": ("NOT_FOUND", "tariffCode"),
+        "exportTariffCode": ("NOT_FOUND", "exportTariffCode"),
     }
     assert swapped["data"]["agreementCreate"]["messages"][0]["code"] == "tariff_direction_mismatch"
 

@@ -54,14 +54,15 @@ def caller(request, gql_as, make_token, staff, customer_a, customer_b):
         ("token_billing", "ACC-A"),
         ("staff", "ACC-A"),
         ("customer_a", "ACC-A"),
-        ("customer_b", None),  # another customer's account is absent, not an error
+        # Another customer's account is absent: NOT_FOUND, as for one that does not exist.
+        ("customer_b", "NOT_FOUND"),
     ],
     indirect=["caller"],
 )
 def test_customer_query_is_visible_only_to_those_entitled(caller, expected):
     result = caller(CUSTOMER)
 
-    if expected in ("UNAUTHENTICATED", "FORBIDDEN"):
+    if expected in ("UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"):
         assert error_codes(result) == [expected]
         assert result["data"]["customer"] is None
     else:
@@ -110,7 +111,7 @@ def test_customer_create_needs_billing_write(caller, expected):
 def test_me_is_the_signed_in_customer(caller, expected):
     result = caller(ME)
 
-    if expected in ("UNAUTHENTICATED", "FORBIDDEN"):
+    if expected in ("UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"):
         assert error_codes(result) == [expected]
     else:
         assert "errors" not in result

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pricing.models import LedgerEntry, RatePublication
+from pricing.models import LedgerEntry, RatePublication, Tariff
 from tests.conftest import error_codes
 from tests.integration.pricing.test_publication import make_dynamic_tariff, make_prices, publish
 
@@ -151,6 +151,11 @@ def test_publishing_without_market_prices_returns_the_domain_error(gql_as, make_
 
 
 def test_published_rates_of_an_unpublished_day_are_empty(gql_as, make_token):
-    result = gql_as(make_token("pricing:read"))(PUBLISHED_RATES, {"code": "DYN-1", "day": "2024-01-15"})
+    Tariff.objects.create(code="DYN-1", name="Dynamic", direction="IMPORT")
+    reader = gql_as(make_token("pricing:read"))
+
+    result = reader(PUBLISHED_RATES, {"code": "DYN-1", "day": "2024-01-15"})
+    unknown = reader(PUBLISHED_RATES, {"code": "NOPE", "day": "2024-01-15"})
 
     assert result["data"]["publishedRates"] == []
+    assert error_codes(unknown) == ["NOT_FOUND"]

@@ -193,7 +193,7 @@ def test_pricing_event_declare_names_an_unknown_tariff(writer):
     result = writer(DECLARE, {"input": {**DECLARE_INPUT, "tariffCodes": ["EVT-1", "GHOST"]}})
 
     assert result["data"]["pricingEventDeclare"]["messages"] == [
-        {"kind": "VALIDATION", "code": "not_found", "field": "tariffCodes", "message": "No tariff 'GHOST'."}
+        {"kind": "VALIDATION", "code": "NOT_FOUND", "field": "tariffCodes", "message": "No tariff 'GHOST'."}
     ]
     assert not PricingEvent.objects.exists()
 

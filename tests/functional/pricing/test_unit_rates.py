@@ -87,3 +87,23 @@ def test_an_unknown_tariff_is_named(reader):
 
     assert result["errors"][0]["message"] == "No tariff 'NOPE'."
     assert result["errors"][0]["extensions"]["field"] == "tariffCode"
+
+
+def test_unit_rates_carry_the_currency_of_each_versions_document(reader):
+    flat = {"kind": "flat", "rate_per_kwh": "0.2000"}
+    publish("FX-1", JAN, datetime(2024, 1, 15, tzinfo=UTC), doc(flat, currency="USD"))
+    publish("FX-1", datetime(2024, 1, 15, tzinfo=UTC), None, doc(flat, currency="EUR"))
+
+    rates = reader(
+        """query($code: String!, $from: DateTime!, $to: DateTime!) {
+          unitRates(tariffCode: $code, periodFrom: $from, periodTo: $to) {
+            validFrom valuePerKwh currency } }""",
+        {"code": "FX-1", "from": "2024-01-14T23:00:00Z", "to": "2024-01-15T01:00:00Z"},
+    )["data"]["unitRates"]
+
+    assert [(r["validFrom"], r["valuePerKwh"], r["currency"]) for r in rates] == [
+        ("2024-01-14T23:00:00+00:00", "0.200000", "USD"),
+        ("2024-01-14T23:30:00+00:00", "0.200000", "USD"),
+        ("2024-01-15T00:00:00+00:00", "0.200000", "EUR"),
+        ("2024-01-15T00:30:00+00:00", "0.200000", "EUR"),
+    ]

@@ -30,9 +30,14 @@ def counts() -> dict:
 def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     call_command("demo", "--no-serve")
     first = counts()
-    call_command("demo", "--no-serve")  # a second run changes nothing but the printed secrets
+    first_out = capsys.readouterr().out.split("Demo ready")[-1]
+    call_command("demo", "--no-serve")  # a second run changes nothing, and prints the same logins
 
     out = capsys.readouterr().out.split("Demo ready")[-1]
+    assert "same as on earlier runs" in out
+    assert "Replaced" not in out
+    assert out.split("client_secret=")[1].split()[0] == first_out.split("client_secret=")[1].split()[0]
+    assert out.split("password: ")[1].split()[0] == first_out.split("password: ")[1].split()[0]
     staff_password = out.split("user: staff     password: ")[1].split()[0]
     customer_password = out.split("user: customer  password: ")[1].split()[0]
     assert authenticate(username="staff", password=staff_password).is_staff

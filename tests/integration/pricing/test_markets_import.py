@@ -162,7 +162,7 @@ def test_an_unknown_market_is_refused():
     with pytest.raises(DomainError) as error:
         market_prices_import(market_code="XX", currency="EUR", prices=[], now=NOW)
 
-    assert (error.value.code, error.value.field) == ("not_found", "market")
+    assert (error.value.code, error.value.field) == ("NOT_FOUND", "market")
 
 
 def test_importing_the_same_prices_twice_changes_nothing(de):
