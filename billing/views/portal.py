@@ -12,7 +12,7 @@ from billing.exports import csv, pdf
 from billing.exports.charts import rate_line_svg, usage_bar_svg
 from billing.models import Customer, Invoice
 from billing.selectors import customers as customer_selectors
-from billing.selectors.invoice_charts import invoice_charts
+from billing.selectors.bill_document import bill_document
 from billing.selectors.invoices import invoice_get_with_lines, invoice_list
 
 
@@ -46,14 +46,14 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def bill_detail(request: HttpRequest, number: str) -> HttpResponse:
     invoice = _invoice_or_404(request, number)
-    charts = invoice_charts(invoice=invoice)
+    bill = bill_document(invoice=invoice)
+    charts = bill.charts
     context = {
         "customer": invoice.customer,
         "invoice": invoice,
-        "lines": invoice.lines.all(),
-        "taxes": invoice.taxes.all(),
-        "usage_chart": usage_bar_svg(charts.daily_usage),
-        "rate_chart": rate_line_svg(charts.unit_rates, charts.timezone),
+        "bill": bill,
+        "usage_chart": usage_bar_svg(charts.daily_usage, set(bill.estimated_days)),
+        "rate_chart": rate_line_svg(charts.unit_rates, charts.timezone, invoice.currency),
     }
     return render(request, "portal/bill.html", context)
 

@@ -1,0 +1,1 @@
+"""Template tags of the billing app: `bill_format` writes amounts, rates and periods (billing.exports.formatting)."""
