@@ -87,7 +87,11 @@ def usage_bar_svg(daily_usage: list[DailyUsage], estimated_days: frozenset | set
 
 
 def rate_line_svg(
-    rates: list[RatePoint], zone: str = "UTC", currency: str = "GBP", label: str = "Unit rate per interval"
+    rates: list[RatePoint],
+    zone: str = "UTC",
+    currency: str = "GBP",
+    label: str = "Unit rate per interval",
+    chart_id: str = "rate-chart",
 ) -> SafeString:
     """The unit rate per interval as a step line (server-rendered SVG, no script), in the currency's minor
     unit per kWh (p/kWh) where it has a usual symbol; local dates and times on the axis."""
@@ -116,9 +120,52 @@ def rate_line_svg(
         f' fill="#52606d">{last}</text>'
     )
     return mark_safe(  # noqa: S308 - every interpolated value is numeric or a formatted date
-        f'<svg class="chart" id="rate-chart" role="img" aria-label={quoteattr(label)}'
+        f'<svg class="chart" id={quoteattr(chart_id)} role="img" aria-label={quoteattr(label)}'
         f' viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
         f"{_axis(label, top, unit)}"
         f'<polyline fill="none" stroke="#d9480f" stroke-width="1.5" points="{" ".join(points)}"/>'
         f"{ticks}</svg>"
+    )
+
+
+def bars_svg(
+    chart_id: str, label: str, bars: list[tuple[str, float, bool]], first: str, last: str, unit: str = "kWh"
+) -> SafeString:
+    """Bars of (tooltip label, value, estimated) with the first and last label on the axis; estimated bars
+    hatched, with a legend."""
+    if not bars:
+        return _empty_svg(label, "No meter readings for this period.")
+    top = max(value for _, value, _ in bars) or 1.0
+    plot_w = SVG_WIDTH - _LEFT - _RIGHT
+    plot_h = SVG_HEIGHT - _TOP - _BOTTOM
+    step = plot_w / len(bars)
+    parts = []
+    any_estimated = False
+    for i, (title, value, estimated) in enumerate(bars):
+        any_estimated |= estimated
+        height = plot_h * value / top
+        parts.append(
+            f'<rect class="bar{" estimated" if estimated else ""}" x="{_LEFT + i * step + step * 0.1:.1f}"'
+            f' y="{_TOP + plot_h - height:.1f}" width="{step * 0.8:.1f}" height="{height:.1f}"'
+            f' fill="{"url(#hatch-" + chart_id + ")" if estimated else "#2f80c2"}">'
+            f"<title>{escape(title)}: {value:.3f} {escape(unit)}{' (estimated)' if estimated else ''}</title></rect>"
+        )
+    legend = ""
+    if any_estimated:
+        legend = (
+            f'<defs><pattern id="hatch-{chart_id}" width="6" height="6" patternUnits="userSpaceOnUse"'
+            ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#f5c27a"/>'
+            '<line x1="0" y1="0" x2="0" y2="6" stroke="#8a4b00" stroke-width="3"/></pattern></defs>'
+            f'<rect x="{SVG_WIDTH - 120}" y="4" width="12" height="12" fill="url(#hatch-{chart_id})"/>'
+            f'<text x="{SVG_WIDTH - 104}" y="15" font-size="{_FONT}" fill="#52606d">estimated</text>'
+        )
+    ticks = (
+        f'<text x="{_LEFT}" y="{SVG_HEIGHT - 8}" font-size="{_FONT}" fill="#52606d">{escape(first)}</text>'
+        f'<text x="{SVG_WIDTH - _RIGHT}" y="{SVG_HEIGHT - 8}" font-size="{_FONT}" text-anchor="end"'
+        f' fill="#52606d">{escape(last)}</text>'
+    )
+    return mark_safe(  # noqa: S308 - every interpolated value is escaped or numeric
+        f'<svg class="chart" id="{escape(chart_id)}" role="img" aria-label={quoteattr(label)}'
+        f' viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f"{legend}{_axis(label, top, unit)}{''.join(parts)}{ticks}</svg>"
     )
