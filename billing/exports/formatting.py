@@ -3,7 +3,7 @@ the admin, so a bill reads the same everywhere.
 
 Money is written for the locale with Babel (CLDR): `£29.75`, `-£3.10`, `JP¥884`; unit prices in the
 currency's minor unit per kWh (`24.567p/kWh` for GBP, `24.5c/kWh` for EUR) or, for currencies without a
-common minor-unit symbol, in the major unit to four decimals (`KWD0.0450/kWh`); a period `[start, end)` of
+common minor-unit symbol, in the major unit to at most four decimals (`KWD0.0457/kWh`); a period `[start, end)` of
 local dates as its first and last day (`1 – 31 Jan 2026`, `15 Jan – 14 Feb 2026`). Amounts are rounded
 ROUND_HALF_UP here (display only); billed amounts are already rounded to the currency's minor unit.
 """

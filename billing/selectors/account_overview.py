@@ -24,6 +24,7 @@ from billing.selectors.invoice_charts import RatePoint
 from billing.selectors.statements import StatementLine, account_balance, account_statement
 from core.errors import DomainError
 from metering.selectors.readings import PeriodTooLong, ReadingBucket, reading_series
+from pricing.selectors.announced import announced_bands
 from pricing.selectors.tariffs import UnitRate, unit_rates
 
 HISTORY_DAYS = 28
@@ -202,7 +203,11 @@ def account_overview(
                 code, _midnight(today + timedelta(days=offset), zone), _midnight(today + timedelta(days=offset + 1), zone)
             )
             target.extend(RatePoint(r.valid_from, r.value_per_kwh) for r in priced)
-            bands.extend((r.valid_from, r.band) for r in priced)
+            if priced:
+                announced = announced_bands(
+                    tariff_code=code, period_from=priced[0].valid_from, period_to=priced[-1].valid_to
+                )
+                bands.extend((r.valid_from, announced.get(r.valid_from, r.band)) for r in priced)
         daily = consumption(
             agreement,
             start=_midnight(today - timedelta(days=DAILY_DAYS), zone),

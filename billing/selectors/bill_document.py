@@ -21,6 +21,7 @@ from billing.selectors.invoice_charts import InvoiceCharts, invoice_charts
 from billing.selectors.statements import StatementLine, account_statement
 from core.errors import DomainError
 from metering.selectors.readings import PeriodTooLong, reading_series
+from pricing.selectors.announced import announced_bands
 from pricing.selectors.tariffs import unit_rates
 
 ACTUAL_QUALITY = 1  # metering's Quality.ACTUAL; anything worse is an estimate
@@ -174,11 +175,12 @@ def _bands(invoice: Invoice, agreements: list[Agreement]) -> list[BandUsage]:
         except (PeriodTooLong, ValueError, ValidationError, DomainError):
             continue
         rate_at = {rate.valid_from: rate for rate in rates}
+        announced = announced_bands(tariff_code=agreement.import_tariff.code, period_from=start, period_to=end)
         for bucket in buckets:
             rate = rate_at.get(bucket.interval_start)
             if rate is None:
                 continue
-            band = rate.band or "Rate"
+            band = announced.get(bucket.interval_start) or rate.band or "Rate"
             kwh_of[band] = kwh_of.get(band, Decimal("0")) + bucket.kwh
             cost_of[band] = cost_of.get(band, Decimal("0")) + bucket.kwh * rate.value_per_kwh
     order = {"Low": 0, "Normal": 1, "High": 2}

@@ -25,6 +25,7 @@ def make_invoice(
     status: str = Invoice.Status.ISSUED,
     period_start: date = date(2024, 1, 1),
     period_end: date = date(2024, 1, 8),
+    issued_at: datetime = datetime(2024, 1, 9, tzinfo=UTC),
     lines: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
         ("ENERGY", "peak", "Energy, peak", "12.5000", "kWh", "0.300000", "3.75"),
         ("ENERGY", "off_peak", "Energy, off-peak", "40.0000", "kWh", "0.100000", "4.00"),
@@ -60,7 +61,7 @@ def make_invoice(
     InvoiceTax.objects.create(invoice=invoice, name="VAT", rate=Decimal("0.05"), base_amount=net, amount=tax)
     if status != Invoice.Status.DRAFT:
         Invoice.objects.filter(pk=invoice.pk).update(
-            status=status, number=number, issued_at=datetime(2024, 1, 9, tzinfo=UTC)
+            status=status, number=number, issued_at=issued_at
         )
         invoice.refresh_from_db()
     return invoice
