@@ -5,8 +5,8 @@ and a projection of this month's bill as a range.
 The projection: there are no per-account forecasts (forecasting forecasts feeders, regions and the
 portfolio), so it comes from the account's own recent days: the cost of the month so far (half-hourly kWh ×
 the unit rate of each half-hour, plus the standing charge per day) plus, for each remaining day, the 20th to
-80th percentile of the daily energy cost over the last 28 complete days, plus the standing charge; tax at the
-ratio of the latest bill. Everything is read with a handful of set-based queries (see bench/billing_portal.py).
+80th percentile of the daily energy cost over the last 28 complete days, plus the standing charge (of the
+tariff version in force); tax at the tariff's rate, or at the ratio of the latest bill. Everything is read with a handful of set-based queries (see bench/billing_portal.py).
 """
 
 import calendar
@@ -25,7 +25,8 @@ from billing.selectors.statements import StatementLine, account_balance, account
 from core.errors import DomainError
 from metering.selectors.readings import PeriodTooLong, ReadingBucket, reading_series
 from pricing.selectors.announced import announced_bands
-from pricing.selectors.tariffs import UnitRate, unit_rates
+from pricing.documents import parse_tariff_document
+from pricing.selectors.tariffs import UnitRate, tariff_versions_overlapping, unit_rates
 
 HISTORY_DAYS = 28
 DAILY_DAYS = 30
@@ -144,13 +145,7 @@ def _projection(
             continue
         local = bucket.interval_start.astimezone(zone).date()
         daily[local] = daily.get(local, Decimal("0")) + bucket.kwh * rate
-    standing = Decimal("0")
-    tax_ratio = Decimal("0")
-    if latest is not None:
-        line = next((x for x in latest.lines.all() if x.kind == InvoiceLine.Kind.STANDING_CHARGE), None)
-        standing = line.unit_price or Decimal("0") if line is not None else Decimal("0")
-        if latest.net_amount:
-            tax_ratio = latest.tax_amount / latest.net_amount
+    standing, tax_ratio = _standing_and_tax(agreement, end, latest)
     recent = sorted(cost for day, cost in daily.items() if day >= today - timedelta(days=HISTORY_DAYS))
     if not recent:
         return None
@@ -172,6 +167,23 @@ def _projection(
         days_in_month=days_in_month,
         basis=f"your use on the last {len(recent)} days at your tariff's rates",
     )
+
+
+def _standing_and_tax(agreement: Agreement, at: datetime, latest: Invoice | None) -> tuple[Decimal, Decimal]:
+    """The standing charge per day and the tax rate of the tariff version valid at `at`; without a tax in
+    the document, the tax-to-net ratio of the latest bill."""
+    standing, tax_ratio = Decimal("0"), Decimal("0")
+    version = tariff_versions_overlapping(
+        tariff=agreement.import_tariff, valid_from=at - timedelta(days=1), valid_to=at
+    ).last()
+    document = parse_tariff_document(version.document) if version is not None else None
+    if document is not None:
+        standing = document.standing_charge_per_day or Decimal("0")
+    if document is not None and document.tax is not None:
+        tax_ratio = document.tax.rate
+    elif latest is not None and latest.net_amount:
+        tax_ratio = latest.tax_amount / latest.net_amount
+    return standing, tax_ratio
 
 
 def account_overview(
