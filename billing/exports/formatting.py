@@ -10,9 +10,11 @@ ROUND_HALF_UP here (display only); billed amounts are already rounded to the cur
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_date, format_interval
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 DEFAULT_LOCALE = "en_GB"
 # Currencies whose unit prices are quoted in their minor unit, with its symbol (p/kWh, c/kWh, ¢/kWh).
@@ -22,14 +24,31 @@ _MAJOR_PRICE_PLACES = Decimal("0.0001")
 _KWH_PLACES = Decimal("0.01")
 
 
+@lru_cache(maxsize=32)
+def _locale_of(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@lru_cache(maxsize=32)
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+def format_decimal(value: Decimal, format: str | None = None, locale: str = DEFAULT_LOCALE) -> str:  # noqa: A002
+    """babel's format_decimal with the parsed locale and pattern cached (a bill page writes hundreds)."""
+    loc = _locale_of(locale)
+    pattern = _pattern(format) if format else loc.decimal_formats[None]
+    return pattern.apply(value, loc)
+
+
 def _locale(locale: str | None) -> str:
     if locale:
         return locale
     try:
         from django.conf import settings
 
-        return str(getattr(settings, "BILL_LOCALE", DEFAULT_LOCALE))
-    except Exception:  # noqa: BLE001 - settings not configured: plain Python use
+        return str(settings.BILL_LOCALE) if settings.configured else DEFAULT_LOCALE
+    except AttributeError:
         return DEFAULT_LOCALE
 
 
@@ -37,7 +56,9 @@ def money(amount: Decimal | None, currency: str, *, locale: str | None = None) -
     """`amount` of `currency` for the locale: Decimal("29.75"), "GBP" -> "£29.75"; None -> ""."""
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale=_locale(locale), decimal_quantization=False)
+    loc = _locale_of(_locale(locale))
+    pattern = loc.currency_formats["standard"]
+    return pattern.apply(amount, loc, currency=currency, currency_digits=True, decimal_quantization=False)
 
 
 def unit_price(value: Decimal | None, currency: str, unit: str = "kWh", *, locale: str | None = None) -> str:

@@ -15,20 +15,24 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+import numpy as np
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from billing.models import Agreement, Customer, Invoice, InvoiceLine
 from billing.selectors.bill_document import ACTUAL_QUALITY
 from billing.selectors.invoice_charts import RatePoint
 from billing.selectors.statements import StatementLine, account_balance, account_statement
 from core.errors import DomainError
-from metering.selectors.readings import PeriodTooLong, ReadingBucket, reading_series
+from metering.selectors.readings import PeriodTooLong, ReadingBucket, meter_list, reading_arrays, reading_series
 from pricing.selectors.announced import announced_bands
 from pricing.documents import parse_tariff_document
 from pricing.selectors.tariffs import UnitRate, tariff_versions_overlapping, unit_rates
 
 HISTORY_DAYS = 28
+PROJECTION_CACHE_SECONDS = 3600
+NO_PROJECTION = "none"
 DAILY_DAYS = 30
 _CENT = Decimal("0.01")
 
@@ -125,27 +129,44 @@ def consumption(
     return _usage(buckets, zone)
 
 
+def _daily_costs(agreement: Agreement, zone: ZoneInfo, first: date, last: date) -> dict[date, Decimal]:
+    """Energy cost (before standing charge and tax) of each complete local day in [first, last): stored
+    half-hourly kWh × the unit rate of each half-hour, summed exactly in integers (kWh × 10^4 × rate × 10^6)."""
+    start, end = _midnight(first, zone), _midnight(last, zone)
+    meter_ids = np.array(
+        [m.pk for m in meter_list(meter_point=agreement.meter_point) if m.direction == "IMPORT"], dtype=np.int64
+    )
+    rates = _rates(agreement.import_tariff.code, start, end)
+    if not len(meter_ids) or not rates:
+        return {}
+    block = reading_arrays(meter_ids=meter_ids, start=start, end=end)
+    rate_starts = np.array([int(r.valid_from.timestamp()) for r in rates], dtype=np.int64)
+    rate_micros = np.array([int(r.value_per_kwh.scaleb(6)) for r in rates], dtype=np.int64)
+    position = np.searchsorted(rate_starts, block.start_s)
+    inside = position < len(rate_starts)
+    inside[inside] = rate_starts[position[inside]] == block.start_s[inside]
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    edges = np.array([int(_midnight(day, zone).timestamp()) for day in days], dtype=np.int64)
+    day_index = np.searchsorted(edges, block.start_s[inside], side="right") - 1
+    cost_e10 = block.kwh_e4[inside] * rate_micros[position[inside]]
+    out: dict[date, int] = {}
+    for index, cost in zip(day_index.tolist(), cost_e10.tolist(), strict=True):
+        out[days[index]] = out.get(days[index], 0) + cost
+    return {day: Decimal(cost).scaleb(-10) for day, cost in out.items()}
+
+
 def _projection(
     agreement: Agreement, zone: ZoneInfo, today: date, latest: Invoice | None
 ) -> Projection | None:
     month_start = today.replace(day=1)
     days_in_month = calendar.monthrange(today.year, today.month)[1]
     history_start = min(month_start, today - timedelta(days=HISTORY_DAYS))
-    start, end = _midnight(history_start, zone), _midnight(today, zone)
-    if start >= end:
+    if history_start >= today:
         return None
-    buckets = reading_series(meter_point=agreement.meter_point, period_from=start, period_to=end, limit=20_000)
-    rates = {r.valid_from: r.value_per_kwh for r in _rates(agreement.import_tariff.code, start, end)}
-    if not buckets or not rates:
+    daily = _daily_costs(agreement, zone, history_start, today)
+    if not daily:
         return None
-    daily: dict[date, Decimal] = {}
-    for bucket in buckets:
-        rate = rates.get(bucket.interval_start)
-        if rate is None:
-            continue
-        local = bucket.interval_start.astimezone(zone).date()
-        daily[local] = daily.get(local, Decimal("0")) + bucket.kwh * rate
-    standing, tax_ratio = _standing_and_tax(agreement, end, latest)
+    standing, tax_ratio = _standing_and_tax(agreement, _midnight(today, zone), latest)
     recent = sorted(cost for day, cost in daily.items() if day >= today - timedelta(days=HISTORY_DAYS))
     if not recent:
         return None
@@ -210,16 +231,21 @@ def account_overview(
     projection = None
     if agreement is not None:
         code = agreement.import_tariff.code
-        for offset, target in ((0, rates_today), (1, rates_tomorrow)):
-            priced = _rates(
-                code, _midnight(today + timedelta(days=offset), zone), _midnight(today + timedelta(days=offset + 1), zone)
+        midnight, next_midnight = _midnight(today, zone), _midnight(today + timedelta(days=1), zone)
+        # Both days in one call; until tomorrow's rates are known (dynamic tariffs), today's alone.
+        priced = _rates(code, midnight, _midnight(today + timedelta(days=2), zone)) or _rates(
+            code, midnight, next_midnight
+        )
+        for rate in priced:
+            (rates_today if rate.valid_from < next_midnight else rates_tomorrow).append(
+                RatePoint(rate.valid_from, rate.value_per_kwh)
             )
-            target.extend(RatePoint(r.valid_from, r.value_per_kwh) for r in priced)
-            if priced:
-                announced = announced_bands(
-                    tariff_code=code, period_from=priced[0].valid_from, period_to=priced[-1].valid_to
-                )
-                bands.extend((r.valid_from, announced.get(r.valid_from, r.band)) for r in priced)
+        announced = (
+            announced_bands(tariff_code=code, period_from=priced[0].valid_from, period_to=priced[-1].valid_to)
+            if priced and any(rate.band == "dynamic" for rate in priced)
+            else {}
+        )
+        bands.extend((rate.valid_from, announced.get(rate.valid_from, rate.band)) for rate in priced)
         daily = consumption(
             agreement,
             start=_midnight(today - timedelta(days=DAILY_DAYS), zone),
@@ -229,7 +255,14 @@ def account_overview(
         half_hourly = consumption(
             agreement, start=_midnight(day, zone), end=_midnight(day + timedelta(days=1), zone)
         )
-        projection = _projection(agreement, zone, today, invoices[0] if invoices else None)
+        latest = invoices[0] if invoices else None
+        # Complete days only: the projection changes once a day (or with a new bill); cached until then.
+        key = f"billing:projection:{agreement.pk}:{today.isoformat()}:{latest.pk if latest else 0}"
+        projection = cache.get(key)
+        if projection is None:
+            projection = _projection(agreement, zone, today, latest) or NO_PROJECTION
+            cache.set(key, projection, PROJECTION_CACHE_SECONDS)
+        projection = None if projection == NO_PROJECTION else projection
     rate_now = next(
         (r.unit_rate_per_kwh for r in reversed(rates_today + rates_tomorrow) if r.valid_from <= now), None
     )

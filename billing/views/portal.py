@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing.exports import csv, pdf
+from billing.exports import csv, formatting, pdf
 from billing.exports.charts import bars_svg, rate_line_svg, usage_bar_svg
 from billing.models import Customer, Invoice
 from billing.selectors import customers as customer_selectors
@@ -62,7 +62,11 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         "overview": overview,
         "invoices": overview.invoices,
         "rate_rows": [
-            (r.valid_from.astimezone(zone), r.unit_rate_per_kwh, band)
+            (
+                f"{r.valid_from.astimezone(zone):%a %-d %b %H:%M}",
+                formatting.pence_per_kwh(r.unit_rate_per_kwh, overview.currency),
+                band,
+            )
             for r, (_, band) in zip(rates, overview.rate_bands, strict=False)
         ],
         "rates_chart": rate_line_svg(
