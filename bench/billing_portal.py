@@ -70,7 +70,7 @@ def setup() -> tuple[Customer, str]:
         return customer, Invoice.objects.filter(customer=customer).order_by("-period_start").first().number
     started = time.perf_counter()
     now = timezone.now()
-    user = get_user_model().objects.create_user(username="bench-portal", password="bench-portal")
+    user = get_user_model().objects.create_user(username="bench-portal", password=None)  # force_login only
     tariff = Tariff.objects.create(code="BENCH-PORTAL-TOU", name="Bench ToU")
     tariff_version_publish(
         tariff_code=tariff.code,
@@ -185,7 +185,9 @@ def main() -> None:
     cache.clear()
     started = time.perf_counter()
     client.get("/")
-    print(f"account page with the projection computed (cold cache): {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"account page with the projection computed (cold cache): {(time.perf_counter() - started) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

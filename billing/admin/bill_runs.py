@@ -15,7 +15,6 @@ from billing.models import (
 )
 from core.admin import ReadOnlyAdmin, error_text
 
-
 ITEMS_SHOWN_ON_RUN = 10
 REASON_KIND_LENGTH = 40
 
@@ -145,13 +144,20 @@ class BillRunAdmin(admin.ModelAdmin):
         links = format_html_join(
             " · ",
             '<a href="{}?bill_run__id__exact={}&amp;outcome__exact={}">{} {}</a>',
-            ((url, run.pk, outcome, counts.get(outcome, 0), outcome.lower()) for outcome in BillRunItem.Outcome),
+            (
+                (url, run.pk, outcome, counts.get(outcome, 0), outcome.lower())
+                for outcome in BillRunItem.Outcome
+            ),
         )
         held = run.items.filter(outcome=BillRunItem.Outcome.HELD).select_related("customer")
         held = held.order_by("customer__account_number", "pk")[:ITEMS_SHOWN_ON_RUN]
         rows = format_html_join("", "<li>{}: {}</li>", ((i.customer.account_number, i.reason) for i in held))
         return format_html(
-            '<p>{} (<a href="{}?bill_run__id__exact={}">all items</a>)</p><ul>{}</ul>', links, url, run.pk, rows
+            '<p>{} (<a href="{}?bill_run__id__exact={}">all items</a>)</p><ul>{}</ul>',
+            links,
+            url,
+            run.pk,
+            rows,
         )
 
     def has_change_permission(self, request, obj=None) -> bool:

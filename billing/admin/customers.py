@@ -68,7 +68,8 @@ def account_summary_html(customer: Customer) -> SafeString:
     )
     invoice_html = format_html_join(
         "",
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td></tr>',
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        '<td class="num">{}</td></tr>',
         (
             (
                 reverse("admin:billing_invoice_change", args=[i.pk]),
@@ -86,7 +87,13 @@ def account_summary_html(customer: Customer) -> SafeString:
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
-            (fmt.day(line.at), line.kind, line.reference, fmt.money(line.amount, line.currency), line.description)
+            (
+                fmt.day(line.at),
+                line.kind,
+                line.reference,
+                fmt.money(line.amount, line.currency),
+                line.description,
+            )
             for line in reversed(payments)
         ),
     )
@@ -98,8 +105,8 @@ def account_summary_html(customer: Customer) -> SafeString:
         "<th>From</th><th>To</th></tr></thead><tbody>{}</tbody></table>"
         "<h3>Meters</h3><table><thead><tr><th>MPAN</th><th>Serial</th><th>Direction</th><th>Installed</th>"
         "<th>Removed</th></tr></thead><tbody>{}</tbody></table>"
-        '<h3>Invoices</h3><table id="account-invoices"><thead><tr><th>Number</th><th>Period</th><th>Status</th>'
-        "<th>Issued</th><th>Due</th><th>Total</th></tr></thead><tbody>{}</tbody></table>"
+        '<h3>Invoices</h3><table id="account-invoices"><thead><tr><th>Number</th><th>Period</th>'
+        "<th>Status</th><th>Issued</th><th>Due</th><th>Total</th></tr></thead><tbody>{}</tbody></table>"
         '<h3>Payments, credits and adjustments</h3><table id="account-payments"><thead><tr><th>Date</th>'
         "<th>Kind</th><th>Reference</th><th>Amount</th><th>Description</th></tr></thead><tbody>{}</tbody>"
         "</table></div>",

@@ -59,7 +59,8 @@ def usage_bar_svg(daily_usage: list[DailyUsage], estimated_days: frozenset | set
         x = _LEFT + i * step + step * 0.1
         estimated = point.day in estimated_days
         bars.append(
-            f'<rect class="bar{" estimated" if estimated else ""}" x="{x:.1f}" y="{_TOP + plot_h - height:.1f}"'
+            f'<rect class="bar{" estimated" if estimated else ""}" x="{x:.1f}"'
+            f' y="{_TOP + plot_h - height:.1f}"'
             f' width="{step * 0.8:.1f}" height="{height:.1f}"'
             f' fill="{"url(#estimated-hatch)" if estimated else "#2f80c2"}"><title>{point.day:%d %b %Y}: '
             f"{escape(str(point.energy_kwh))} kWh{' (estimated)' if estimated else ''}</title></rect>"
@@ -148,7 +149,8 @@ def bars_svg(
             f'<rect class="bar{" estimated" if estimated else ""}" x="{_LEFT + i * step + step * 0.1:.1f}"'
             f' y="{_TOP + plot_h - height:.1f}" width="{step * 0.8:.1f}" height="{height:.1f}"'
             f' fill="{"url(#hatch-" + chart_id + ")" if estimated else "#2f80c2"}">'
-            f"<title>{escape(title)}: {value:.3f} {escape(unit)}{' (estimated)' if estimated else ''}</title></rect>"
+            f"<title>{escape(title)}: {value:.3f} {escape(unit)}{' (estimated)' if estimated else ''}"
+            "</title></rect>"
         )
     legend = ""
     if any_estimated:

@@ -3,9 +3,10 @@ the admin, so a bill reads the same everywhere.
 
 Money is written for the locale with Babel (CLDR): `£29.75`, `-£3.10`, `JP¥884`; unit prices in the
 currency's minor unit per kWh (`24.567p/kWh` for GBP, `24.5c/kWh` for EUR) or, for currencies without a
-common minor-unit symbol, in the major unit to at most four decimals (`KWD0.0457/kWh`); a period `[start, end)` of
-local dates as its first and last day (`1 – 31 Jan 2026`, `15 Jan – 14 Feb 2026`). Amounts are rounded
-ROUND_HALF_UP here (display only); billed amounts are already rounded to the currency's minor unit.
+common minor-unit symbol, in the major unit to at most four decimals (`KWD0.0457/kWh`); a period
+`[start, end)` of local dates as its first and last day (`1 – 31 Jan 2026`, `15 Jan – 14 Feb 2026`).
+Amounts are rounded ROUND_HALF_UP here (display only); billed amounts are already rounded to the
+currency's minor unit.
 """
 
 from datetime import date, datetime, timedelta
@@ -19,7 +20,9 @@ from babel.numbers import NumberPattern, parse_pattern
 DEFAULT_LOCALE = "en_GB"
 # Currencies whose unit prices are quoted in their minor unit, with its symbol (p/kWh, c/kWh, ¢/kWh).
 MINOR_UNIT_SYMBOLS: dict[str, str] = {"GBP": "p", "EUR": "c", "USD": "¢", "AUD": "c", "NZD": "c", "CAD": "¢"}
-_PRICE_PLACES = Decimal("0.001")  # 24.567p: a tenth of a thousandth of a pound is below any tariff's precision
+_PRICE_PLACES = Decimal(
+    "0.001"
+)  # 24.567p: a tenth of a thousandth of a pound is below any tariff's precision
 _MAJOR_PRICE_PLACES = Decimal("0.0001")
 _KWH_PLACES = Decimal("0.01")
 
@@ -34,7 +37,7 @@ def _pattern(pattern: str) -> NumberPattern:
     return parse_pattern(pattern)
 
 
-def format_decimal(value: Decimal, format: str | None = None, locale: str = DEFAULT_LOCALE) -> str:  # noqa: A002
+def format_decimal(value: Decimal, format: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """babel's format_decimal with the parsed locale and pattern cached (a bill page writes hundreds)."""
     loc = _locale_of(locale)
     pattern = _pattern(format) if format else loc.decimal_formats[None]

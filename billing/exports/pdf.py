@@ -35,7 +35,12 @@ def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> byt
     body = ParagraphStyle("body", fontName="Helvetica", fontSize=BODY, leading=BODY * 1.3)
     small = ParagraphStyle("small", parent=body, fontSize=SMALL, leading=SMALL * 1.3, textColor=colors.grey)
     heading = ParagraphStyle(
-        "heading", parent=body, fontName="Helvetica-Bold", fontSize=HEADING, leading=HEADING * 1.3, spaceAfter=4
+        "heading",
+        parent=body,
+        fontName="Helvetica-Bold",
+        fontSize=HEADING,
+        leading=HEADING * 1.3,
+        spaceAfter=4,
     )
     title = ParagraphStyle("title", parent=heading, fontSize=TITLE, leading=TITLE * 1.3, spaceAfter=6)
 
@@ -232,8 +237,12 @@ def invoice_pdf(*, invoice: Invoice, charts: InvoiceCharts | None = None) -> byt
                 bars.bars[(0, i)].fillColor = colors.HexColor("#f5a623")
         usage.add(bars)
         if estimated:
-            usage.add(Rect(width - 30 * mm, height + 3 * mm, 3 * mm, 3 * mm, fillColor=colors.HexColor("#f5a623")))
-            usage.add(String(width - 26 * mm, height + 3 * mm, "estimated", fontName="Helvetica", fontSize=SMALL))
+            usage.add(
+                Rect(width - 30 * mm, height + 3 * mm, 3 * mm, 3 * mm, fillColor=colors.HexColor("#f5a623"))
+            )
+            usage.add(
+                String(width - 26 * mm, height + 3 * mm, "estimated", fontName="Helvetica", fontSize=SMALL)
+            )
     else:
         empty(usage, "No meter readings for this period.")
     symbol = fmt.MINOR_UNIT_SYMBOLS.get(currency)

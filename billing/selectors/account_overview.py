@@ -6,7 +6,8 @@ The projection: there are no per-account forecasts (forecasting forecasts feeder
 portfolio), so it comes from the account's own recent days: the cost of the month so far (half-hourly kWh ×
 the unit rate of each half-hour, plus the standing charge per day) plus, for each remaining day, the 20th to
 80th percentile of the daily energy cost over the last 28 complete days, plus the standing charge (of the
-tariff version in force); tax at the tariff's rate, or at the ratio of the latest bill. Everything is read with a handful of set-based queries (see bench/billing_portal.py).
+tariff version in force); tax at the tariff's rate, or at the ratio of the latest bill.
+Everything is read with a handful of set-based queries (see bench/billing_portal.py).
 """
 
 import calendar
@@ -20,14 +21,20 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from billing.models import Agreement, Customer, Invoice, InvoiceLine
+from billing.models import Agreement, Customer, Invoice
 from billing.selectors.bill_document import ACTUAL_QUALITY
 from billing.selectors.invoice_charts import RatePoint
 from billing.selectors.statements import StatementLine, account_balance, account_statement
 from core.errors import DomainError
-from metering.selectors.readings import PeriodTooLong, ReadingBucket, meter_list, reading_arrays, reading_series
-from pricing.selectors.announced import announced_bands
+from metering.selectors.readings import (
+    PeriodTooLong,
+    ReadingBucket,
+    meter_list,
+    reading_arrays,
+    reading_series,
+)
 from pricing.documents import parse_tariff_document
+from pricing.selectors.announced import announced_bands
 from pricing.selectors.tariffs import UnitRate, tariff_versions_overlapping, unit_rates
 
 HISTORY_DAYS = 28
@@ -131,10 +138,12 @@ def consumption(
 
 def _daily_costs(agreement: Agreement, zone: ZoneInfo, first: date, last: date) -> dict[date, Decimal]:
     """Energy cost (before standing charge and tax) of each complete local day in [first, last): stored
-    half-hourly kWh × the unit rate of each half-hour, summed exactly in integers (kWh × 10^4 × rate × 10^6)."""
+    half-hourly kWh × the unit rate of each half-hour, summed exactly in integers
+    (kWh × 10^4 × rate × 10^6)."""
     start, end = _midnight(first, zone), _midnight(last, zone)
     meter_ids = np.array(
-        [m.pk for m in meter_list(meter_point=agreement.meter_point) if m.direction == "IMPORT"], dtype=np.int64
+        [m.pk for m in meter_list(meter_point=agreement.meter_point) if m.direction == "IMPORT"],
+        dtype=np.int64,
     )
     rates = _rates(agreement.import_tariff.code, start, end)
     if not len(meter_ids) or not rates:
@@ -171,9 +180,11 @@ def _projection(
     if not recent:
         return None
     low_day = recent[int(0.2 * (len(recent) - 1))]
-    high_day = recent[int(round(0.8 * (len(recent) - 1)))]
+    high_day = recent[round(0.8 * (len(recent) - 1))]
     elapsed = (today - month_start).days
-    so_far = sum((cost for day, cost in daily.items() if day >= month_start), Decimal("0")) + standing * elapsed
+    so_far = (
+        sum((cost for day, cost in daily.items() if day >= month_start), Decimal("0")) + standing * elapsed
+    )
     remaining = days_in_month - elapsed
     factor = 1 + tax_ratio
 

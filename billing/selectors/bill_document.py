@@ -175,7 +175,9 @@ def _bands(invoice: Invoice, agreements: list[Agreement]) -> list[BandUsage]:
         except (PeriodTooLong, ValueError, ValidationError, DomainError):
             continue
         rate_at = {rate.valid_from: rate for rate in rates}
-        announced = announced_bands(tariff_code=agreement.import_tariff.code, period_from=start, period_to=end)
+        announced = announced_bands(
+            tariff_code=agreement.import_tariff.code, period_from=start, period_to=end
+        )
         for bucket in buckets:
             rate = rate_at.get(bucket.interval_start)
             if rate is None:

@@ -78,6 +78,10 @@ def account_balance(customer: Customer, *, at: datetime) -> Decimal:
 def payments_received(customer: Customer, *, start: datetime, end: datetime) -> Decimal:
     """Payments received in [start, end)."""
     return sum(
-        (-line.amount for line in account_statement(customer, start=start, end=end) if line.kind == "PAYMENT"),
+        (
+            -line.amount
+            for line in account_statement(customer, start=start, end=end)
+            if line.kind == "PAYMENT"
+        ),
         Decimal("0.00"),
     )

@@ -54,7 +54,9 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     customer = customer_selectors.customer_for_user(user=request.user)
     if customer is None:
         return render(request, "portal/home.html", {"customer": None})
-    overview = account_overview(customer=customer, now=timezone.now(), half_hour_day=_day_param(request, "day"))
+    overview = account_overview(
+        customer=customer, now=timezone.now(), half_hour_day=_day_param(request, "day")
+    )
     zone = ZoneInfo(overview.timezone)
     rates = overview.rates_today + overview.rates_tomorrow
     context = {

@@ -385,7 +385,7 @@ if BILL_RUN_CHUNK_SIZE < 1:
 # A bill run that meets a transient database error (restart, fail-over) is retried with back-off and jitter.
 BILL_RUN_MAX_RETRIES = env.int("BILL_RUN_MAX_RETRIES", default=8)
 BILL_RUN_RETRY_BASE_SECONDS = env.float("BILL_RUN_RETRY_BASE_SECONDS", default=5.0)
-# --- The supplier on bills (portal, PDF, admin header) --------------------------------------------------------
+# --- The supplier on bills (portal, PDF, admin header) ----------------------------------------------------
 SUPPLIER_NAME = env("SUPPLIER_NAME", default="Demo Energy Ltd")
 SUPPLIER_ADDRESS = env("SUPPLIER_ADDRESS", default="1 Grid Street, London EC1A 1AA")
 SUPPLIER_VAT_NUMBER = env("SUPPLIER_VAT_NUMBER", default="GB 123 4567 89")

@@ -66,7 +66,10 @@ def live_account(customer: Customer) -> LiveAccount:
         now=now,
     )
     Agreement.objects.create(
-        customer=customer, meter_point=meter.meter_point, import_tariff=tariff, valid_from=start - timedelta(days=1)
+        customer=customer,
+        meter_point=meter.meter_point,
+        import_tariff=tariff,
+        valid_from=start - timedelta(days=1),
     )
     first = today.replace(day=1)
     previous = (first - timedelta(days=1)).replace(day=1)

@@ -46,7 +46,8 @@ def billed_account(customer_a):
     customer_a.refresh_from_db()
     supply(customer_a, "M-A1", "TOU-A")
     Reading.objects.filter(
-        interval_start__gte=datetime(2024, 1, 3, tzinfo=UTC), interval_start__lt=datetime(2024, 1, 3, 2, tzinfo=UTC)
+        interval_start__gte=datetime(2024, 1, 3, tzinfo=UTC),
+        interval_start__lt=datetime(2024, 1, 3, 2, tzinfo=UTC),
     ).update(quality=Quality.ESTIMATED)
     make_invoice(
         customer_a,
@@ -70,7 +71,8 @@ def test_the_bill_page_carries_every_item_of_a_uk_bill(client, customer_a, bille
     text = text_of(html)
     # supplier
     assert "Kite Energy Ltd" in text
-    assert "4 Wharf Road" in text and "Bristol BS1 4RN" in text
+    assert "4 Wharf Road" in text
+    assert "Bristol BS1 4RN" in text
     assert 'VAT number <span id="vat-number">GB 987 6543 21</span>' in html
     # customer, supply point, tariff
     assert '<strong id="customer-name">Alice Able</strong>' in html
@@ -127,7 +129,8 @@ def test_the_pdf_carries_the_supplier_mpan_tariff_dates_and_balances(client, cus
         "\xa311.81",  # £ in the PDF's WinAnsi encoding
     ):
         assert expected in text, (expected, text)
-    assert "1 Jan" in text and "7 Jan" in text  # the chart axes are labelled in dates
+    assert "1 Jan" in text
+    assert "7 Jan" in text
 
 
 def test_the_bill_document_gives_the_account_position_from_the_statement(billed_account):

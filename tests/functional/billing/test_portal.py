@@ -60,9 +60,7 @@ def make_invoice(
         )
     InvoiceTax.objects.create(invoice=invoice, name="VAT", rate=Decimal("0.05"), base_amount=net, amount=tax)
     if status != Invoice.Status.DRAFT:
-        Invoice.objects.filter(pk=invoice.pk).update(
-            status=status, number=number, issued_at=issued_at
-        )
+        Invoice.objects.filter(pk=invoice.pk).update(status=status, number=number, issued_at=issued_at)
         invoice.refresh_from_db()
     return invoice
 

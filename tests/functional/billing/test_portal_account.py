@@ -19,7 +19,9 @@ def account(customer_a):
     return live_account(customer_a)
 
 
-def test_the_account_page_shows_tariff_rates_consumption_balance_bills_and_projection(client, customer_a, account):
+def test_the_account_page_shows_tariff_rates_consumption_balance_bills_and_projection(
+    client, customer_a, account
+):
     client.force_login(customer_a.user)
 
     response = client.get("/")
@@ -35,7 +37,8 @@ def test_the_account_page_shows_tariff_rates_consumption_balance_bills_and_proje
     assert 'id="half-hour-chart"' in html
     assert '<p class="big" id="balance">£11.81</p>' in html  # last month's bill, unpaid
     assert "INV-LIVE-1" in html
-    assert 'id="projection-low"' in html and 'id="projection-high"' in html
+    assert 'id="projection-low"' in html
+    assert 'id="projection-high"' in html
     assert 'href="/consumption.csv"' in html
 
 
@@ -79,7 +82,9 @@ def test_the_consumption_csv_has_every_half_hour_with_its_quality(client, custom
     assert {r["energy_kwh"] for r in rows} == {"0.1000", "0.3000"}
 
 
-def test_the_consumption_csv_per_day_and_for_another_account_is_not_shown(client, customer_a, customer_b, account):
+def test_the_consumption_csv_per_day_and_for_another_account_is_not_shown(
+    client, customer_a, customer_b, account
+):
     client.force_login(customer_b.user)
     assert client.get("/consumption.csv").status_code == 404  # B has no supply; A's is never shown
 

@@ -38,7 +38,11 @@ def serious(violations: list[dict]) -> list[dict]:
     return [v for v in violations if v["impact"] in SERIOUS]
 
 
-def test_the_account_page_and_a_bill_are_accessible_and_fit_a_phone(live_server, sync_playwright, customer_a):
+def test_the_account_page_and_a_bill_are_accessible_and_fit_a_phone(
+    live_server,
+    sync_playwright,  # noqa: F811 - the fixture imported above
+    customer_a,
+):
     account = live_account(customer_a)  # all database work before the browser starts
     ARTIFACTS.mkdir(exist_ok=True)
     found: dict[str, list[dict]] = {}
@@ -67,7 +71,9 @@ def test_the_account_page_and_a_bill_are_accessible_and_fit_a_phone(live_server,
                 page.click("text=INV-LIVE-1")
                 page.wait_for_selector("#lines")
                 widths[f"bill-{name}"] = page.evaluate("document.documentElement.scrollWidth")
-                chart_width = page.evaluate("document.querySelector('#usage-chart').getBoundingClientRect().width")
+                chart_width = page.evaluate(
+                    "document.querySelector('#usage-chart').getBoundingClientRect().width"
+                )
                 page.screenshot(path=str(ARTIFACTS / f"portal-bill-{name}.png"), full_page=True)
                 found[f"bill-{name}"] = axe_violations(page)
                 page.close()
@@ -81,7 +87,8 @@ def test_the_account_page_and_a_bill_are_accessible_and_fit_a_phone(live_server,
     assert chart_width <= PHONE["width"]  # the last page measured was the phone's bill
     assert "Live ToU" in tariff
     assert balance == "£11.81"
-    assert "£" in projection and " to " in projection
+    assert "£" in projection
+    assert " to " in projection
     assert 30 <= bars <= 32
     assert estimated_bars == 1
     assert half_hours in (46, 48, 50)
