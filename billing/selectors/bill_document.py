@@ -235,6 +235,43 @@ def account_position(invoice: Invoice) -> AccountPosition:
     return AccountPosition(previous_balance, payments, other, invoice.total_amount, lines[index].balance)
 
 
+@dataclass(frozen=True)
+class BillSummary:
+    """The parts of a bill beyond its lines and taxes, for the API (no readings are read)."""
+
+    supplier: Supplier
+    supply_points: list[SupplyPoint]
+    issue_date: date | None
+    due_date: date | None
+    payment_terms_days: int
+    position: AccountPosition
+
+
+def _supply_points(agreements: list[Agreement]) -> list[SupplyPoint]:
+    return [
+        SupplyPoint(
+            mpan=a.meter_point.identifier,
+            tariff_code=a.import_tariff.code,
+            tariff_name=a.import_tariff.name,
+            export_tariff_name=a.export_tariff.name if a.export_tariff else "",
+            timezone=a.meter_point.timezone,
+        )
+        for a in agreements
+    ]
+
+
+def bill_summary(*, invoice: Invoice) -> BillSummary:
+    """Supplier, supply points (MPAN, tariff), issue and due dates, terms and account position of a bill."""
+    return BillSummary(
+        supplier=supplier(),
+        supply_points=_supply_points(_agreements(invoice)),
+        issue_date=invoice.issued_at.date() if invoice.issued_at else None,
+        due_date=invoice_due_date(invoice),
+        payment_terms_days=payment_terms_days(),
+        position=account_position(invoice),
+    )
+
+
 def bill_document(*, invoice: Invoice) -> BillDocument:
     """The bill of `invoice` as its documents show it."""
     agreements = _agreements(invoice)
@@ -242,16 +279,7 @@ def bill_document(*, invoice: Invoice) -> BillDocument:
         supplier=supplier(),
         invoice=invoice,
         customer=invoice.customer,
-        supply_points=[
-            SupplyPoint(
-                mpan=a.meter_point.identifier,
-                tariff_code=a.import_tariff.code,
-                tariff_name=a.import_tariff.name,
-                export_tariff_name=a.export_tariff.name if a.export_tariff else "",
-                timezone=a.meter_point.timezone,
-            )
-            for a in agreements
-        ],
+        supply_points=_supply_points(agreements),
         lines=_bill_lines(invoice, agreements),
         taxes=sorted(invoice.taxes.all(), key=lambda tax: (tax.name, tax.rate)),
         consumption=_consumption(invoice, agreements),

@@ -179,3 +179,32 @@ def test_a_dynamic_line_shows_its_average_rate_and_the_announced_bands_beneath(c
     assert f"avg {fmt.pence_per_kwh(line.amount / line.quantity)}" in text  # the line's average rate
     assert fmt.pence_per_kwh(line.amount / line.quantity) == "15.083p/kWh"  # £3.62 / 24 kWh
     assert html.index("Low") < html.index("Normal") < html.index("High")
+
+
+BILL_QUERY = """query($n: String!) { invoice(number: $n) { number bill {
+  supplier { name address vatNumber } supplyPoints { mpan tariffCode tariffName }
+  issueDate dueDate paymentTermsDays previousBalance paymentsReceived otherCredits balanceDue } } }"""
+
+
+@override_settings(**SUPPLIER)
+def test_the_api_renders_the_bill_content_too(gql_as, staff, customer_a, customer_b, billed_account):
+    result = gql_as(customer_a.user)(BILL_QUERY, {"n": "INV-000101"})
+    other = gql_as(customer_b.user)(BILL_QUERY, {"n": "INV-000101"})
+
+    assert "errors" not in result, result
+    assert result["data"]["invoice"]["bill"] == {
+        "supplier": {
+            "name": "Kite Energy Ltd",
+            "address": "4 Wharf Road\nBristol BS1 4RN",
+            "vatNumber": "GB 987 6543 21",
+        },
+        "supplyPoints": [{"mpan": "MP-M-A1", "tariffCode": "TOU-A", "tariffName": "Tariff TOU-A"}],
+        "issueDate": "2024-01-09",
+        "dueDate": "2024-01-23",
+        "paymentTermsDays": 14,
+        "previousBalance": "11.81",
+        "paymentsReceived": "0.00",
+        "otherCredits": "-11.81",
+        "balanceDue": "11.81",
+    }
+    assert other["data"]["invoice"] is None  # another account's bill is absent
