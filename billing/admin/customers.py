@@ -97,7 +97,7 @@ def account_summary_html(customer: Customer) -> SafeString:
             for line in reversed(payments)
         ),
     )
-    empty = format_html('<tr><td colspan="7">none</td></tr>')
+    empty = format_html('<tr><td colspan="{}">none</td></tr>', 7)
     return format_html(
         '<div id="account-summary"><p><strong>Balance</strong> <span id="account-balance">{}</span>'
         " (positive: the customer owes)</p>"

@@ -166,7 +166,7 @@ def test_a_bill_page_shows_its_lines_totals_charts_and_pdf_link(alice, bills):
     assert "40.00 kWh" in html
     assert '<td class="num" id="net-amount">£11.25</td>' in html
     assert "<strong>£11.81</strong>" in html
-    assert 'VAT at 5% of £11.25</th><td class="num">£0.56</td>' in html
+    assert 'VAT at 5% of £11.25</th><td class="rate-col"></td><td class="num">£0.56</td>' in html
     assert html.count("<svg") == 2
     assert "No meter readings for this period." in html  # no agreement: the charts say so
     assert 'href="/bills/INV-000101.pdf"' in html
