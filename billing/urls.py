@@ -17,6 +17,7 @@ urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("bills.csv", views.bills_csv, name="bills-csv"),
+    path("consumption.csv", views.consumption_csv, name="consumption-csv"),
     path("compare/", views.tariff_compare, name="compare"),
     path("bills/<str:number>.pdf", views.bill_pdf, name="bill-pdf"),
     path("bills/<str:number>/", views.bill_detail, name="bill"),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import views as oauth2_views
@@ -14,6 +15,11 @@ oauth2_urlpatterns = [
     path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
 ]
+
+# A branded admin: the supplier's name (SUPPLIER_NAME) in the header, the page titles and the index.
+admin.site.site_header = f"{settings.SUPPLIER_NAME} operations"
+admin.site.site_title = f"{settings.SUPPLIER_NAME} admin"
+admin.site.index_title = "Metering, pricing, billing and grid"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -12,25 +13,47 @@ from billing.models import (
     BillRun,
     BillRunItem,
 )
-from core.admin import error_text
+from core.admin import ReadOnlyAdmin, error_text
+
+ITEMS_SHOWN_ON_RUN = 10
+REASON_KIND_LENGTH = 40
 
 
-class BillRunItemInline(admin.TabularInline):
-    model = BillRunItem
-    fields = ("customer", "outcome", "reason")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ("outcome", "customer__account_number", "pk")
+def reason_kind(reason: str) -> str:
+    """What a held reason is about, without its details: the text before the first ':' (at most 40
+    characters), e.g. "No readings for 2024-01-03T00:00Z" -> "No readings for 2024-01-03T00"."""
+    return reason.split(":", 1)[0][:REASON_KIND_LENGTH].strip()
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class HeldReasonFilter(admin.SimpleListFilter):
+    """Items by the kind of their reason (the distinct reason prefixes of the run(s) listed)."""
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer")
+    title = "held reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        items = BillRunItem.objects.exclude(reason="")
+        run = request.GET.get("bill_run__id__exact")
+        if run and run.isdigit():
+            items = items.filter(bill_run_id=int(run))
+        kinds = sorted({reason_kind(r) for r in items.values_list("reason", flat=True).distinct()[:2000]})
+        return [(kind, kind) for kind in kinds[:50]]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(reason__startswith=value) if value else queryset
+
+
+@admin.register(BillRunItem)
+class BillRunItemAdmin(ReadOnlyAdmin):
+    """Every account's outcome in a bill run, paginated, filtered by run, outcome and held reason."""
+
+    list_display = ("customer", "bill_run", "outcome", "reason")
+    list_filter = ("outcome", HeldReasonFilter, "bill_run")
+    search_fields = ("=customer__account_number",)
+    list_select_related = ("customer", "bill_run")
+    list_per_page = 50
+    ordering = ("bill_run", "outcome", "customer__account_number", "pk")
 
 
 class BillRunStartForm(forms.ModelForm):
@@ -80,7 +103,6 @@ class BillRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status",)
     ordering = ("-created_at", "-pk")
-    inlines = [BillRunItemInline]
     readonly_fields = (
         "idempotency_key",
         "period_start",
@@ -92,6 +114,7 @@ class BillRunAdmin(admin.ModelAdmin):
         "accounts_done",
         "invoice_count",
         "held_count",
+        "items_summary",
         "error_list",
         "created_at",
         "started_at",
@@ -113,6 +136,30 @@ class BillRunAdmin(admin.ModelAdmin):
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((e,) for e in run.errors)))
 
+    @admin.display(description="accounts")
+    def items_summary(self, run: BillRun):
+        """Counts per outcome, each a link to the paginated, filterable items; the first held ones."""
+        url = reverse("admin:billing_billrunitem_changelist")
+        counts = dict(run.items.values_list("outcome").annotate(n=Count("id")).order_by("outcome"))
+        links = format_html_join(
+            " · ",
+            '<a href="{}?bill_run__id__exact={}&amp;outcome__exact={}">{} {}</a>',
+            (
+                (url, run.pk, outcome, counts.get(outcome, 0), outcome.lower())
+                for outcome in BillRunItem.Outcome
+            ),
+        )
+        held = run.items.filter(outcome=BillRunItem.Outcome.HELD).select_related("customer")
+        held = held.order_by("customer__account_number", "pk")[:ITEMS_SHOWN_ON_RUN]
+        rows = format_html_join("", "<li>{}: {}</li>", ((i.customer.account_number, i.reason) for i in held))
+        return format_html(
+            '<p>{} (<a href="{}?bill_run__id__exact={}">all items</a>)</p><ul>{}</ul>',
+            links,
+            url,
+            run.pk,
+            rows,
+        )
+
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a run is written by the billing services only
 
@@ -127,9 +174,6 @@ class BillRunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else ()
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -1,13 +1,121 @@
 """Admin of customers and agreements; writes go through their services."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from billing.exports import formatting as fmt
 from billing.models import (
     Agreement,
     Customer,
 )
+from billing.selectors.due_dates import invoice_due_date
+from billing.selectors.statements import account_balance, account_statement
 from billing.services import agreements, customers
 from core.admin import ServiceAdmin
+from metering.selectors.readings import meter_list
+
+SUMMARY_INVOICES = 24
+
+
+def account_summary_html(customer: Customer) -> SafeString:
+    """The account at a glance: balance, agreements (MPAN, tariffs), meters, invoices and payments."""
+    now = timezone.now()
+    agreement_rows = list(
+        customer.agreements.select_related("meter_point", "import_tariff", "export_tariff").order_by(
+            "-valid_from", "-pk"
+        )
+    )
+    invoices = list(customer.invoices.order_by("-period_start", "-pk")[:SUMMARY_INVOICES])
+    currency = invoices[0].currency if invoices else "GBP"
+    statement = account_statement(customer, end=now)
+    payments = [line for line in statement if line.kind in ("PAYMENT", "ADJUSTMENT", "CREDIT_NOTE")][-20:]
+    agreement_html = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                reverse("admin:billing_agreement_change", args=[a.pk]),
+                a.meter_point.identifier,
+                f"{a.import_tariff.name} ({a.import_tariff.code})",
+                a.export_tariff.code if a.export_tariff else "—",
+                fmt.day(a.valid_from),
+                fmt.day(a.valid_to) if a.valid_to else "open",
+            )
+            for a in agreement_rows
+        ),
+    )
+    meters = [
+        (point.identifier, meter)
+        for point in {a.meter_point.pk: a.meter_point for a in agreement_rows}.values()
+        for meter in meter_list(meter_point=point)
+    ]
+    meter_html = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                identifier,
+                meter.serial,
+                meter.direction,
+                fmt.day(meter.installed_at),
+                fmt.day(meter.removed_at) if meter.removed_at else "in place",
+            )
+            for identifier, meter in meters
+        ),
+    )
+    invoice_html = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        '<td class="num">{}</td></tr>',
+        (
+            (
+                reverse("admin:billing_invoice_change", args=[i.pk]),
+                str(i),
+                fmt.period(i.period_start, i.period_end),
+                i.status,
+                fmt.day(i.issued_at),
+                fmt.day(invoice_due_date(i)),
+                fmt.money(i.total_amount, i.currency),
+            )
+            for i in invoices
+        ),
+    )
+    payment_html = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                fmt.day(line.at),
+                line.kind,
+                line.reference,
+                fmt.money(line.amount, line.currency),
+                line.description,
+            )
+            for line in reversed(payments)
+        ),
+    )
+    empty = format_html('<tr><td colspan="{}">none</td></tr>', 7)
+    return format_html(
+        '<div id="account-summary"><p><strong>Balance</strong> <span id="account-balance">{}</span>'
+        " (positive: the customer owes)</p>"
+        "<h3>Agreements</h3><table><thead><tr><th>MPAN</th><th>Import tariff</th><th>Export tariff</th>"
+        "<th>From</th><th>To</th></tr></thead><tbody>{}</tbody></table>"
+        "<h3>Meters</h3><table><thead><tr><th>MPAN</th><th>Serial</th><th>Direction</th><th>Installed</th>"
+        "<th>Removed</th></tr></thead><tbody>{}</tbody></table>"
+        '<h3>Invoices</h3><table id="account-invoices"><thead><tr><th>Number</th><th>Period</th>'
+        "<th>Status</th><th>Issued</th><th>Due</th><th>Total</th></tr></thead><tbody>{}</tbody></table>"
+        '<h3>Payments, credits and adjustments</h3><table id="account-payments"><thead><tr><th>Date</th>'
+        "<th>Kind</th><th>Reference</th><th>Amount</th><th>Description</th></tr></thead><tbody>{}</tbody>"
+        "</table></div>",
+        fmt.money(account_balance(customer, at=now), currency),
+        agreement_html or empty,
+        meter_html or empty,
+        invoice_html or empty,
+        payment_html or empty,
+    )
 
 
 @admin.register(Customer)
@@ -20,7 +128,14 @@ class CustomerAdmin(ServiceAdmin):
     fields = ("account_number", "name", "email", "address", "user")
 
     def get_readonly_fields(self, request, obj=None):
-        return ("account_number", "user") if obj is not None else ("user",)
+        return ("account_number", "user", "account_summary") if obj is not None else ("user",)
+
+    def get_fields(self, request, obj=None):
+        return (*self.fields, "account_summary") if obj is not None else self.fields
+
+    @admin.display(description="Account")
+    def account_summary(self, obj: Customer) -> SafeString:
+        return account_summary_html(obj)
 
     def service_save(self, *, request, obj, data, change):
         details = {"name": data["name"], "email": data.get("email", ""), "address": data.get("address", "")}

@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -101,4 +102,27 @@ def invoices_csv(*, invoices: Iterable[Invoice]) -> str:
                     "no",
                 ]
             )
+    return out.getvalue()
+
+
+CONSUMPTION_HEADER = ["mpan", "interval_start", "interval_end", "local_start", "energy_kwh", "estimated"]
+
+
+def consumption_csv(*, rows: Iterable[Any], mpan: str) -> str:
+    """One row per half-hour (or day): UTC start and end, the local start, kWh (exact) and whether any
+    reading in it was estimated."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CONSUMPTION_HEADER)
+    for row in rows:
+        writer.writerow(
+            [
+                mpan,
+                row.start.isoformat(),
+                row.end.isoformat(),
+                row.local_start.isoformat(),
+                _decimal_cell(row.energy_kwh),
+                "yes" if row.estimated else "no",
+            ]
+        )
     return out.getvalue()

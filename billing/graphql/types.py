@@ -34,6 +34,7 @@ from billing.models import (
     Payment,
 )
 from billing.selectors import statements as statement_selectors
+from billing.selectors.bill_document import bill_summary
 from billing.selectors.customers import customer_tariff_codes
 from billing.selectors.invoices import bill_run_item_list, invoice_reference, invoice_remaining_total
 from billing.services.comparison import ComparisonResult
@@ -156,6 +157,56 @@ class InvoiceAdjustmentType:
         return invoice_remaining_total(root.invoice)
 
 
+@strawberry.type(name="BillSupplier")
+class BillSupplierType:
+    name: str
+    address: str
+    vat_number: str
+
+
+@strawberry.type(name="BillSupplyPoint")
+class BillSupplyPointType:
+    mpan: str = strawberry.field(description="The meter point identifier.")
+    tariff_code: str
+    tariff_name: str
+
+
+@strawberry.type(name="Bill", description="What the bill document carries beyond lines and taxes.")
+class BillType:
+    supplier: BillSupplierType
+    supply_points: list[BillSupplyPointType]
+    issue_date: date | None
+    due_date: date | None
+    payment_terms_days: int
+    previous_balance: Decimal = strawberry.field(description="The balance after the previous bill.")
+    payments_received: Decimal = strawberry.field(description="Payments since the previous bill.")
+    other_credits: Decimal = strawberry.field(description="Credit notes and adjustments since then.")
+    balance_due: Decimal = strawberry.field(description="The balance after this bill (+: the customer owes).")
+
+
+def _bill(invoice: Invoice) -> BillType:
+    summary = bill_summary(invoice=invoice)
+    position = summary.position
+    return BillType(
+        supplier=BillSupplierType(
+            name=summary.supplier.name,
+            address=summary.supplier.address,
+            vat_number=summary.supplier.vat_number,
+        ),
+        supply_points=[
+            BillSupplyPointType(mpan=p.mpan, tariff_code=p.tariff_code, tariff_name=p.tariff_name)
+            for p in summary.supply_points
+        ],
+        issue_date=summary.issue_date,
+        due_date=summary.due_date,
+        payment_terms_days=summary.payment_terms_days,
+        previous_balance=position.previous_balance,
+        payments_received=position.payments_received,
+        other_credits=position.other_credits,
+        balance_due=position.balance_due,
+    )
+
+
 @strawberry_django.type(Invoice, name="Invoice")
 class InvoiceType:
     period_start: date
@@ -266,6 +317,24 @@ class InvoiceType:
         except Invoice.DoesNotExist:
             return None
         return _visible(replacement, info)
+
+    @strawberry_django.field(
+        only=[
+            "id",
+            "number",
+            "customer_id",
+            "period_start",
+            "period_end",
+            "issued_at",
+            "total_amount",
+            "currency",
+        ],
+        select_related=["customer"],
+        description="Supplier, MPAN and tariff, issue and due dates, payment terms and the account position "
+        "(previous balance, payments received, balance due): one invoice at a time (a few queries each).",
+    )
+    def bill(self, root: Invoice) -> BillType:
+        return _bill(root)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Invoice], info: Info, **kwargs) -> QuerySet[Invoice]:

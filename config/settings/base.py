@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "billing.views.context_processors.supplier",
             ],
         },
     },
@@ -397,6 +398,14 @@ if BILL_RUN_CHUNK_SIZE < 1:
 # A bill run that meets a transient database error (restart, fail-over) is retried with back-off and jitter.
 BILL_RUN_MAX_RETRIES = env.int("BILL_RUN_MAX_RETRIES", default=8)
 BILL_RUN_RETRY_BASE_SECONDS = env.float("BILL_RUN_RETRY_BASE_SECONDS", default=5.0)
+# --- The supplier on bills (portal, PDF, admin header) ----------------------------------------------------
+SUPPLIER_NAME = env("SUPPLIER_NAME", default="Demo Energy Ltd")
+SUPPLIER_ADDRESS = env("SUPPLIER_ADDRESS", default="1 Grid Street, London EC1A 1AA")
+SUPPLIER_VAT_NUMBER = env("SUPPLIER_VAT_NUMBER", default="GB 123 4567 89")
+# Payment terms: a bill is due this many days after it is issued.
+BILL_PAYMENT_TERMS_DAYS = env.int("BILL_PAYMENT_TERMS_DAYS", default=14)
+# The locale money and dates are written in on bills (Babel/CLDR), e.g. en_GB: £1,234.50.
+BILL_LOCALE = env("BILL_LOCALE", default="en_GB")
 # --- MQTT telemetry (docs/mqtt.md) --------------------------------------------------------------------------
 # Production: mqtts://metering-ingest:<password>@broker:8883 (TLS, the ingester's own account).
 MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")

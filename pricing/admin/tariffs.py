@@ -1,6 +1,7 @@
 """Admin for tariffs, their published versions (read-only, with a week's rate preview) and pricing events."""
 
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
@@ -72,7 +73,7 @@ class TariffVersionAdmin(ReadOnlyAdmin):
         def rate_preview(version: TariffVersion) -> str:
             return preview_html(version, week)
 
-        rate_preview.short_description = "Rates for a week (?week=YYYY-MM-DD)"
+        rate_preview.short_description = "Rates for a week"
         return (*self.fields, rate_preview)
 
     def get_fields(self, request, obj=None):
@@ -103,26 +104,53 @@ def preview_html(version: TariffVersion, week: str) -> str:
             runs[-1][1] = rate.valid_to
         else:
             runs.append([rate.valid_from, rate.valid_to, rate.value_per_kwh, rate.band])
+    document = version.document if isinstance(version.document, dict) else {}
+    currency = str(document.get("currency", ""))
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        '<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td>{}</td></tr>',
         (
             (
-                f"{frm.astimezone(zone):%a %Y-%m-%d %H:%M}",
-                f"{to.astimezone(zone):%a %Y-%m-%d %H:%M}",
+                f"{frm.astimezone(zone):%a %d %b %Y %H:%M}",
+                f"{to.astimezone(zone):%a %d %b %Y %H:%M}",
                 value,
+                _minor_per_kwh(value, currency),
                 band,
             )
             for frm, to, value, band in runs
         ),
     )
+    standing = document.get("standing_charge_per_day")
     return format_html(
-        "<p>Week from {} ({}).</p><table><thead><tr><th>From</th><th>To</th><th>Per kWh</th><th>Band</th>"
-        "</tr></thead><tbody>{}</tbody></table>",
-        first_day,
+        '<div id="rate-preview"><p><label for="preview-week">Week from</label> '
+        '<input type="date" id="preview-week" value="{}" '
+        "onchange=\"location.search = 'week=' + this.value\"> "
+        '<a href="?week={}">← previous week</a> · <a href="?week={}">next week →</a></p>'
+        "<p>{} to {} ({} local time). Unit rates before tax, in {} per kWh{}.</p>"
+        "<table><thead><tr><th>From</th><th>To</th><th>{}/kWh</th><th>{}</th><th>Band</th>"
+        "</tr></thead><tbody>{}</tbody></table></div>",
+        first_day.isoformat(),
+        (first_day - timedelta(days=7)).isoformat(),
+        (first_day + timedelta(days=7)).isoformat(),
+        f"{first_day:%a %d %b %Y}",
+        f"{first_day + timedelta(days=6):%a %d %b %Y}",
         zone.key,
+        currency or "the tariff's currency",
+        f"; standing charge {standing} {currency}/day" if standing else "",
+        currency,
+        MINOR_UNIT_LABELS.get(currency, "—"),
         rows,
     )
+
+
+# Unit rates are also shown in the minor unit where it has a usual symbol (p/kWh for GBP).
+MINOR_UNIT_LABELS = {"GBP": "p/kWh", "EUR": "c/kWh", "USD": "¢/kWh"}
+
+
+def _minor_per_kwh(value: Decimal, currency: str) -> str:
+    if currency not in MINOR_UNIT_LABELS:
+        return ""
+    return f"{(value * 100).quantize(Decimal('0.001'), ROUND_HALF_UP)}"
 
 
 @admin.register(PricingEvent)

@@ -25,6 +25,7 @@ def make_invoice(
     status: str = Invoice.Status.ISSUED,
     period_start: date = date(2024, 1, 1),
     period_end: date = date(2024, 1, 8),
+    issued_at: datetime = datetime(2024, 1, 9, tzinfo=UTC),
     lines: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
         ("ENERGY", "peak", "Energy, peak", "12.5000", "kWh", "0.300000", "3.75"),
         ("ENERGY", "off_peak", "Energy, off-peak", "40.0000", "kWh", "0.100000", "4.00"),
@@ -59,9 +60,7 @@ def make_invoice(
         )
     InvoiceTax.objects.create(invoice=invoice, name="VAT", rate=Decimal("0.05"), base_amount=net, amount=tax)
     if status != Invoice.Status.DRAFT:
-        Invoice.objects.filter(pk=invoice.pk).update(
-            status=status, number=number, issued_at=datetime(2024, 1, 9, tzinfo=UTC)
-        )
+        Invoice.objects.filter(pk=invoice.pk).update(status=status, number=number, issued_at=issued_at)
         invoice.refresh_from_db()
     return invoice
 
@@ -163,11 +162,11 @@ def test_a_bill_page_shows_its_lines_totals_charts_and_pdf_link(alice, bills):
     assert response.status_code == 200
     assert "Energy, off-peak" in html
     assert "Standing charge" in html
-    assert "0.300000" in html
-    assert "40.0000" in html
-    assert str(bills["a"].net_amount) in html
-    assert str(bills["a"].total_amount) in html
-    assert 'VAT at 5% of 11.25</th><td class="num">0.56</td>' in html
+    assert "30.00p/kWh" in html  # unit prices in pence per kWh
+    assert "40.00 kWh" in html
+    assert '<td class="num" id="net-amount">£11.25</td>' in html
+    assert "<strong>£11.81</strong>" in html
+    assert 'VAT at 5% of £11.25</th><td class="rate-col"></td><td class="num">£0.56</td>' in html
     assert html.count("<svg") == 2
     assert "No meter readings for this period." in html  # no agreement: the charts say so
     assert 'href="/bills/INV-000101.pdf"' in html
@@ -182,7 +181,7 @@ def test_a_bill_page_charts_the_consumption_per_day_and_the_price_per_interval(a
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count('class="bar"') == 7
-    assert "2024-01-07: 8.4800 kWh" in html  # 32 x 0.16 + 16 x 0.21 on the seventh day
+    assert "07 Jan 2024: 8.4800 kWh" in html  # 32 x 0.16 + 16 x 0.21 on the seventh day
     assert 'id="rate-chart"' in html
     assert "<polyline" in html
 

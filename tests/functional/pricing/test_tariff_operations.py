@@ -258,12 +258,15 @@ def test_a_version_is_shown_read_only_in_admin_with_a_preview_of_a_weeks_rates(s
     tariff_page = staff_client.get(f"/admin/pricing/tariff/{version.tariff_id}/change/")
 
     assert default.status_code == 200
-    assert b"Week from 2024-01-01 (Europe/London)" in default.content
-    assert b"Mon 2024-01-01 16:00" in default.content
-    assert b"0.200000" in default.content
+    assert b"Mon 01 Jan 2024 to Sun 07 Jan 2024 (Europe/London local time)" in default.content
+    assert b'<input type="date" id="preview-week" value="2024-01-01"' in default.content  # the week picker
+    assert b'href="?week=2024-01-08">next week' in default.content
+    assert b"Mon 01 Jan 2024 16:00" in default.content
+    assert b'<td class="num">0.200000</td><td class="num">20.000</td>' in default.content  # GBP/kWh, p/kWh
+    assert b"<th>GBP/kWh</th><th>p/kWh</th>" in default.content  # units
     assert b'name="document"' not in default.content  # no editable field
-    assert b"Week from 2024-03-25" in chosen.content
-    assert b"Sun 2024-03-31 16:00" in chosen.content  # the preview follows the clock change
+    assert b'value="2024-03-25"' in chosen.content
+    assert b"Sun 31 Mar 2024 16:00" in chosen.content  # the preview follows the clock change
     assert tariff_page.status_code == 200
     assert b"2024-01-01" in tariff_page.content
     assert b'name="versions-0-valid_from' not in tariff_page.content
