@@ -43,6 +43,12 @@ class BatteryAsset(models.Model):
         max_digits=8, decimal_places=2, help_text="State of charge at the start of the next schedule."
     )
     degradation_cost_per_kwh = models.DecimalField(max_digits=8, decimal_places=4, default=0)
+    min_power_kw = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        help_text="When charging or discharging, at least this power (0 = any power); scheduled with binaries.",
+    )
     pv_peak_kw = models.DecimalField(
         max_digits=8,
         decimal_places=2,
@@ -56,6 +62,10 @@ class BatteryAsset(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(capacity_kwh__gt=0) & Q(power_kw__gt=0), name="battery_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_power_kw__gte=0) & Q(min_power_kw__lte=F("power_kw")),
+                name="battery_min_power_within_power",
             ),
             models.CheckConstraint(
                 condition=Q(efficiency_charge__gt=0)

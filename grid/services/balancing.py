@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -40,9 +40,15 @@ class WhatIf:
         return float(sum(f.after_kw for f in self.feeders.values()).max())
 
 
+def _zone() -> str:
+    from django.conf import settings
+
+    return str(settings.GRID_STORAGE_TIME_ZONE)
+
+
 def _day_starts(day: date) -> list[datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return inputs.interval_starts(start, start + timedelta(days=1), STEP)
+    """The half hours of the utility's local day: 46, 48 or 50."""
+    return inputs.interval_starts(*inputs.local_day_bounds(day, _zone()), STEP)
 
 
 def feeder_baselines_kw(
@@ -62,15 +68,11 @@ def feeder_baselines_kw(
             baselines[code] = np.asarray(forecast, dtype=float) / hours
             continue
         values = np.zeros(len(starts))
-        index = {t - inputs.LOAD_HISTORY: k for k, t in enumerate(starts)}
+        index = inputs.history_index(starts, STEP, _zone())
         for row in load_aggregate_list(
-            level="feeder",
-            code=code,
-            period_start=starts[0] - inputs.LOAD_HISTORY,
-            period_end=period_end - inputs.LOAD_HISTORY,
+            level="feeder", code=code, period_start=min(index), period_end=max(index) + STEP
         ):
-            k = index.get(row.interval_start)
-            if k is not None:
+            for k in index.get(row.interval_start, ()):
                 values[k] = float(row.import_kwh - row.export_kwh) / hours
         baselines[code] = values
     return baselines
@@ -88,7 +90,8 @@ def _feeders(feeder_codes: list[str] | None) -> list[str]:
 def price_signal_what_if(
     *, day: date, bands: list[str], feeder_codes: list[str] | None = None, as_of: datetime | None = None
 ) -> WhatIf:
-    """Predicted load per feeder under a candidate band per half hour of `day` (UTC), against all Normal."""
+    """Predicted load per feeder under a candidate band per half hour of the local `day`, against all
+    Normal."""
     starts = _day_starts(day)
     if len(bands) != len(starts):
         raise UnableToBalance(
@@ -104,7 +107,7 @@ def price_signal_what_if(
     outcomes = signal_what_if(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         bands=bands,
-        hours=np.array([t.hour for t in starts]),
+        hours=inputs.local_hours(starts, _zone()),
         model=trial_model(),
         limits_kw=limits,
     )
@@ -132,7 +135,7 @@ def balancing_run(
     result = signal_balance(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         limits_kw=limits,
-        hours=np.array([t.hour for t in starts]),
+        hours=inputs.local_hours(starts, _zone()),
         model=trial_model(),
         dt_h=STEP.total_seconds() / 3600,
     )

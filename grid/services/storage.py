@@ -6,10 +6,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -29,7 +30,21 @@ log = logging.getLogger(__name__)
 
 EXPORT_PRICE_PER_KWH = Decimal("0.05")
 MQTT_TOPIC_ROOT = "grid/storage"
-STEP = timedelta(minutes=30)
+
+
+def schedule_step() -> timedelta:
+    """The schedules' interval (GRID_STORAGE_STEP_MINUTES: 30 = 48 a day, 15 = 96; DST days differ)."""
+    return timedelta(minutes=settings.GRID_STORAGE_STEP_MINUTES)
+
+
+def schedule_zone() -> str:
+    """The utility's local zone: schedule days run from local midnight to local midnight."""
+    return str(settings.GRID_STORAGE_TIME_ZONE)
+
+
+def schedule_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """`day` as a local day in UTC instants: 23 h on the spring-forward day, 25 h on the fall-back day."""
+    return inputs.local_day_bounds(day, schedule_zone())
 
 
 class UnableToSchedule(DomainError):
@@ -99,7 +114,10 @@ def fleet_inputs(
         raise UnableToSchedule("No active battery assets.", field="assets")
     if period_end <= period_start:
         raise UnableToSchedule("periodEnd must be after periodStart.", field="periodEnd")
-    starts = inputs.interval_starts(period_start, period_end, STEP)
+    step = schedule_step()
+    starts = inputs.interval_starts(period_start, period_end, step)
+    if not starts:
+        raise UnableToSchedule("The period is shorter than one interval.", field="periodEnd")
     if import_prices is None:
         import_prices = inputs.import_prices_per_kwh(
             tariff_code=tariff_code, starts=starts, period_end=period_end
@@ -117,13 +135,15 @@ def fleet_inputs(
             for asset in assets
         ]
     )
-    load = inputs.load_profiles_kw(meter_points=meter_points, starts=starts, step=STEP)
+    load = inputs.load_profiles_kw(
+        meter_points=meter_points, starts=starts, step=step, zone=schedule_zone()
+    )
     feeders = [mp.feeder_code or "-" for mp in meter_points]
     limits = {
         limit.feeder_code: (float(limit.import_limit_kw), float(limit.export_limit_kw))
         for limit in FeederLimit.objects.filter(feeder_code__in=set(feeders))
     }
-    soc_now = _soc_at(assets, period_start)
+    soc_now = _soc_at(assets, period_start, step)
 
     def column(name):
         return np.array([float(getattr(asset, name)) for asset in assets])
@@ -139,10 +159,11 @@ def fleet_inputs(
         soc_max_kwh=column("soc_max_kwh"),
         soc_initial_kwh=soc_now,
         degradation_cost_per_kwh=column("degradation_cost_per_kwh"),
+        min_power_kw=column("min_power_kw"),
     )
     problem = StorageProblem(
         fleet=fleet,
-        dt_h=STEP.total_seconds() / 3600,
+        dt_h=step.total_seconds() / 3600,
         import_price=np.asarray(import_prices, dtype=float),
         export_price=np.full(len(starts), float(export_price_per_kwh)),
         pv_kw=pv,
@@ -153,13 +174,13 @@ def fleet_inputs(
     return FleetInputs(assets=assets, starts=starts, problem=problem)
 
 
-def _soc_at(assets: list[BatteryAsset], moment: datetime) -> np.ndarray:
+def _soc_at(assets: list[BatteryAsset], moment: datetime, step: timedelta) -> np.ndarray:
     """Each unit's state of charge at `moment`: the latest dispatched schedule's, else the asset's own."""
     soc = np.array([float(asset.soc_initial_kwh) for asset in assets])
     rows = (
         ScheduleInterval.objects.filter(
             asset__in=assets,
-            interval_start=moment - STEP,
+            interval_start=moment - step,
             run__dispatched_at__isnull=False,
             run__kind__in=[ScheduleRun.Kind.DAY_AHEAD, ScheduleRun.Kind.INTRADAY],
         )
@@ -189,6 +210,7 @@ def _inputs_sha256(tariff_code: str, fleet_inputs_: FleetInputs) -> str:
         "soc_max_kwh",
         "soc_initial_kwh",
         "degradation_cost_per_kwh",
+        "min_power",
     ):
         digest.update(np.round(getattr(problem.fleet, name), 6).tobytes())
     for values in (problem.import_price, problem.export_price, problem.pv_kw, problem.load_kw):
@@ -251,6 +273,14 @@ def storage_schedule_run(
         run.save()
         _rows_write(run, fleet, schedule)
     return run
+
+
+def storage_schedule_day(*, tariff_code: str, day: date, kind: str, now: datetime, **options) -> ScheduleRun:
+    """Schedule the utility's local `day` (midnight to midnight in GRID_STORAGE_TIME_ZONE)."""
+    period_start, period_end = schedule_day_bounds(day)
+    return storage_schedule_run(
+        tariff_code=tariff_code, period_start=period_start, period_end=period_end, kind=kind, now=now, **options
+    )
 
 
 def _rows_write(run: ScheduleRun, fleet: FleetInputs, schedule) -> None:
@@ -368,10 +398,11 @@ def storage_schedules_due(*, tariff_code: str, now: datetime, mqtt_url: str | No
     from pricing.selectors.tariffs import UnableToPriceTariff
 
     runs = []
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    tomorrow = today + timedelta(days=1)
-    next_step = today + STEP * (int((now - today) / STEP) + 1)
-    plans = [(ScheduleRun.Kind.DAY_AHEAD, tomorrow, tomorrow + timedelta(days=1))]
+    step = schedule_step()
+    today_date = inputs.local_date(now, schedule_zone())
+    today, tomorrow = schedule_day_bounds(today_date)
+    next_step = today + step * (int((now - today) / step) + 1)
+    plans = [(ScheduleRun.Kind.DAY_AHEAD, *schedule_day_bounds(today_date + timedelta(days=1)))]
     if next_step < tomorrow:
         plans.append((ScheduleRun.Kind.INTRADAY, next_step, tomorrow))
     for kind, start, end in plans:
