@@ -396,7 +396,7 @@ GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
 GRID_STORAGE_TIME_ZONE = env("GRID_STORAGE_TIME_ZONE", default="Europe/London")
 GRID_STORAGE_STEP_MINUTES = env.int("GRID_STORAGE_STEP_MINUTES", default=30)
 if GRID_STORAGE_STEP_MINUTES not in (5, 10, 15, 30, 60):
-    raise ImproperlyConfigured(f"GRID_STORAGE_STEP_MINUTES must divide an hour, got {GRID_STORAGE_STEP_MINUTES}")
+    raise ImproperlyConfigured(f"GRID_STORAGE_STEP_MINUTES must divide an hour: {GRID_STORAGE_STEP_MINUTES}")
 MQTT_CA_FILE = env("MQTT_CA_FILE", default="")  # CA of the broker's certificate; empty: the system's CAs
 MQTT_MAX_PAYLOAD_BYTES = env.int("MQTT_MAX_PAYLOAD_BYTES", default=256 * 1024)
 if MQTT_MAX_PAYLOAD_BYTES < 1024:

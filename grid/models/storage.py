@@ -47,7 +47,7 @@ class BatteryAsset(models.Model):
         max_digits=8,
         decimal_places=2,
         default=0,
-        help_text="When charging or discharging, at least this power (0 = any power); scheduled with binaries.",
+        help_text="When charging or discharging, at least this power (0 = any); scheduled with binaries.",
     )
     pv_peak_kw = models.DecimalField(
         max_digits=8,

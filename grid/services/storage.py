@@ -135,9 +135,7 @@ def fleet_inputs(
             for asset in assets
         ]
     )
-    load = inputs.load_profiles_kw(
-        meter_points=meter_points, starts=starts, step=step, zone=schedule_zone()
-    )
+    load = inputs.load_profiles_kw(meter_points=meter_points, starts=starts, step=step, zone=schedule_zone())
     feeders = [mp.feeder_code or "-" for mp in meter_points]
     limits = {
         limit.feeder_code: (float(limit.import_limit_kw), float(limit.export_limit_kw))
@@ -279,7 +277,12 @@ def storage_schedule_day(*, tariff_code: str, day: date, kind: str, now: datetim
     """Schedule the utility's local `day` (midnight to midnight in GRID_STORAGE_TIME_ZONE)."""
     period_start, period_end = schedule_day_bounds(day)
     return storage_schedule_run(
-        tariff_code=tariff_code, period_start=period_start, period_end=period_end, kind=kind, now=now, **options
+        tariff_code=tariff_code,
+        period_start=period_start,
+        period_end=period_end,
+        kind=kind,
+        now=now,
+        **options,
     )
 
 

@@ -52,9 +52,9 @@ def week_earlier(starts: list[datetime], zone: str) -> list[datetime]:
     earlier = []
     for t in starts:
         local = t.astimezone(tz)
-        wall = datetime(
-            local.year, local.month, local.day, local.hour, local.minute, tzinfo=tz
-        ) - timedelta(days=7)
+        wall = datetime(local.year, local.month, local.day, local.hour, local.minute, tzinfo=tz) - timedelta(
+            days=7
+        )
         earlier.append(wall.astimezone(UTC))
     return earlier
 
