@@ -98,6 +98,7 @@ class ScheduleRun(models.Model):
 
     class Status(models.TextChoices):
         OPTIMAL = "optimal", "Optimal"
+        RUNNING = "running", "Subproblems being solved by workers"
         TIME_LIMIT = "time_limit", "Stopped at the time limit with a feasible schedule"
         INFEASIBLE = "infeasible", "Infeasible"
 
@@ -118,6 +119,8 @@ class ScheduleRun(models.Model):
     created_at = models.DateTimeField()
     dispatched_at = models.DateTimeField(null=True, blank=True)
     acknowledged_units = models.PositiveIntegerField(default=0)
+    jobs_total = models.PositiveIntegerField(default=0, help_text="Subproblems (feeders, blocks of units).")
+    jobs_done = models.PositiveIntegerField(default=0, help_text="Subproblems solved so far (progress).")
 
     class Meta:
         constraints = [

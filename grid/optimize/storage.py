@@ -672,18 +672,12 @@ def _milp_fallback(problem: StorageProblem, x_inc: np.ndarray) -> np.ndarray | N
 _SHARED: StorageProblem | None = None
 
 
-def _work(job):
-    import time
-
-    cpu = time.process_time()
+def _work(job: Job) -> JobResult:
     index, coupled, binaries, time_limit = job
     assert _SHARED is not None
     sub = _SHARED.subproblem(index) if len(index) != len(_SHARED.fleet) else _SHARED
-    x, objective, status = _solve_block(sub, coupled, binaries, time_limit)
-    cpu = time.process_time() - cpu
-    if x is None:
-        return index, None, objective, status, cpu
-    return index, x[:, :3].astype(np.float64), objective, status, cpu
+    x, objective, status, cpu = block_solve(sub, coupled, binaries, time_limit)
+    return index, x, objective, status, cpu
 
 
 def _run_jobs(problem: StorageProblem, jobs: list, workers: int, progress=None):
@@ -735,6 +729,78 @@ def feeder_precheck(problem: StorageProblem) -> None:
             )
 
 
+Job = tuple[np.ndarray, tuple[str, ...], bool, float]  # (unit indices, coupled feeders, binaries, time limit)
+JobResult = tuple[
+    np.ndarray, np.ndarray | None, float, str, float
+]  # (indices, x[:, :3], objective, status, cpu)
+
+
+def schedule_jobs(
+    problem: StorageProblem, *, milp_time_limit: float = 20.0, units_per_block: int = UNITS_PER_BLOCK
+) -> list[Job]:
+    """The independent subproblems: one per limited feeder (largest first), unlimited units in blocks."""
+    binaries = bool(problem.binary_intervals().any())
+    feeders = np.asarray(problem.fleet.feeders)
+    limited = np.isin(feeders, list(problem.feeder_limits))
+    jobs: list[Job] = [
+        (np.flatnonzero(feeders == f), (f,), binaries, milp_time_limit)
+        for f in sorted(problem.feeder_limits)
+        if (feeders == f).any()
+    ]
+    jobs.sort(key=lambda job: -len(job[0]))
+    free = np.flatnonzero(~limited)
+    jobs += [
+        (free[i : i + units_per_block], (), binaries, milp_time_limit)
+        for i in range(0, len(free), units_per_block)
+    ]
+    return jobs
+
+
+def block_solve(
+    problem: StorageProblem, coupled: Sequence[str], binaries: bool, time_limit: float
+) -> tuple[np.ndarray | None, float, str, float]:
+    """Solve one subproblem (all its units): (charge/discharge/soc per unit, objective, status, CPU s)."""
+    import time
+
+    cpu = time.process_time()
+    x, objective, status = _solve_block(problem, coupled, binaries, time_limit)
+    cpu = time.process_time() - cpu
+    return (None if x is None else x[:, :3].astype(np.float64)), objective, status, cpu
+
+
+def schedule_combine(problem: StorageProblem, results: Sequence[JobResult], started: float) -> Schedule:
+    """The fleet's schedule from its subproblems' solutions; raise ScheduleInfeasible for a failed one."""
+    import time
+
+    n, steps = len(problem.fleet), problem.intervals
+    feeders = np.asarray(problem.fleet.feeders)
+    charge = np.zeros((n, steps))
+    discharge = np.zeros((n, steps))
+    soc = np.zeros((n, steps))
+    statuses: set[str] = set()
+    coupled = []
+    for index, x, _objective, status, _cpu in results:
+        if x is None:
+            raise ScheduleInfeasible(
+                f"feeder {feeders[index[0]]}: the limits cannot be met over the day with the batteries' "
+                f"energy (solver: {status})"
+            )
+        charge[index], discharge[index], soc[index] = x[:, 0], x[:, 1], x[:, 2]
+        statuses.add(status)
+        limits = problem.feeder_limits.get(feeders[index[0]]) if len(index) else None
+        if limits is not None:
+            total = (problem.load_kw[index] - problem.pv_kw[index] + x[:, 0] - x[:, 1]).sum(axis=0)
+            imp, exp = limits
+            if np.any(total > imp - 2 * LIMIT_MARGIN_KW) or np.any(total < -exp + 2 * LIMIT_MARGIN_KW):
+                coupled.append(str(feeders[index[0]]))
+    status = "time_limit" if "time_limit" in statuses else "optimal"
+    schedule = Schedule(charge, discharge, soc, 0.0, status, feeders_coupled=sorted(coupled))
+    schedule.solver_cpu_seconds = float(sum(r[4] for r in results))
+    schedule.objective = schedule_cost(problem, schedule)
+    schedule.seconds = time.perf_counter() - started
+    return schedule
+
+
 def schedule_optimize(
     problem: StorageProblem,
     *,
@@ -750,56 +816,123 @@ def schedule_optimize(
     problem_validate(problem)
     feeder_precheck(problem)
     workers = workers or min(os.cpu_count() or 1, 8)
-    n, steps = len(problem.fleet), problem.intervals
-    binaries = bool(problem.binary_intervals().any())
-    feeders = np.asarray(problem.fleet.feeders)
-    charge = np.zeros((n, steps))
-    discharge = np.zeros((n, steps))
-    soc = np.zeros((n, steps))
-    objective = 0.0
-    statuses: set[str] = set()
-
-    def store(results):
-        nonlocal objective
-        for index, x, obj, status, _cpu in results:
-            if x is None:
-                feeder = feeders[index[0]]
-                raise ScheduleInfeasible(
-                    f"feeder {feeder}: the limits cannot be met over the day with the batteries' energy "
-                    f"(solver: {status})"
-                )
-            charge[index], discharge[index], soc[index] = x[:, 0], x[:, 1], x[:, 2]
-            objective += obj
-            statuses.add(status)
-
-    # One job per limited feeder (its units alone, then jointly if the limit binds); other units in blocks.
-    limited = np.isin(feeders, list(problem.feeder_limits))
-    jobs = [
-        (np.flatnonzero(feeders == f), (f,), binaries, milp_time_limit)
-        for f in sorted(problem.feeder_limits)
-        if (feeders == f).any()
-    ]
-    jobs.sort(key=lambda job: -len(job[0]))
-    free = np.flatnonzero(~limited)
-    jobs += [
-        (free[i : i + units_per_block], (), binaries, milp_time_limit)
-        for i in range(0, len(free), units_per_block)
-    ]
+    jobs = schedule_jobs(problem, milp_time_limit=milp_time_limit, units_per_block=units_per_block)
     results = list(_run_jobs(problem, jobs, workers, progress))
-    coupled = []
-    for index, x, _objective, _status, _cpu in results:
-        if x is not None and len(index) and problem.feeder_limits.get(feeders[index[0]]) is not None:
-            total = (problem.load_kw[index] - problem.pv_kw[index] + x[:, 0] - x[:, 1]).sum(axis=0)
-            imp, exp = problem.feeder_limits[feeders[index[0]]]
-            if np.any(total > imp - 2 * LIMIT_MARGIN_KW) or np.any(total < -exp + 2 * LIMIT_MARGIN_KW):
-                coupled.append(str(feeders[index[0]]))
-    store(results)
-    status = "time_limit" if "time_limit" in statuses else "optimal"
-    schedule = Schedule(charge, discharge, soc, objective, status, feeders_coupled=sorted(coupled))
-    schedule.solver_cpu_seconds = float(sum(r[4] for r in results))
-    schedule.objective = schedule_cost(problem, schedule)
-    schedule.seconds = time.perf_counter() - started
-    return schedule
+    return schedule_combine(problem, results, started)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Subproblems as plain data (JSON), for solving them in other processes or machines (Celery workers)
+# ---------------------------------------------------------------------------------------------------------
+def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) -> dict:
+    """The problem (or the units `index` of it) as JSON-ready lists."""
+    sub = problem if index is None else problem.subproblem(np.asarray(index))
+    fleet = sub.fleet
+    return {
+        "units": list(fleet.units),
+        "feeders": list(fleet.feeders),
+        **{name: getattr(fleet, name).tolist() for name in _ARRAY_FIELDS},
+        "min_power_kw": fleet.min_power.tolist(),
+        "dt_h": sub.dt_h,
+        "import_price": sub.import_price.tolist(),
+        "export_price": sub.export_price.tolist(),
+        "pv_kw": sub.pv_kw.tolist(),
+        "load_kw": sub.load_kw.tolist(),
+        "feeder_limits": {f: list(v) for f, v in sub.feeder_limits.items() if f in set(fleet.feeders)},
+        "interval_starts": None if sub.interval_starts is None else list(sub.interval_starts),
+    }
+
+
+def problem_from_payload(payload: dict) -> StorageProblem:
+    steps = len(payload["import_price"])
+    return StorageProblem(
+        fleet=Fleet(
+            units=list(payload["units"]),
+            feeders=list(payload["feeders"]),
+            **{name: np.asarray(payload[name], dtype=float) for name in _ARRAY_FIELDS},
+            min_power_kw=np.asarray(payload["min_power_kw"], dtype=float),
+        ),
+        dt_h=float(payload["dt_h"]),
+        import_price=np.asarray(payload["import_price"], dtype=float),
+        export_price=np.asarray(payload["export_price"], dtype=float),
+        pv_kw=np.asarray(payload["pv_kw"], dtype=float).reshape(-1, steps),
+        load_kw=np.asarray(payload["load_kw"], dtype=float).reshape(-1, steps),
+        feeder_limits={f: (float(v[0]), float(v[1])) for f, v in payload["feeder_limits"].items()},
+        interval_starts=payload["interval_starts"],
+    )
+
+
+def job_payload(problem: StorageProblem, job: Job) -> dict:
+    """One subproblem and how to solve it, as JSON."""
+    index, coupled, binaries, time_limit = job
+    return {
+        "index": index.tolist(),
+        "problem": problem_payload(problem, index),
+        "coupled": list(coupled),
+        "binaries": binaries,
+        "time_limit": time_limit,
+    }
+
+
+def job_payload_solve(payload: dict) -> dict:
+    """Solve a `job_payload`; the answer is JSON too (set points per unit, objective, status, CPU s)."""
+    problem = problem_from_payload(payload["problem"])
+    x, objective, status, cpu = block_solve(
+        problem, tuple(payload["coupled"]), bool(payload["binaries"]), float(payload["time_limit"])
+    )
+    return {
+        "index": payload["index"],
+        "x": None if x is None else x.tolist(),
+        "objective": None if x is None else objective,
+        "status": status,
+        "cpu": cpu,
+    }
+
+
+def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> StorageProblem:
+    """The fleet's problem again from its subproblems and their unit indices (the inverse of splitting)."""
+    order = np.concatenate([np.asarray(index, dtype=np.int64) for index, _sub in parts])
+    n = len(order)
+    first = parts[0][1]
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+
+    def stack(getter) -> np.ndarray:
+        return np.concatenate([np.asarray(getter(sub)) for _index, sub in parts])[position]
+
+    limits: dict[str, tuple[float, float]] = {}
+    for _index, sub in parts:
+        limits.update(sub.feeder_limits)
+    units = [u for _index, sub in parts for u in sub.fleet.units]
+    feeders = [f for _index, sub in parts for f in sub.fleet.feeders]
+    fleet = Fleet(
+        units=[units[k] for k in position],
+        feeders=[feeders[k] for k in position],
+        **{name: stack(lambda sub, name=name: getattr(sub.fleet, name)) for name in _ARRAY_FIELDS},
+        min_power_kw=stack(lambda sub: sub.fleet.min_power),
+    )
+    return StorageProblem(
+        fleet=fleet,
+        dt_h=first.dt_h,
+        import_price=first.import_price,
+        export_price=first.export_price,
+        pv_kw=stack(lambda sub: sub.pv_kw),
+        load_kw=stack(lambda sub: sub.load_kw),
+        feeder_limits=limits,
+        interval_starts=first.interval_starts,
+    )
+
+
+def job_result(answer: dict) -> JobResult:
+    x = None if answer["x"] is None else np.asarray(answer["x"], dtype=float)
+    objective = math.nan if answer["objective"] is None else float(answer["objective"])
+    return (
+        np.asarray(answer["index"], dtype=np.int64),
+        x,
+        objective,
+        str(answer["status"]),
+        float(answer["cpu"]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 
 from core.errors import DomainError
 from grid.models import BatteryAsset, FeederLimit, ScheduleInterval, ScheduleRun
@@ -20,6 +21,16 @@ from grid.optimize.storage import (
     Fleet,
     ScheduleInfeasible,
     StorageProblem,
+    StorageProblemError,
+    feeder_precheck,
+    job_payload,
+    job_payload_solve,
+    job_result,
+    problem_from_payload,
+    problem_merge,
+    problem_validate,
+    schedule_combine,
+    schedule_jobs,
     schedule_optimize,
     self_consumption_pct,
 )
@@ -30,6 +41,8 @@ log = logging.getLogger(__name__)
 
 EXPORT_PRICE_PER_KWH = Decimal("0.05")
 MQTT_TOPIC_ROOT = "grid/storage"
+BLOCK_TASK = "grid.tasks.storage.storage_block_solve_task"
+COLLECT_TASK = "grid.tasks.storage.storage_schedule_collect_task"
 
 
 def schedule_step() -> timedelta:
@@ -226,11 +239,19 @@ def storage_schedule_run(
     as_of: datetime | None = None,
     export_price_per_kwh: Decimal = EXPORT_PRICE_PER_KWH,
     workers: int = 1,
+    fan_out: bool = False,
+    queue: str | None = None,
+    mqtt_url: str | None = None,
 ) -> ScheduleRun:
     """Optimise the active fleet over the period and store the run with one row per unit and interval.
 
     Idempotent: the same inputs (prices, PV, load, limits, states of charge) return the stored run. An
     infeasible problem is stored with its message (status `infeasible`) and no rows.
+
+    With `fan_out`, the run is stored as `running` and its subproblems (one per limited feeder, blocks of 40
+    other units) go to Celery workers as a chord once the transaction commits: each worker solves one and
+    counts it in `jobs_done`; the chord's callback assembles the schedule, writes the rows and, with
+    `mqtt_url`, dispatches it. `queue` overrides the grid queue (tests' own worker).
     """
     fleet = fleet_inputs(
         tariff_code=tariff_code,
@@ -254,6 +275,8 @@ def storage_schedule_run(
         intervals=problem.intervals,
         created_at=now,
     )
+    if fan_out:
+        return _fan_out(run, problem, queue=queue, mqtt_url=mqtt_url)
     try:
         schedule = schedule_optimize(problem, workers=workers)
     except ScheduleInfeasible as exc:
@@ -261,6 +284,12 @@ def storage_schedule_run(
         run.message = str(exc)
         run.save()
         return run
+    _run_complete(run, fleet, schedule)
+    return run
+
+
+def _run_complete(run: ScheduleRun, fleet: FleetInputs, schedule) -> None:
+    problem = fleet.problem
     run.status = schedule.status
     run.objective = Decimal(str(round(schedule.objective, 4)))
     run.seconds = schedule.seconds
@@ -270,6 +299,75 @@ def storage_schedule_run(
     with transaction.atomic():
         run.save()
         _rows_write(run, fleet, schedule)
+
+
+def _fan_out(run: ScheduleRun, problem: StorageProblem, *, queue: str | None, mqtt_url: str | None):
+    """Store the run as running and send its subproblems to the workers as a chord after commit."""
+    try:
+        problem_validate(problem)
+        feeder_precheck(problem)
+    except (ScheduleInfeasible, StorageProblemError) as exc:
+        run.status = ScheduleRun.Status.INFEASIBLE
+        run.message = str(exc)
+        run.save()
+        return run
+    payloads = [job_payload(problem, job) for job in schedule_jobs(problem)]
+    run.status = ScheduleRun.Status.RUNNING
+    run.jobs_total = len(payloads)
+    run.save()
+    run_id = run.pk
+    transaction.on_commit(lambda: _chord_send(run_id, payloads, queue, mqtt_url), robust=True)
+    return run
+
+
+def _chord_send(run_id: int, payloads: list[dict], queue: str | None, mqtt_url: str | None) -> None:
+    from celery import chord
+
+    from core.jobs import task_by_name
+
+    options = {"queue": queue} if queue else {}
+    header = [task_by_name(BLOCK_TASK).si(run_id=run_id, payload=p).set(**options) for p in payloads]
+    body = task_by_name(COLLECT_TASK).s(run_id=run_id, mqtt_url=mqtt_url).set(**options)
+    chord(header)(body)
+
+
+def storage_block_solve(*, run_id: int, payload: dict) -> dict:
+    """Solve one subproblem of a fanned-out run and count it as done; the answer carries its inputs back."""
+    answer = job_payload_solve(payload)
+    ScheduleRun.objects.filter(pk=run_id).update(jobs_done=F("jobs_done") + 1)
+    answer["problem"] = payload["problem"]
+    return answer
+
+
+def storage_schedule_collect(
+    *, run_id: int, answers: list[dict], now: datetime, mqtt_url: str | None = None
+) -> ScheduleRun:
+    """Assemble a fanned-out run from its subproblems' answers and write its rows (idempotent)."""
+    run = ScheduleRun.objects.get(pk=run_id)
+    if run.status != ScheduleRun.Status.RUNNING:
+        return run
+    results = [job_result(answer) for answer in answers]
+    problem = problem_merge(
+        [(r[0], problem_from_payload(a["problem"])) for r, a in zip(results, answers, strict=True)]
+    )
+    try:
+        schedule = schedule_combine(problem, results, started=0.0)
+    except ScheduleInfeasible as exc:
+        run.status = ScheduleRun.Status.INFEASIBLE
+        run.message = str(exc)
+        run.save()
+        return run
+    schedule.seconds = schedule.solver_cpu_seconds  # the workers' summed solve time
+    by_code = {a.code: a for a in BatteryAsset.objects.filter(code__in=list(problem.fleet.units))}
+    step = schedule_step()
+    fleet = FleetInputs(
+        assets=[by_code[code] for code in problem.fleet.units],
+        starts=[run.period_start + k * step for k in range(problem.intervals)],
+        problem=problem,
+    )
+    _run_complete(run, fleet, schedule)
+    if mqtt_url and run.kind != ScheduleRun.Kind.WHAT_IF:
+        run = storage_schedule_dispatch(run_id=run.pk, now=now, mqtt_url=mqtt_url)
     return run
 
 
@@ -392,7 +490,9 @@ def storage_schedule_dispatch(
 # --- beat: day ahead once prices are in, intraday when inputs change ---------------------------------------
 
 
-def storage_schedules_due(*, tariff_code: str, now: datetime, mqtt_url: str | None) -> list[ScheduleRun]:
+def storage_schedules_due(
+    *, tariff_code: str, now: datetime, mqtt_url: str | None, fan_out: bool = False
+) -> list[ScheduleRun]:
     """Schedule tomorrow once its prices exist, and the rest of today again; dispatch what is new.
 
     Both are idempotent on their inputs: a run repeats only when prices, forecasts, limits or states of charge
@@ -412,14 +512,21 @@ def storage_schedules_due(*, tariff_code: str, now: datetime, mqtt_url: str | No
         try:
             before = ScheduleRun.objects.count()
             run = storage_schedule_run(
-                tariff_code=tariff_code, period_start=start, period_end=end, kind=kind, now=now
+                tariff_code=tariff_code,
+                period_start=start,
+                period_end=end,
+                kind=kind,
+                now=now,
+                fan_out=fan_out,
+                mqtt_url=mqtt_url,  # a fanned-out run is dispatched by its chord's callback
             )
         except UnableToPriceTariff:
             continue  # prices not in yet
         except UnableToSchedule as exc:
             log.info("storage schedule %s skipped: %s", kind, exc)
             continue
-        if ScheduleRun.objects.count() > before and mqtt_url and run.status != ScheduleRun.Status.INFEASIBLE:
+        ready = run.status not in (ScheduleRun.Status.INFEASIBLE, ScheduleRun.Status.RUNNING)
+        if ScheduleRun.objects.count() > before and mqtt_url and ready:
             run = storage_schedule_dispatch(run_id=run.pk, now=now, mqtt_url=mqtt_url)
         runs.append(run)
     return runs
