@@ -394,6 +394,9 @@ GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
 # The utility's local zone: schedule and balancing days run from local midnight to local midnight (DST days
 # have 23 or 25 hours), and the schedules' step in minutes (30: 46/48/50 a day; 15: 92/96/100).
 GRID_STORAGE_TIME_ZONE = env("GRID_STORAGE_TIME_ZONE", default="Europe/London")
+# A consumer-response model file (grid.optimize.response.ResponseModel.save) for balancing; "" = the 2013
+# London trial's.
+GRID_CONSUMER_RESPONSE_FILE = env("GRID_CONSUMER_RESPONSE_FILE", default="")
 # Solve the scheduled runs' subproblems (feeders, blocks of units) on Celery workers as a chord.
 GRID_STORAGE_FAN_OUT = env.bool("GRID_STORAGE_FAN_OUT", default=False)
 GRID_STORAGE_STEP_MINUTES = env.int("GRID_STORAGE_STEP_MINUTES", default=30)

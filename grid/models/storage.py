@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
+from grid.models.operations import Scenario
 from metering.models import MeterPoint
 
 
@@ -174,8 +175,34 @@ class BalancingRun(models.Model):
     shed_kwh_with_signal = models.FloatField(
         default=0, help_text="Energy load shedding would still cut with the price signal."
     )
+    valley_fill_kwh = models.FloatField(
+        default=0, help_text="Energy the Low bands pull into the night valley (after − before there)."
+    )
     publication_revision = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"balancing {self.tariff_code} {self.day} #{self.pk}"
+
+
+class ScenarioBalancing(models.Model):
+    """What price balancing and the battery fleet would do in a grid scenario, next to its shedding plan."""
+
+    scenario = models.OneToOneField(Scenario, on_delete=models.CASCADE, related_name="balancing")
+    bands = models.JSONField(default=list, help_text="The band chosen for each step (Low/Normal/High).")
+    battery_mw = models.JSONField(default=list, help_text="Fleet power per step, MW (+ discharge, − charge).")
+    units = models.PositiveIntegerField(default=0, help_text="Batteries on the network's mapped feeders.")
+    peak_base_mw = models.FloatField(help_text="The scenario's peak load, MW.")
+    target_mw = models.FloatField(help_text="The load the shedding plan brings the worst step down to.")
+    shed_mw = models.FloatField(default=0, help_text="The shedding plan's cut at the worst step.")
+    peak_with_balancing_mw = models.FloatField()
+    peak_with_storage_mw = models.FloatField(help_text="With price balancing and the batteries.")
+    residual_shed_mw = models.FloatField(
+        default=0, help_text="What shedding still cuts at the worst step with balancing and batteries."
+    )
+    battery_discharge_mwh = models.FloatField(default=0)
+    battery_charge_mwh = models.FloatField(default=0)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"balancing of scenario {self.scenario_id}"

@@ -10,9 +10,9 @@ import numpy as np
 from django.db import transaction
 
 from core.errors import DomainError
-from grid.models import BalancingRun, FeederLimit
+from grid.models import BalancingRun, BatteryAsset, FeederLimit, ScenarioBalancing
 from grid.optimize.balancing import FeederOutcome, signal_balance, signal_what_if
-from grid.optimize.response import BANDS, trial_model
+from grid.optimize.response import BANDS, ResponseModel, rate_response, trial_model
 from grid.services import storage_inputs as inputs
 
 STEP = timedelta(minutes=30)
@@ -23,6 +23,28 @@ BAND_RATES = {"Low": Decimal("0.0399"), "Normal": Decimal("0.1176"), "High": Dec
 
 class UnableToBalance(DomainError):
     code = "unable_to_balance"
+
+
+def consumer_response_model() -> ResponseModel:
+    """The consumer-response model balancing uses: GRID_CONSUMER_RESPONSE_FILE when set (a model saved by
+    `ResponseModel.save`, e.g. re-estimated on newer data), else the 2013 London trial's."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = getattr(settings, "GRID_CONSUMER_RESPONSE_FILE", "")
+    return ResponseModel.load(Path(path)) if path else trial_model()
+
+
+def consumer_response_hook():
+    """The same model as a hook on unit rates, `(starts, kwh_e4, rate_micros) -> kwh_e4`: the signature of
+    billing's tariff comparison (`billing.comparison.ConsumerResponse`), which config wires it into (billing
+    and grid do not import each other)."""
+    return rate_response(
+        consumer_response_model(),
+        band_rates_per_kwh={band: float(rate) for band, rate in BAND_RATES.items()},
+        zone=_zone(),
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ def price_signal_what_if(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         bands=bands,
         hours=inputs.local_hours(starts, _zone()),
-        model=trial_model(),
+        model=consumer_response_model(),
         limits_kw=limits,
     )
     return WhatIf(starts=starts, bands=list(bands), feeders=outcomes)
@@ -136,7 +158,7 @@ def balancing_run(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         limits_kw=limits,
         hours=inputs.local_hours(starts, _zone()),
-        model=trial_model(),
+        model=consumer_response_model(),
         dt_h=STEP.total_seconds() / 3600,
     )
     with transaction.atomic():
@@ -178,6 +200,76 @@ def balancing_run(
             peak_after_kw=result.peak_after_kw,
             shed_kwh_without_signal=result.shed_kwh_without_signal,
             shed_kwh_with_signal=result.shed_kwh_with_signal,
+            valley_fill_kwh=result.valley_fill_kwh,
             publication_revision=revision,
             created_at=now,
         )
+
+
+def scenario_balancing_record(
+    *,
+    scenario_id: int,
+    steps: list[datetime],
+    load_mw: np.ndarray,
+    worst_step: int | None,
+    shed_mw: float,
+    feeder_codes: list[str],
+    now: datetime,
+) -> ScenarioBalancing:
+    """Price balancing and the battery fleet in a grid scenario, against its shedding plan (the scenario
+    run's hook; idempotent per scenario).
+
+    The target is the load the shedding plan leaves at the worst step (its load − shed). The bands are
+    chosen for the network's total load against that target (High where above it, Low in the valley); the
+    fleet of batteries on the network's mapped feeders then shaves what is still above it (discharging
+    above, recharging in the valley, ending where it started). Both are stored next to the plan."""
+    from grid.optimize.balancing import peak_shave
+
+    load = np.asarray(load_mw, dtype=float)
+    dt_h = (steps[1] - steps[0]).total_seconds() / 3600 if len(steps) > 1 else 0.25
+    worst = int(np.argmax(load)) if worst_step is None else worst_step
+    target = float(load[worst] - shed_mw) if shed_mw > 0 else float(load.max())
+    result = signal_balance(
+        baseline_kw={"network": load},
+        limits_kw={"network": target},
+        hours=inputs.local_hours(steps, _zone()),
+        model=consumer_response_model(),
+        dt_h=dt_h,
+    )
+    balanced = result.feeders["network"].after_kw
+    assets = list(
+        BatteryAsset.objects.filter(active=True, meter_point__feeder_code__in=feeder_codes).values_list(
+            "power_kw", "capacity_kwh", "soc_initial_kwh", "efficiency_charge", "efficiency_discharge"
+        )
+    )
+    power = sum(float(a[0]) for a in assets) / 1000
+    energy = sum(float(a[1]) for a in assets) / 1000
+    soc = sum(float(a[2]) for a in assets) / 1000
+    eta_c = float(np.mean([float(a[3]) for a in assets])) if assets else 0.95
+    eta_d = float(np.mean([float(a[4]) for a in assets])) if assets else 0.95
+    shave = peak_shave(
+        balanced,
+        target_kw=target,
+        power_kw=power,
+        energy_kwh=energy,
+        soc_initial_kwh=soc,
+        efficiency_charge=eta_c,
+        efficiency_discharge=eta_d,
+        dt_h=dt_h,
+    )
+    values = {
+        "bands": result.bands,
+        "battery_mw": [round(float(v), 6) for v in shave.battery_kw],
+        "units": len(assets),
+        "peak_base_mw": float(load.max()),
+        "target_mw": target,
+        "shed_mw": float(shed_mw),
+        "peak_with_balancing_mw": float(balanced.max()),
+        "peak_with_storage_mw": float(shave.after_kw.max()),
+        "residual_shed_mw": max(float(shave.after_kw[worst]) - target, 0.0) if shed_mw > 0 else 0.0,
+        "battery_discharge_mwh": shave.discharge_kwh,  # MW × h: the arrays are in MW here
+        "battery_charge_mwh": shave.charge_kwh,
+        "created_at": now,
+    }
+    record, _created = ScenarioBalancing.objects.update_or_create(scenario_id=scenario_id, defaults=values)
+    return record
