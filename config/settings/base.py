@@ -397,6 +397,9 @@ GRID_STORAGE_TIME_ZONE = env("GRID_STORAGE_TIME_ZONE", default="Europe/London")
 # A consumer-response model file (grid.optimize.response.ResponseModel.save) for balancing; "" = the 2013
 # London trial's.
 GRID_CONSUMER_RESPONSE_FILE = env("GRID_CONSUMER_RESPONSE_FILE", default="")
+# Power factor turning a transformer's sn_mva into the kW limit of the feeders behind it (networks mapped
+# onto feeders; docs/storage.md).
+GRID_STORAGE_POWER_FACTOR = env.float("GRID_STORAGE_POWER_FACTOR", default=0.95)
 # Solve the scheduled runs' subproblems (feeders, blocks of units) on Celery workers as a chord.
 GRID_STORAGE_FAN_OUT = env.bool("GRID_STORAGE_FAN_OUT", default=False)
 GRID_STORAGE_STEP_MINUTES = env.int("GRID_STORAGE_STEP_MINUTES", default=30)

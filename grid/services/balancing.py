@@ -14,6 +14,7 @@ from grid.models import BalancingRun, BatteryAsset, FeederLimit, ScenarioBalanci
 from grid.optimize.balancing import FeederOutcome, signal_balance, signal_what_if
 from grid.optimize.response import BANDS, ResponseModel, rate_response, trial_model
 from grid.services import storage_inputs as inputs
+from grid.services.storage import feeder_limits_kw
 
 STEP = timedelta(minutes=30)
 # The tariff's announced bands (the 2013 trial's dToU rates, per kWh): every adder keeps the rate in
@@ -123,9 +124,7 @@ def price_signal_what_if(
     if unknown:
         raise UnableToBalance(f"Unknown band {unknown[0]!r}: use Low, Normal or High.", field="bands")
     codes = _feeders(feeder_codes)
-    limits = {
-        f.feeder_code: float(f.import_limit_kw) for f in FeederLimit.objects.filter(feeder_code__in=codes)
-    }
+    limits = {code: imp for code, (imp, _exp) in feeder_limits_kw(feeder_codes=codes).items()}
     outcomes = signal_what_if(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         bands=bands,
@@ -151,9 +150,7 @@ def balancing_run(
 
     starts = _day_starts(day)
     codes = _feeders(feeder_codes)
-    limits = {
-        f.feeder_code: float(f.import_limit_kw) for f in FeederLimit.objects.filter(feeder_code__in=codes)
-    }
+    limits = {code: imp for code, (imp, _exp) in feeder_limits_kw(feeder_codes=codes).items()}
     result = signal_balance(
         baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
         limits_kw=limits,

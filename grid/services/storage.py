@@ -34,6 +34,7 @@ from grid.optimize.storage import (
     schedule_optimize,
     self_consumption_pct,
 )
+from grid.selectors.storage import network_feeder_limits_kw
 from grid.services import storage_inputs as inputs
 from metering.models import MeterPoint
 
@@ -150,10 +151,7 @@ def fleet_inputs(
     )
     load = inputs.load_profiles_kw(meter_points=meter_points, starts=starts, step=step, zone=schedule_zone())
     feeders = [mp.feeder_code or "-" for mp in meter_points]
-    limits = {
-        limit.feeder_code: (float(limit.import_limit_kw), float(limit.export_limit_kw))
-        for limit in FeederLimit.objects.filter(feeder_code__in=set(feeders))
-    }
+    limits = feeder_limits_kw(feeder_codes=sorted(set(feeders)))
     soc_now = _soc_at(assets, period_start, step)
 
     def column(name):
@@ -183,6 +181,22 @@ def fleet_inputs(
         interval_starts=[t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in starts],
     )
     return FleetInputs(assets=assets, starts=starts, problem=problem)
+
+
+def feeder_limits_kw(*, feeder_codes: list[str]) -> dict[str, tuple[float, float]]:
+    """{feeder: (import kW, export kW)}: from the network's transformer ratings (sn_mva × the power factor
+    GRID_STORAGE_POWER_FACTOR, shared by load) where a network maps the feeder, else the configured
+    FeederLimit; feeders with neither have no limit."""
+    limits = {
+        limit.feeder_code: (float(limit.import_limit_kw), float(limit.export_limit_kw))
+        for limit in FeederLimit.objects.filter(feeder_code__in=feeder_codes)
+    }
+    limits.update(
+        network_feeder_limits_kw(
+            feeder_codes=feeder_codes, power_factor=float(settings.GRID_STORAGE_POWER_FACTOR)
+        )
+    )
+    return limits
 
 
 def _soc_at(assets: list[BatteryAsset], moment: datetime, step: timedelta) -> np.ndarray:
