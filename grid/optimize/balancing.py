@@ -39,14 +39,10 @@ class FeederOutcome:
         return float(self.after_kw.max())
 
 
-@dataclass(frozen=True)
-class BalanceResult:
-    bands: list[str]
+class FeederPeaks:
+    """The peak of the feeders' summed load before and after a signal (for results with `feeders`)."""
+
     feeders: dict[str, FeederOutcome]
-    shed_kwh_without_signal: float
-    shed_kwh_with_signal: float
-    within_limits: bool
-    valley_fill_kwh: float = 0.0  # energy the Low bands pull into the valley (after − before there)
 
     @property
     def peak_before_kw(self) -> float:
@@ -55,6 +51,16 @@ class BalanceResult:
     @property
     def peak_after_kw(self) -> float:
         return float(sum(f.after_kw for f in self.feeders.values()).max())
+
+
+@dataclass(frozen=True)
+class BalanceResult(FeederPeaks):
+    bands: list[str]
+    feeders: dict[str, FeederOutcome]
+    shed_kwh_without_signal: float
+    shed_kwh_with_signal: float
+    within_limits: bool
+    valley_fill_kwh: float = 0.0  # energy the Low bands pull into the valley (after − before there)
 
 
 def signal_what_if(

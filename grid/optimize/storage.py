@@ -88,12 +88,12 @@ class Fleet:
         return Fleet(
             units=[self.units[i] for i in index],
             feeders=[self.feeders[i] for i in index],
-            **{name: getattr(self, name)[index] for name in _ARRAY_FIELDS},
+            **{name: getattr(self, name)[index] for name in FLEET_ARRAY_FIELDS},
             min_power_kw=None if self.min_power_kw is None else np.asarray(self.min_power_kw)[index],
         )
 
 
-_ARRAY_FIELDS = (
+FLEET_ARRAY_FIELDS = (
     "capacity_kwh",
     "power_kw",
     "efficiency_charge",
@@ -831,7 +831,7 @@ def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) ->
     return {
         "units": list(fleet.units),
         "feeders": list(fleet.feeders),
-        **{name: getattr(fleet, name).tolist() for name in _ARRAY_FIELDS},
+        **{name: getattr(fleet, name).tolist() for name in FLEET_ARRAY_FIELDS},
         "min_power_kw": fleet.min_power.tolist(),
         "dt_h": sub.dt_h,
         "import_price": sub.import_price.tolist(),
@@ -849,7 +849,7 @@ def problem_from_payload(payload: dict) -> StorageProblem:
         fleet=Fleet(
             units=list(payload["units"]),
             feeders=list(payload["feeders"]),
-            **{name: np.asarray(payload[name], dtype=float) for name in _ARRAY_FIELDS},
+            **{name: np.asarray(payload[name], dtype=float) for name in FLEET_ARRAY_FIELDS},
             min_power_kw=np.asarray(payload["min_power_kw"], dtype=float),
         ),
         dt_h=float(payload["dt_h"]),
@@ -908,7 +908,7 @@ def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> Storage
     fleet = Fleet(
         units=[units[k] for k in position],
         feeders=[feeders[k] for k in position],
-        **{name: stack(lambda sub, name=name: getattr(sub.fleet, name)) for name in _ARRAY_FIELDS},
+        **{name: stack(lambda sub, name=name: getattr(sub.fleet, name)) for name in FLEET_ARRAY_FIELDS},
         min_power_kw=stack(lambda sub: sub.fleet.min_power),
     )
     return StorageProblem(

@@ -7,6 +7,7 @@ from grid.models import (
     BatteryAsset,
     Line,
     Load,
+    ScenarioBalancing,
     ScheduleInterval,
     ScheduleRun,
     Switch,
@@ -110,3 +111,7 @@ def network_feeder_limits_kw(
             if network_of.get(code) == network_id:
                 limits[code] = (kw, kw)
     return limits
+
+
+def scenario_balancing_get(*, scenario_id: int) -> ScenarioBalancing | None:
+    return ScenarioBalancing.objects.filter(scenario_id=scenario_id).first()

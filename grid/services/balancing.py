@@ -11,7 +11,7 @@ from django.db import transaction
 
 from core.errors import DomainError
 from grid.models import BalancingRun, BatteryAsset, FeederLimit, ScenarioBalancing
-from grid.optimize.balancing import FeederOutcome, signal_balance, signal_what_if
+from grid.optimize.balancing import FeederOutcome, FeederPeaks, signal_balance, signal_what_if
 from grid.optimize.response import BANDS, ResponseModel, rate_response, trial_model
 from grid.services import storage_inputs as inputs
 from grid.services.storage import feeder_limits_kw
@@ -49,18 +49,10 @@ def consumer_response_hook():
 
 
 @dataclass(frozen=True)
-class WhatIf:
+class WhatIf(FeederPeaks):
     starts: list[datetime]
     bands: list[str]
     feeders: dict[str, FeederOutcome]
-
-    @property
-    def peak_before_kw(self) -> float:
-        return float(sum(f.before_kw for f in self.feeders.values()).max())
-
-    @property
-    def peak_after_kw(self) -> float:
-        return float(sum(f.after_kw for f in self.feeders.values()).max())
 
 
 def _zone() -> str:
@@ -110,6 +102,17 @@ def _feeders(feeder_codes: list[str] | None) -> list[str]:
     return codes
 
 
+def _day_inputs(starts: list[datetime], feeder_codes: list[str] | None, as_of) -> dict:
+    """What a what-if and a balancing run share: each feeder's baseline, import limit, local hours, model."""
+    codes = _feeders(feeder_codes)
+    return {
+        "baseline_kw": feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
+        "limits_kw": {code: imp for code, (imp, _exp) in feeder_limits_kw(feeder_codes=codes).items()},
+        "hours": inputs.local_hours(starts, _zone()),
+        "model": consumer_response_model(),
+    }
+
+
 def price_signal_what_if(
     *, day: date, bands: list[str], feeder_codes: list[str] | None = None, as_of: datetime | None = None
 ) -> WhatIf:
@@ -123,15 +126,7 @@ def price_signal_what_if(
     unknown = sorted(set(bands) - set(BANDS))
     if unknown:
         raise UnableToBalance(f"Unknown band {unknown[0]!r}: use Low, Normal or High.", field="bands")
-    codes = _feeders(feeder_codes)
-    limits = {code: imp for code, (imp, _exp) in feeder_limits_kw(feeder_codes=codes).items()}
-    outcomes = signal_what_if(
-        baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
-        bands=bands,
-        hours=inputs.local_hours(starts, _zone()),
-        model=consumer_response_model(),
-        limits_kw=limits,
-    )
+    outcomes = signal_what_if(bands=bands, **_day_inputs(starts, feeder_codes, as_of))
     return WhatIf(starts=starts, bands=list(bands), feeders=outcomes)
 
 
@@ -149,15 +144,7 @@ def balancing_run(
     from pricing.services.dynamic import AnnouncedRate, announced_rates_publish
 
     starts = _day_starts(day)
-    codes = _feeders(feeder_codes)
-    limits = {code: imp for code, (imp, _exp) in feeder_limits_kw(feeder_codes=codes).items()}
-    result = signal_balance(
-        baseline_kw=feeder_baselines_kw(feeder_codes=codes, starts=starts, as_of=as_of),
-        limits_kw=limits,
-        hours=inputs.local_hours(starts, _zone()),
-        model=consumer_response_model(),
-        dt_h=STEP.total_seconds() / 3600,
-    )
+    result = signal_balance(dt_h=STEP.total_seconds() / 3600, **_day_inputs(starts, feeder_codes, as_of))
     with transaction.atomic():
         revision = None
         if publish:

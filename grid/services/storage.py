@@ -18,6 +18,7 @@ from django.db.models import F
 from core.errors import DomainError
 from grid.models import BatteryAsset, FeederLimit, ScheduleInterval, ScheduleRun
 from grid.optimize.storage import (
+    FLEET_ARRAY_FIELDS,
     Fleet,
     ScheduleInfeasible,
     StorageProblem,
@@ -226,17 +227,7 @@ def _inputs_sha256(tariff_code: str, fleet_inputs_: FleetInputs) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([tariff_code, problem.interval_starts, list(problem.fleet.units)]).encode())
     digest.update(json.dumps(sorted(problem.feeder_limits.items())).encode())
-    for name in (
-        "capacity_kwh",
-        "power_kw",
-        "efficiency_charge",
-        "efficiency_discharge",
-        "soc_min_kwh",
-        "soc_max_kwh",
-        "soc_initial_kwh",
-        "degradation_cost_per_kwh",
-        "min_power",
-    ):
+    for name in (*FLEET_ARRAY_FIELDS, "min_power"):
         digest.update(np.round(getattr(problem.fleet, name), 6).tobytes())
     for values in (problem.import_price, problem.export_price, problem.pv_kw, problem.load_kw):
         digest.update(np.round(values, 6).tobytes())
@@ -294,11 +285,16 @@ def storage_schedule_run(
     try:
         schedule = schedule_optimize(problem, workers=workers)
     except ScheduleInfeasible as exc:
-        run.status = ScheduleRun.Status.INFEASIBLE
-        run.message = str(exc)
-        run.save()
-        return run
+        return _infeasible(run, exc)
     _run_complete(run, fleet, schedule)
+    return run
+
+
+def _infeasible(run: ScheduleRun, error: Exception) -> ScheduleRun:
+    """Store the run as infeasible with the message naming the feeder (and interval), without rows."""
+    run.status = ScheduleRun.Status.INFEASIBLE
+    run.message = str(error)
+    run.save()
     return run
 
 
@@ -321,10 +317,7 @@ def _fan_out(run: ScheduleRun, problem: StorageProblem, *, queue: str | None, mq
         problem_validate(problem)
         feeder_precheck(problem)
     except (ScheduleInfeasible, StorageProblemError) as exc:
-        run.status = ScheduleRun.Status.INFEASIBLE
-        run.message = str(exc)
-        run.save()
-        return run
+        return _infeasible(run, exc)
     payloads = [job_payload(problem, job) for job in schedule_jobs(problem)]
     run.status = ScheduleRun.Status.RUNNING
     run.jobs_total = len(payloads)
@@ -367,10 +360,7 @@ def storage_schedule_collect(
     try:
         schedule = schedule_combine(problem, results, started=0.0)
     except ScheduleInfeasible as exc:
-        run.status = ScheduleRun.Status.INFEASIBLE
-        run.message = str(exc)
-        run.save()
-        return run
+        return _infeasible(run, exc)
     schedule.seconds = schedule.solver_cpu_seconds  # the workers' summed solve time
     by_code = {a.code: a for a in BatteryAsset.objects.filter(code__in=list(problem.fleet.units))}
     step = schedule_step()
