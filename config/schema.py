@@ -17,8 +17,8 @@ from forecasting.graphql.mutations import Mutation as ForecastingMutation
 from forecasting.graphql.queries import Query as ForecastingQuery
 from grid.graphql.mutations import Mutation as GridMutation
 from grid.graphql.queries import Query as GridQuery
-from grid.graphql.storage import Mutation as StorageMutation
-from grid.graphql.storage import Query as StorageQuery
+from grid.graphql.storage_mutations import Mutation as StorageMutation
+from grid.graphql.storage_queries import Query as StorageQuery
 from metering.graphql.mutations import Mutation as MeteringMutation
 from metering.graphql.queries import Query as MeteringQuery
 from pricing.graphql.mutations import Mutation as PricingMutation

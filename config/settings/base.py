@@ -413,6 +413,20 @@ MQTT_URL = env("MQTT_URL", default="mqtt://127.0.0.1:1883")
 # whether schedules are dispatched over MQTT.
 GRID_STORAGE_TARIFF_CODE = env("GRID_STORAGE_TARIFF_CODE", default="")
 GRID_STORAGE_DISPATCH = env.bool("GRID_STORAGE_DISPATCH", default=False)
+# The utility's local zone: schedule and balancing days run from local midnight to local midnight (DST days
+# have 23 or 25 hours), and the schedules' step in minutes (30: 46/48/50 a day; 15: 92/96/100).
+GRID_STORAGE_TIME_ZONE = env("GRID_STORAGE_TIME_ZONE", default="Europe/London")
+# A consumer-response model file (grid.optimize.response.ResponseModel.save) for balancing; "" = the 2013
+# London trial's.
+GRID_CONSUMER_RESPONSE_FILE = env("GRID_CONSUMER_RESPONSE_FILE", default="")
+# Power factor turning a transformer's sn_mva into the kW limit of the feeders behind it (networks mapped
+# onto feeders; docs/storage.md).
+GRID_STORAGE_POWER_FACTOR = env.float("GRID_STORAGE_POWER_FACTOR", default=0.95)
+# Solve the scheduled runs' subproblems (feeders, blocks of units) on Celery workers as a chord.
+GRID_STORAGE_FAN_OUT = env.bool("GRID_STORAGE_FAN_OUT", default=False)
+GRID_STORAGE_STEP_MINUTES = env.int("GRID_STORAGE_STEP_MINUTES", default=30)
+if GRID_STORAGE_STEP_MINUTES not in (5, 10, 15, 30, 60):
+    raise ImproperlyConfigured(f"GRID_STORAGE_STEP_MINUTES must divide an hour: {GRID_STORAGE_STEP_MINUTES}")
 MQTT_CA_FILE = env("MQTT_CA_FILE", default="")  # CA of the broker's certificate; empty: the system's CAs
 MQTT_MAX_PAYLOAD_BYTES = env.int("MQTT_MAX_PAYLOAD_BYTES", default=256 * 1024)
 if MQTT_MAX_PAYLOAD_BYTES < 1024:

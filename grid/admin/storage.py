@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.safestring import mark_safe
 
 from core.admin import ReadOnlyAdmin
-from grid.models import BalancingRun, BatteryAsset, FeederLimit, ScheduleRun
+from grid.models import BalancingRun, BatteryAsset, FeederLimit, ScenarioBalancing, ScheduleRun
 from grid.optimize.svg import line_chart_svg
 from grid.selectors.storage import asset_latest_day, fleet_net_load
 
@@ -51,9 +51,23 @@ class BatteryAssetAdmin(admin.ModelAdmin):
 
 @admin.register(ScheduleRun)
 class ScheduleRunAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "period_start", "status", "units", "objective", "seconds", "dispatched_at")
+    list_display = (
+        "id",
+        "kind",
+        "period_start",
+        "status",
+        "progress",
+        "units",
+        "objective",
+        "seconds",
+        "dispatched_at",
+    )
     list_filter = ("kind", "status")
     readonly_fields = ("fleet_net_load_chart",)
+
+    @admin.display(description="Subproblems solved")
+    def progress(self, obj: ScheduleRun) -> str:
+        return f"{obj.jobs_done}/{obj.jobs_total}" if obj.jobs_total else "in process"
 
     @admin.display(description="Fleet net load before and after storage")
     def fleet_net_load_chart(self, obj: ScheduleRun) -> str:
@@ -84,3 +98,29 @@ class BalancingRunAdmin(ReadOnlyAdmin):
         "publication_revision",
     )
     list_filter = ("status",)
+
+
+@admin.register(ScenarioBalancing)
+class ScenarioBalancingAdmin(ReadOnlyAdmin):
+    list_display = (
+        "scenario",
+        "units",
+        "peak_base_mw",
+        "peak_with_balancing_mw",
+        "peak_with_storage_mw",
+        "shed_mw",
+        "residual_shed_mw",
+    )
+    readonly_fields = ("chart",)
+
+    @admin.display(description="Battery fleet per step")
+    def chart(self, obj: ScenarioBalancing) -> str:
+        return mark_safe(  # noqa: S308 (built here from numbers and escaped labels)
+            line_chart_svg(
+                [("battery MW (+ discharge)", list(obj.battery_mw))],
+                x_labels=[str(k) for k in range(len(obj.battery_mw))],
+                title=f"Scenario {obj.scenario_id}: batteries next to shedding",
+                unit="MW",
+                height=200,
+            )
+        )

@@ -27,6 +27,7 @@ from grid.models.storage import (
     BalancingRun,
     BatteryAsset,
     FeederLimit,
+    ScenarioBalancing,
     ScheduleInterval,
     ScheduleRun,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Network",
     "PowerFlowRun",
     "Scenario",
+    "ScenarioBalancing",
     "ScenarioStep",
     "ScheduleInterval",
     "ScheduleRun",

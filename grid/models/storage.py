@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
+from grid.models.operations import Scenario
 from metering.models import MeterPoint
 
 
@@ -43,6 +44,12 @@ class BatteryAsset(models.Model):
         max_digits=8, decimal_places=2, help_text="State of charge at the start of the next schedule."
     )
     degradation_cost_per_kwh = models.DecimalField(max_digits=8, decimal_places=4, default=0)
+    min_power_kw = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        help_text="When charging or discharging, at least this power (0 = any); scheduled with binaries.",
+    )
     pv_peak_kw = models.DecimalField(
         max_digits=8,
         decimal_places=2,
@@ -56,6 +63,10 @@ class BatteryAsset(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(capacity_kwh__gt=0) & Q(power_kw__gt=0), name="battery_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_power_kw__gte=0) & Q(min_power_kw__lte=F("power_kw")),
+                name="battery_min_power_within_power",
             ),
             models.CheckConstraint(
                 condition=Q(efficiency_charge__gt=0)
@@ -88,6 +99,7 @@ class ScheduleRun(models.Model):
 
     class Status(models.TextChoices):
         OPTIMAL = "optimal", "Optimal"
+        RUNNING = "running", "Subproblems being solved by workers"
         TIME_LIMIT = "time_limit", "Stopped at the time limit with a feasible schedule"
         INFEASIBLE = "infeasible", "Infeasible"
 
@@ -108,6 +120,8 @@ class ScheduleRun(models.Model):
     created_at = models.DateTimeField()
     dispatched_at = models.DateTimeField(null=True, blank=True)
     acknowledged_units = models.PositiveIntegerField(default=0)
+    jobs_total = models.PositiveIntegerField(default=0, help_text="Subproblems (feeders, blocks of units).")
+    jobs_done = models.PositiveIntegerField(default=0, help_text="Subproblems solved so far (progress).")
 
     class Meta:
         constraints = [
@@ -161,8 +175,34 @@ class BalancingRun(models.Model):
     shed_kwh_with_signal = models.FloatField(
         default=0, help_text="Energy load shedding would still cut with the price signal."
     )
+    valley_fill_kwh = models.FloatField(
+        default=0, help_text="Energy the Low bands pull into the night valley (after − before there)."
+    )
     publication_revision = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"balancing {self.tariff_code} {self.day} #{self.pk}"
+
+
+class ScenarioBalancing(models.Model):
+    """What price balancing and the battery fleet would do in a grid scenario, next to its shedding plan."""
+
+    scenario = models.OneToOneField(Scenario, on_delete=models.CASCADE, related_name="balancing")
+    bands = models.JSONField(default=list, help_text="The band chosen for each step (Low/Normal/High).")
+    battery_mw = models.JSONField(default=list, help_text="Fleet power per step, MW (+ discharge, − charge).")
+    units = models.PositiveIntegerField(default=0, help_text="Batteries on the network's mapped feeders.")
+    peak_base_mw = models.FloatField(help_text="The scenario's peak load, MW.")
+    target_mw = models.FloatField(help_text="The load the shedding plan brings the worst step down to.")
+    shed_mw = models.FloatField(default=0, help_text="The shedding plan's cut at the worst step.")
+    peak_with_balancing_mw = models.FloatField()
+    peak_with_storage_mw = models.FloatField(help_text="With price balancing and the batteries.")
+    residual_shed_mw = models.FloatField(
+        default=0, help_text="What shedding still cuts at the worst step with balancing and batteries."
+    )
+    battery_discharge_mwh = models.FloatField(default=0)
+    battery_charge_mwh = models.FloatField(default=0)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"balancing of scenario {self.scenario_id}"

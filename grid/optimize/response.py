@@ -17,6 +17,7 @@ Arrays and DataFrames in, numbers out; no Django.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,3 +182,29 @@ TRIAL_MODEL_PATH = Path(__file__).with_name("lcl_response_2013.json")
 def trial_model() -> ResponseModel:
     """The response estimated from the whole 2013 trial (300 households; bench/storage_response.py)."""
     return ResponseModel.load(TRIAL_MODEL_PATH)
+
+
+def rate_response(
+    model: ResponseModel, *, band_rates_per_kwh: dict[str, float], zone: str
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The model as a consumer-response hook on unit rates (billing's `ConsumerResponse` signature):
+    `(starts: datetime64 UTC, kwh_e4: int64, rate_micros: int64 per kWh) -> kwh_e4`.
+
+    Each interval takes the band whose rate is nearest its unit rate, and its energy × factor(band, local
+    hour). A flat tariff at the Normal rate keeps consumption; a dynamic one moves it as the trial measured.
+    """
+    names = list(band_rates_per_kwh)
+    rates = np.array([band_rates_per_kwh[name] for name in names], dtype=float)
+
+    def respond(starts: np.ndarray, kwh_e4: np.ndarray, rate_micros: np.ndarray) -> np.ndarray:
+        if not len(kwh_e4):
+            return kwh_e4
+        hours = pd.DatetimeIndex(np.asarray(starts, dtype="datetime64[ns]")).tz_localize("UTC")
+        local = hours.tz_convert(zone).hour.to_numpy()
+        rate = np.asarray(rate_micros, dtype=float) / 1_000_000
+        bands = [names[k] for k in np.abs(rate[:, None] - rates[None, :]).argmin(axis=1)]
+        factor = model.factor(bands, local)
+        result: np.ndarray = np.maximum(np.rint(np.asarray(kwh_e4, dtype=float) * factor), 0).astype(np.int64)
+        return result
+
+    return respond

@@ -74,19 +74,26 @@ class Fleet:
     soc_max_kwh: np.ndarray
     soc_initial_kwh: np.ndarray
     degradation_cost_per_kwh: np.ndarray
+    # Minimum charge/discharge power when on (|p| >= min_power_kw or 0); None or 0 = no such rule.
+    min_power_kw: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.units)
+
+    @property
+    def min_power(self) -> np.ndarray:
+        return np.zeros(len(self.units)) if self.min_power_kw is None else np.asarray(self.min_power_kw)
 
     def subset(self, index: np.ndarray) -> Fleet:
         return Fleet(
             units=[self.units[i] for i in index],
             feeders=[self.feeders[i] for i in index],
-            **{name: getattr(self, name)[index] for name in _ARRAY_FIELDS},
+            **{name: getattr(self, name)[index] for name in FLEET_ARRAY_FIELDS},
+            min_power_kw=None if self.min_power_kw is None else np.asarray(self.min_power_kw)[index],
         )
 
 
-_ARRAY_FIELDS = (
+FLEET_ARRAY_FIELDS = (
     "capacity_kwh",
     "power_kw",
     "efficiency_charge",
@@ -181,6 +188,11 @@ def problem_validate(problem: StorageProblem) -> None:
             "must be within [soc_min_kwh, soc_max_kwh]",
         ),
         ("degradation_cost_per_kwh", fleet.degradation_cost_per_kwh >= 0, "must not be negative"),
+        (
+            "min_power_kw",
+            (fleet.min_power >= 0) & (fleet.min_power <= fleet.power_kw),
+            "must be within [0, power_kw]",
+        ),
     )
     for name, ok, message in checks:
         bad = np.flatnonzero(~ok)
@@ -460,11 +472,11 @@ def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binari
             if x_joint is None:
                 return None, math.nan, status
             x = x_joint
-    if not binaries:
-        return x, objective, "optimal"
-    simultaneous = _simultaneous(problem, x)
+    simultaneous = _simultaneous(problem, x) if binaries else np.zeros(n, dtype=bool)
+    simultaneous |= _below_min_power(problem, x)
     if not simultaneous.any():
-        return x, objective, "optimal"  # the LP optimum is already exclusive, so it is the MILP's optimum
+        # the LP optimum is exclusive and keeps every minimum power, so it is the MILP's optimum
+        return x, objective, "optimal"
     if arrays is not None:
         return _solve_milp(problem, arrays, x, time_limit)
     results = []
@@ -489,6 +501,17 @@ def _simultaneous(problem: StorageProblem, x: np.ndarray, tolerance: float = 1e-
     return (both_battery | both_meter).any(axis=1)
 
 
+def _below_min_power(problem: StorageProblem, x: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
+    """Per unit: does the LP solution break its minimum-power rule (on below the minimum, or both on)?"""
+    minimum = problem.fleet.min_power[:, None]
+    ruled = minimum > 0
+    low = ((x[:, 0] > tolerance) & (x[:, 0] < minimum - tolerance)) | (
+        (x[:, 1] > tolerance) & (x[:, 1] < minimum - tolerance)
+    )
+    both = (x[:, 0] > tolerance) & (x[:, 1] > tolerance)
+    return (ruled & (low | both)).any(axis=1)
+
+
 def _unit_cost(problem: StorageProblem, x: np.ndarray, u: int) -> float:
     """The LP objective of unit u's columns."""
     dt = problem.dt_h
@@ -511,38 +534,76 @@ def _exclusive(problem: StorageProblem, x: np.ndarray) -> np.ndarray:
 
 
 def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: float):
-    """Add binaries in the intervals where prices allow a profit from simultaneous flows; LP as incumbent."""
+    """Add binaries only where needed, with the LP solution (made exclusive) as incumbent.
+
+    - units with a minimum power: per interval `on_c`, `on_d` with `min·on ≤ p ≤ P·on` and `on_c + on_d ≤ 1`;
+    - other units, where a price is negative: charge xor discharge (one binary);
+    - every unit, where the export price exceeds the import price: import xor export (one binary).
+    If the solver stops at the time limit without a feasible schedule, the fallback is the LP solution made
+    exclusive when it keeps every rule, else the units with a minimum power idle (if the feeder allows).
+    """
     import highspy
 
     n, steps = arrays["n"], arrays["steps"]
-    # binaries: y (charging allowed) where a price is negative, z (importing allowed) where export pays more
-    pairs = [(0, 1, t) for t in np.flatnonzero((problem.import_price < 0) | (problem.export_price < 0))]
-    pairs += [(3, 4, t) for t in np.flatnonzero(problem.export_price > problem.import_price)]
-    nb = len(pairs)
+    negative = np.flatnonzero((problem.import_price < 0) | (problem.export_price < 0))
+    export_pays = np.flatnonzero(problem.export_price > problem.import_price)
+    minimum = problem.fleet.min_power
+    upper = arrays["upper"].reshape(n, NVAR, steps)
+    ncont = len(arrays["cost"])
+    x_inc = _exclusive(problem, x_lp)
+    rows_i: list[int] = []
+    cols_i: list[int] = []
+    vals_i: list[float] = []
+    rlo: list[float] = []
+    rup: list[float] = []
+    start_values: list[float] = []
+    r = len(arrays["row_lower"])
+    inf = highspy.kHighsInf
+
+    def binary() -> int:
+        return ncont + len(start_values)
+
+    def row(entries: list[tuple[int, float]], lo: float, up: float) -> None:
+        nonlocal r
+        for col, val in entries:
+            rows_i.append(r)
+            cols_i.append(col)
+            vals_i.append(val)
+        rlo.append(lo)
+        rup.append(up)
+        r += 1
+
+    for u in range(n):
+        col0 = u * NVAR * steps
+        if minimum[u] > 0:
+            for t in range(steps):
+                on = []
+                for var in (0, 1):
+                    col, y = col0 + var * steps + t, binary()
+                    row([(col, 1.0), (y, -upper[u, var, t])], -inf, 0.0)  # p <= P on
+                    row([(col, 1.0), (y, -minimum[u])], 0.0, inf)  # p >= min on
+                    start_values.append(float(x_inc[u, var, t] > 0))
+                    on.append(y)
+                row([(on[0], 1.0), (on[1], 1.0)], -inf, 1.0)
+        else:
+            for t in negative:
+                y = binary()
+                row([(col0 + t, 1.0), (y, -upper[u, 0, t])], -inf, 0.0)
+                row([(col0 + steps + t, 1.0), (y, upper[u, 1, t])], -inf, upper[u, 1, t])
+                start_values.append(float(x_inc[u, 0, t] > 0))
+        for t in export_pays:
+            z = binary()
+            row([(col0 + 3 * steps + t, 1.0), (z, -upper[u, 3, t])], -inf, 0.0)
+            row([(col0 + 4 * steps + t, 1.0), (z, upper[u, 4, t])], -inf, upper[u, 4, t])
+            start_values.append(float(x_inc[u, 3, t] > 0))
+    nbin = len(start_values)
     h = _highs(time_limit)
     h.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
     lp = highspy.HighsLp()
-    ncont = len(arrays["cost"])
-    nbin = n * nb
     lp.num_col_ = ncont + nbin
     lp.col_cost_ = np.r_[arrays["cost"], np.zeros(nbin)]
     lp.col_lower_ = np.r_[arrays["lower"], np.zeros(nbin)]
     lp.col_upper_ = np.r_[arrays["upper"], np.ones(nbin)]
-    # per unit and pair: a - Ma y <= 0 ; b + Mb y <= Mb  (a on only when y = 1, b only when y = 0)
-    upper = arrays["upper"].reshape(n, NVAR, steps)
-    rows_i, cols_i, vals_i, rup = [], [], [], []
-    r = len(arrays["row_lower"])
-    for u in range(n):
-        col0 = u * NVAR * steps
-        for k, (var_a, var_b, t) in enumerate(pairs):
-            y = ncont + u * nb + k
-            big_a, big_b = upper[u, var_a, t], upper[u, var_b, t]
-            rows_i += [r, r, r + 1, r + 1]
-            cols_i += [col0 + var_a * steps + t, y, col0 + var_b * steps + t, y]
-            vals_i += [1.0, -big_a, 1.0, big_b]
-            rup += [0.0, big_b]
-            r += 2
-    rlo = [-highspy.kHighsInf] * len(rup)
     # merge the extra entries into the column-wise matrix through a scipy-free triplet -> CSC conversion
     starts, index, value = arrays["starts"], arrays["index"], arrays["value"]
     cols_lp = np.repeat(np.arange(ncont), np.diff(starts))
@@ -560,20 +621,49 @@ def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: f
     lp.a_matrix_.value_ = all_vals[order]
     lp.integrality_ = [highspy.HighsVarType.kContinuous] * ncont + [highspy.HighsVarType.kInteger] * nbin
     h.passModel(lp)
-    # incumbent: the LP solution made exclusive (feasible unless it moves a coupled feeder over its limit)
-    x_inc = _exclusive(problem, x_lp)
-    flags = np.array([[x_inc[u, var_a, t] > 0 for var_a, _b, t in pairs] for u in range(n)], dtype=float)
+    # incumbent: the LP solution made exclusive (HiGHS drops it if it breaks a minimum power or a limit)
     start = highspy.HighsSolution()
-    start.col_value = list(np.r_[x_inc.ravel(), flags.ravel()])
+    start.col_value = list(np.r_[x_inc.ravel(), np.asarray(start_values)])
     h.setSolution(start)
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
-    if info.primal_solution_status != 2:  # no feasible solution
-        return None, math.nan, h.modelStatusToString(status)
+    if info.primal_solution_status != 2:  # no feasible solution found
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return None, math.nan, h.modelStatusToString(status)
+        fallback = _milp_fallback(problem, x_inc)
+        if fallback is None:
+            return None, math.nan, h.modelStatusToString(status)
+        return fallback, _block_cost(problem, fallback), "time_limit"
     x = np.asarray(h.getSolution().col_value)[:ncont].reshape(n, NVAR, steps)
     label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
     return x, info.objective_function_value, label
+
+
+def _block_cost(problem: StorageProblem, x: np.ndarray) -> float:
+    return float(sum(_unit_cost(problem, x, u) for u in range(len(x))))
+
+
+def _milp_fallback(problem: StorageProblem, x_inc: np.ndarray) -> np.ndarray | None:
+    """A feasible schedule when the MILP found none in time: the exclusive LP solution if it keeps every
+    minimum power, else with the minimum-power units idle (state of charge held); None if a feeder limit
+    would break."""
+    candidates = [x_inc]
+    ruled = problem.fleet.min_power > 0
+    if ruled.any():
+        idle = x_inc.copy()
+        idle[ruled, 0] = 0.0
+        idle[ruled, 1] = 0.0
+        idle[ruled, 2] = problem.fleet.soc_initial_kwh[ruled, None]
+        net = problem.load_kw - problem.pv_kw + idle[:, 0] - idle[:, 1]
+        idle[:, 3] = np.maximum(net, 0.0)
+        idle[:, 4] = np.maximum(-net, 0.0)
+        candidates.append(idle)
+    for x in candidates:
+        schedule = Schedule(x[:, 0], x[:, 1], x[:, 2], 0.0, "time_limit")
+        if not schedule_violations(problem, schedule):
+            return x
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -582,18 +672,12 @@ def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: f
 _SHARED: StorageProblem | None = None
 
 
-def _work(job):
-    import time
-
-    cpu = time.process_time()
+def _work(job: Job) -> JobResult:
     index, coupled, binaries, time_limit = job
     assert _SHARED is not None
     sub = _SHARED.subproblem(index) if len(index) != len(_SHARED.fleet) else _SHARED
-    x, objective, status = _solve_block(sub, coupled, binaries, time_limit)
-    cpu = time.process_time() - cpu
-    if x is None:
-        return index, None, objective, status, cpu
-    return index, x[:, :3].astype(np.float64), objective, status, cpu
+    x, objective, status, cpu = block_solve(sub, coupled, binaries, time_limit)
+    return index, x, objective, status, cpu
 
 
 def _run_jobs(problem: StorageProblem, jobs: list, workers: int, progress=None):
@@ -645,6 +729,78 @@ def feeder_precheck(problem: StorageProblem) -> None:
             )
 
 
+Job = tuple[np.ndarray, tuple[str, ...], bool, float]  # (unit indices, coupled feeders, binaries, time limit)
+JobResult = tuple[
+    np.ndarray, np.ndarray | None, float, str, float
+]  # (indices, x[:, :3], objective, status, cpu)
+
+
+def schedule_jobs(
+    problem: StorageProblem, *, milp_time_limit: float = 20.0, units_per_block: int = UNITS_PER_BLOCK
+) -> list[Job]:
+    """The independent subproblems: one per limited feeder (largest first), unlimited units in blocks."""
+    binaries = bool(problem.binary_intervals().any())
+    feeders = np.asarray(problem.fleet.feeders)
+    limited = np.isin(feeders, list(problem.feeder_limits))
+    jobs: list[Job] = [
+        (np.flatnonzero(feeders == f), (f,), binaries, milp_time_limit)
+        for f in sorted(problem.feeder_limits)
+        if (feeders == f).any()
+    ]
+    jobs.sort(key=lambda job: -len(job[0]))
+    free = np.flatnonzero(~limited)
+    jobs += [
+        (free[i : i + units_per_block], (), binaries, milp_time_limit)
+        for i in range(0, len(free), units_per_block)
+    ]
+    return jobs
+
+
+def block_solve(
+    problem: StorageProblem, coupled: Sequence[str], binaries: bool, time_limit: float
+) -> tuple[np.ndarray | None, float, str, float]:
+    """Solve one subproblem (all its units): (charge/discharge/soc per unit, objective, status, CPU s)."""
+    import time
+
+    cpu = time.process_time()
+    x, objective, status = _solve_block(problem, coupled, binaries, time_limit)
+    cpu = time.process_time() - cpu
+    return (None if x is None else x[:, :3].astype(np.float64)), objective, status, cpu
+
+
+def schedule_combine(problem: StorageProblem, results: Sequence[JobResult], started: float) -> Schedule:
+    """The fleet's schedule from its subproblems' solutions; raise ScheduleInfeasible for a failed one."""
+    import time
+
+    n, steps = len(problem.fleet), problem.intervals
+    feeders = np.asarray(problem.fleet.feeders)
+    charge = np.zeros((n, steps))
+    discharge = np.zeros((n, steps))
+    soc = np.zeros((n, steps))
+    statuses: set[str] = set()
+    coupled = []
+    for index, x, _objective, status, _cpu in results:
+        if x is None:
+            raise ScheduleInfeasible(
+                f"feeder {feeders[index[0]]}: the limits cannot be met over the day with the batteries' "
+                f"energy (solver: {status})"
+            )
+        charge[index], discharge[index], soc[index] = x[:, 0], x[:, 1], x[:, 2]
+        statuses.add(status)
+        limits = problem.feeder_limits.get(feeders[index[0]]) if len(index) else None
+        if limits is not None:
+            total = (problem.load_kw[index] - problem.pv_kw[index] + x[:, 0] - x[:, 1]).sum(axis=0)
+            imp, exp = limits
+            if np.any(total > imp - 2 * LIMIT_MARGIN_KW) or np.any(total < -exp + 2 * LIMIT_MARGIN_KW):
+                coupled.append(str(feeders[index[0]]))
+    status = "time_limit" if "time_limit" in statuses else "optimal"
+    schedule = Schedule(charge, discharge, soc, 0.0, status, feeders_coupled=sorted(coupled))
+    schedule.solver_cpu_seconds = float(sum(r[4] for r in results))
+    schedule.objective = schedule_cost(problem, schedule)
+    schedule.seconds = time.perf_counter() - started
+    return schedule
+
+
 def schedule_optimize(
     problem: StorageProblem,
     *,
@@ -660,56 +816,123 @@ def schedule_optimize(
     problem_validate(problem)
     feeder_precheck(problem)
     workers = workers or min(os.cpu_count() or 1, 8)
-    n, steps = len(problem.fleet), problem.intervals
-    binaries = bool(problem.binary_intervals().any())
-    feeders = np.asarray(problem.fleet.feeders)
-    charge = np.zeros((n, steps))
-    discharge = np.zeros((n, steps))
-    soc = np.zeros((n, steps))
-    objective = 0.0
-    statuses: set[str] = set()
-
-    def store(results):
-        nonlocal objective
-        for index, x, obj, status, _cpu in results:
-            if x is None:
-                feeder = feeders[index[0]]
-                raise ScheduleInfeasible(
-                    f"feeder {feeder}: the limits cannot be met over the day with the batteries' energy "
-                    f"(solver: {status})"
-                )
-            charge[index], discharge[index], soc[index] = x[:, 0], x[:, 1], x[:, 2]
-            objective += obj
-            statuses.add(status)
-
-    # One job per limited feeder (its units alone, then jointly if the limit binds); other units in blocks.
-    limited = np.isin(feeders, list(problem.feeder_limits))
-    jobs = [
-        (np.flatnonzero(feeders == f), (f,), binaries, milp_time_limit)
-        for f in sorted(problem.feeder_limits)
-        if (feeders == f).any()
-    ]
-    jobs.sort(key=lambda job: -len(job[0]))
-    free = np.flatnonzero(~limited)
-    jobs += [
-        (free[i : i + units_per_block], (), binaries, milp_time_limit)
-        for i in range(0, len(free), units_per_block)
-    ]
+    jobs = schedule_jobs(problem, milp_time_limit=milp_time_limit, units_per_block=units_per_block)
     results = list(_run_jobs(problem, jobs, workers, progress))
-    coupled = []
-    for index, x, _objective, _status, _cpu in results:
-        if x is not None and len(index) and problem.feeder_limits.get(feeders[index[0]]) is not None:
-            total = (problem.load_kw[index] - problem.pv_kw[index] + x[:, 0] - x[:, 1]).sum(axis=0)
-            imp, exp = problem.feeder_limits[feeders[index[0]]]
-            if np.any(total > imp - 2 * LIMIT_MARGIN_KW) or np.any(total < -exp + 2 * LIMIT_MARGIN_KW):
-                coupled.append(str(feeders[index[0]]))
-    store(results)
-    status = "time_limit" if "time_limit" in statuses else "optimal"
-    schedule = Schedule(charge, discharge, soc, objective, status, feeders_coupled=sorted(coupled))
-    schedule.solver_cpu_seconds = float(sum(r[4] for r in results))
-    schedule.objective = schedule_cost(problem, schedule)
-    schedule.seconds = time.perf_counter() - started
-    return schedule
+    return schedule_combine(problem, results, started)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Subproblems as plain data (JSON), for solving them in other processes or machines (Celery workers)
+# ---------------------------------------------------------------------------------------------------------
+def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) -> dict:
+    """The problem (or the units `index` of it) as JSON-ready lists."""
+    sub = problem if index is None else problem.subproblem(np.asarray(index))
+    fleet = sub.fleet
+    return {
+        "units": list(fleet.units),
+        "feeders": list(fleet.feeders),
+        **{name: getattr(fleet, name).tolist() for name in FLEET_ARRAY_FIELDS},
+        "min_power_kw": fleet.min_power.tolist(),
+        "dt_h": sub.dt_h,
+        "import_price": sub.import_price.tolist(),
+        "export_price": sub.export_price.tolist(),
+        "pv_kw": sub.pv_kw.tolist(),
+        "load_kw": sub.load_kw.tolist(),
+        "feeder_limits": {f: list(v) for f, v in sub.feeder_limits.items() if f in set(fleet.feeders)},
+        "interval_starts": None if sub.interval_starts is None else list(sub.interval_starts),
+    }
+
+
+def problem_from_payload(payload: dict) -> StorageProblem:
+    steps = len(payload["import_price"])
+    return StorageProblem(
+        fleet=Fleet(
+            units=list(payload["units"]),
+            feeders=list(payload["feeders"]),
+            **{name: np.asarray(payload[name], dtype=float) for name in FLEET_ARRAY_FIELDS},
+            min_power_kw=np.asarray(payload["min_power_kw"], dtype=float),
+        ),
+        dt_h=float(payload["dt_h"]),
+        import_price=np.asarray(payload["import_price"], dtype=float),
+        export_price=np.asarray(payload["export_price"], dtype=float),
+        pv_kw=np.asarray(payload["pv_kw"], dtype=float).reshape(-1, steps),
+        load_kw=np.asarray(payload["load_kw"], dtype=float).reshape(-1, steps),
+        feeder_limits={f: (float(v[0]), float(v[1])) for f, v in payload["feeder_limits"].items()},
+        interval_starts=payload["interval_starts"],
+    )
+
+
+def job_payload(problem: StorageProblem, job: Job) -> dict:
+    """One subproblem and how to solve it, as JSON."""
+    index, coupled, binaries, time_limit = job
+    return {
+        "index": index.tolist(),
+        "problem": problem_payload(problem, index),
+        "coupled": list(coupled),
+        "binaries": binaries,
+        "time_limit": time_limit,
+    }
+
+
+def job_payload_solve(payload: dict) -> dict:
+    """Solve a `job_payload`; the answer is JSON too (set points per unit, objective, status, CPU s)."""
+    problem = problem_from_payload(payload["problem"])
+    x, objective, status, cpu = block_solve(
+        problem, tuple(payload["coupled"]), bool(payload["binaries"]), float(payload["time_limit"])
+    )
+    return {
+        "index": payload["index"],
+        "x": None if x is None else x.tolist(),
+        "objective": None if x is None else objective,
+        "status": status,
+        "cpu": cpu,
+    }
+
+
+def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> StorageProblem:
+    """The fleet's problem again from its subproblems and their unit indices (the inverse of splitting)."""
+    order = np.concatenate([np.asarray(index, dtype=np.int64) for index, _sub in parts])
+    n = len(order)
+    first = parts[0][1]
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+
+    def stack(getter) -> np.ndarray:
+        return np.concatenate([np.asarray(getter(sub)) for _index, sub in parts])[position]
+
+    limits: dict[str, tuple[float, float]] = {}
+    for _index, sub in parts:
+        limits.update(sub.feeder_limits)
+    units = [u for _index, sub in parts for u in sub.fleet.units]
+    feeders = [f for _index, sub in parts for f in sub.fleet.feeders]
+    fleet = Fleet(
+        units=[units[k] for k in position],
+        feeders=[feeders[k] for k in position],
+        **{name: stack(lambda sub, name=name: getattr(sub.fleet, name)) for name in FLEET_ARRAY_FIELDS},
+        min_power_kw=stack(lambda sub: sub.fleet.min_power),
+    )
+    return StorageProblem(
+        fleet=fleet,
+        dt_h=first.dt_h,
+        import_price=first.import_price,
+        export_price=first.export_price,
+        pv_kw=stack(lambda sub: sub.pv_kw),
+        load_kw=stack(lambda sub: sub.load_kw),
+        feeder_limits=limits,
+        interval_starts=first.interval_starts,
+    )
+
+
+def job_result(answer: dict) -> JobResult:
+    x = None if answer["x"] is None else np.asarray(answer["x"], dtype=float)
+    objective = math.nan if answer["objective"] is None else float(answer["objective"])
+    return (
+        np.asarray(answer["index"], dtype=np.int64),
+        x,
+        objective,
+        str(answer["status"]),
+        float(answer["cpu"]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -760,8 +983,12 @@ def schedule_violations(
     for u in np.flatnonzero(terminal_short)[:3]:
         problems.append(f"unit {fleet.units[u]}: terminal state of charge below initial")
     flagged = problem.binary_intervals()
-    both = (c > tolerance) & (d > tolerance) & flagged[None, :]
+    ruled = (fleet.min_power > 0)[:, None]
+    both = (c > tolerance) & (d > tolerance) & (flagged[None, :] | ruled)
     report("charges and discharges at once", both)
+    minimum = fleet.min_power[:, None]
+    report("charges below its minimum power", ruled & (c > tolerance) & (c < minimum - tolerance))
+    report("discharges below its minimum power", ruled & (d > tolerance) & (d < minimum - tolerance))
     net = meter_flows(problem, schedule)
     feeders = np.asarray(fleet.feeders)
     for feeder, (imp, exp) in sorted(problem.feeder_limits.items()):
@@ -842,7 +1069,16 @@ def joint_pulp_solve(
             model += imp[u][t] - exp[u][t] - c[u][t] + d[u][t] == net
             before = s[u][t - 1] if t else float(fleet.soc_initial_kwh[u])
             model += s[u][t] == before + dt * (eta_c * c[u][t] - (1 / eta_d) * d[u][t])
-            if binaries and (problem.import_price[t] < 0 or problem.export_price[t] < 0):
+            minimum = float(fleet.min_power[u])
+            if minimum > 0:
+                on_c = model.add_variable(f"oc_{u}_{t}", cat="Binary")
+                on_d = model.add_variable(f"od_{u}_{t}", cat="Binary")
+                model += c[u][t] <= float(fleet.power_kw[u]) * on_c
+                model += c[u][t] >= minimum * on_c
+                model += d[u][t] <= float(fleet.power_kw[u]) * on_d
+                model += d[u][t] >= minimum * on_d
+                model += on_c + on_d <= 1
+            elif binaries and (problem.import_price[t] < 0 or problem.export_price[t] < 0):
                 y = model.add_variable(f"y_{u}_{t}", cat="Binary")
                 model += c[u][t] <= float(fleet.power_kw[u]) * y
                 model += d[u][t] <= float(fleet.power_kw[u]) * (1 - y)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grid.optimize.storage import (
+    FLEET_ARRAY_FIELDS,
     Fleet,
     Schedule,
     StorageProblem,
@@ -26,18 +27,9 @@ from grid.optimize.storage import (
     self_consumption_pct,
 )
 
-FLEET_COLUMNS = (
-    "unit",
-    "feeder",
-    "capacity_kwh",
-    "power_kw",
-    "efficiency_charge",
-    "efficiency_discharge",
-    "soc_min_kwh",
-    "soc_max_kwh",
-    "soc_initial_kwh",
-    "degradation_cost_per_kwh",
-)
+# unit,feeder,capacity_kwh,power_kw,efficiency_charge,efficiency_discharge,soc_min_kwh,soc_max_kwh,
+# soc_initial_kwh,degradation_cost_per_kwh (CLI.md): the battery fields in the optimiser's order
+FLEET_COLUMNS = ("unit", "feeder", *FLEET_ARRAY_FIELDS)
 PRICE_COLUMNS = ("interval_start", "interval_end", "import_price_per_kwh", "export_price_per_kwh")
 PROFILE_COLUMNS = ("unit", "interval_start", "kw")
 LIMIT_COLUMNS = ("feeder", "import_limit_kw", "export_limit_kw")

@@ -2,7 +2,18 @@
 
 from django.db.models import QuerySet
 
-from grid.models import BalancingRun, BatteryAsset, ScheduleInterval, ScheduleRun
+from grid.models import (
+    BalancingRun,
+    BatteryAsset,
+    Line,
+    Load,
+    ScenarioBalancing,
+    ScheduleInterval,
+    ScheduleRun,
+    Switch,
+    Transformer,
+)
+from grid.optimize.storage_limits import feeder_limits_from_transformers
 
 
 def battery_asset_list(*, feeder_code: str | None = None) -> QuerySet[BatteryAsset]:
@@ -54,3 +65,53 @@ def asset_latest_day(*, asset: BatteryAsset) -> list[dict]:
     if latest is None:
         return []
     return list(schedule_rows(run_id=latest.run_id, asset_code=asset.code))
+
+
+def network_feeder_limits_kw(
+    *, feeder_codes: list[str], power_factor: float
+) -> dict[str, tuple[float, float]]:
+    """{feeder: (import kW, export kW)} for the feeders mapped onto a network (its loads carry the feeder
+    code): the feeder's share of its transformers' sn_mva × power factor. A feeder mapped onto several
+    networks takes the most recently changed one. Feeders not mapped are absent."""
+    mapped = (
+        Load.objects.filter(feeder_code__in=feeder_codes)
+        .order_by("feeder_code", "-network__updated_at", "-network_id")
+        .values_list("feeder_code", "network_id")
+    )
+    network_of: dict[str, int] = {}
+    for code, network_id in mapped:
+        network_of.setdefault(code, network_id)
+    limits: dict[str, tuple[float, float]] = {}
+    for network_id in sorted(set(network_of.values())):
+        open_lines = set(
+            Switch.objects.filter(network_id=network_id, et="l", closed=False).values_list(
+                "element", flat=True
+            )
+        )
+        per_feeder = feeder_limits_from_transformers(
+            lines=[
+                (a, b)
+                for index, a, b in Line.objects.filter(network_id=network_id, in_service=True).values_list(
+                    "index", "from_bus", "to_bus"
+                )
+                if index not in open_lines
+            ],
+            bus_links=Switch.objects.filter(network_id=network_id, et="b", closed=True).values_list(
+                "bus", "element"
+            ),
+            transformers=Transformer.objects.filter(network_id=network_id, in_service=True).values_list(
+                "lv_bus", "sn_mva"
+            ),
+            loads=Load.objects.filter(network_id=network_id, in_service=True).values_list(
+                "bus", "p_mw", "feeder_code"
+            ),
+            power_factor=power_factor,
+        )
+        for code, kw in per_feeder.items():
+            if network_of.get(code) == network_id:
+                limits[code] = (kw, kw)
+    return limits
+
+
+def scenario_balancing_get(*, scenario_id: int) -> ScenarioBalancing | None:
+    return ScenarioBalancing.objects.filter(scenario_id=scenario_id).first()

@@ -3,7 +3,7 @@ SimBench MV network gets the London feeders mapped onto it and runs an evening-r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -12,7 +12,13 @@ from grid.models import Scenario, ScheduleInterval
 from grid.services.feeders import network_feeders_map
 from grid.services.network import network_import
 from grid.services.scenarios import scenario_create, scenario_run
-from grid.services.storage import battery_asset_upsert, feeder_limit_set, fleet_inputs, storage_schedule_run
+from grid.services.storage import (
+    battery_asset_upsert,
+    feeder_limit_set,
+    fleet_inputs,
+    schedule_day_bounds,
+    storage_schedule_run,
+)
 from metering.models import MeterPoint
 
 
@@ -36,8 +42,7 @@ def storage_demo(
             degradation_cost_per_kwh=Decimal("0.02"),
             pv_peak_kw=Decimal("3.5"),
         )
-    start = day.astimezone(UTC)
-    end = start + timedelta(days=1)
+    start, end = schedule_day_bounds(day.astimezone(UTC).date())
     problem = fleet_inputs(tariff_code=tariff_code, period_start=start, period_end=end).problem
     peak = float((problem.load_kw - problem.pv_kw).sum(axis=0).max())
     feeder_limit_set(

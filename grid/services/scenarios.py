@@ -17,6 +17,7 @@ from core.jobs import enqueue_on_commit
 from core.periods import check_instant
 from grid.calc import scenarios as shapes
 from grid.models import Network, Scenario, ScenarioStep
+from grid.services.balancing import scenario_balancing_record
 from grid.services.inputs import (
     StepInputs,
     measured_inputs,
@@ -218,3 +219,13 @@ def _run(scenario: Scenario, *, now: datetime) -> None:
             finished_at=now,
             error="",
         )
+    # price balancing and batteries next to the shedding plan (storage's hook: docs/storage.md)
+    scenario_balancing_record(
+        scenario_id=scenario.pk,
+        steps=inputs.steps,
+        load_mw=np.array([row.load_mw for row in rows]),
+        worst_step=worst,
+        shed_mw=plan.shed_mw if plan else 0.0,
+        feeder_codes=sorted({c for c in built.load_feeder if c}),
+        now=now,
+    )

@@ -6,8 +6,9 @@ measured readings (a week earlier, same weekday) or the asset's PV size on a cle
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,6 +24,39 @@ def interval_starts(
 ) -> list[datetime]:
     count = int((period_end - period_start) / step)
     return [period_start + i * step for i in range(count)]
+
+
+def local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """The UTC instants of `day`'s local midnight and the next one in `zone`: 23, 24 or 25 hours apart."""
+    tz = ZoneInfo(zone)
+    following = day + timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    end = datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def local_hours(starts: list[datetime], zone: str) -> np.ndarray:
+    """Local hour of day (0..23) of each instant: the clock the consumer response was measured on."""
+    tz = ZoneInfo(zone)
+    return np.array([t.astimezone(tz).hour for t in starts], dtype=int)
+
+
+def week_earlier(starts: list[datetime], zone: str) -> list[datetime]:
+    """The same local wall-clock time seven days earlier, in UTC (the day a week before may have another
+    UTC offset; both repeated autumn hours map to the one hour of that day)."""
+    tz = ZoneInfo(zone)
+    earlier = []
+    for t in starts:
+        local = t.astimezone(tz)
+        wall = datetime(local.year, local.month, local.day, local.hour, local.minute, tzinfo=tz) - timedelta(
+            days=7
+        )
+        earlier.append(wall.astimezone(UTC))
+    return earlier
 
 
 def _forecast_values(series_code: str, period_start: datetime, period_end: datetime, as_of, steps: int):
@@ -57,26 +91,39 @@ def pv_profile_kw(
     return float(pv_peak_kw) * clear_sky_shape(starts)
 
 
+def history_index(starts: list[datetime], step: timedelta, zone: str) -> dict[datetime, list[int]]:
+    """{instant a week earlier (on the reading grid): the intervals that take its value}. Intervals finer than
+    the readings take the reading whose interval holds them (kWh per reading / its hours, kW)."""
+    index: dict[datetime, list[int]] = {}
+    grid = max(step, HALF_HOUR)
+    for k, earlier in enumerate(week_earlier(starts, zone)):
+        aligned = earlier - (earlier - datetime(2000, 1, 1, tzinfo=UTC)) % grid
+        index.setdefault(aligned, []).append(k)
+    return index
+
+
 def load_profiles_kw(
-    *, meter_points: list[MeterPoint], starts: list[datetime], step: timedelta = HALF_HOUR
+    *,
+    meter_points: list[MeterPoint],
+    starts: list[datetime],
+    step: timedelta = HALF_HOUR,
+    zone: str = "UTC",
 ) -> np.ndarray:
-    """Average kW per meter point and interval: the same interval a week earlier (measured, import)."""
+    """Average kW per meter point and interval: the same local time a week earlier (measured, import)."""
     from metering.selectors.readings import reading_series
 
     profiles = np.zeros((len(meter_points), len(starts)))
     if not starts:
         return profiles
-    index = {start - LOAD_HISTORY: k for k, start in enumerate(starts)}
-    hours = step.total_seconds() / 3600
+    index = history_index(starts, step, zone)
+    first, last = min(index), max(index)
     for row, meter_point in enumerate(meter_points):
         buckets = reading_series(
-            meter_point=meter_point,
-            period_from=starts[0] - LOAD_HISTORY,
-            period_to=starts[-1] + step - LOAD_HISTORY,
+            meter_point=meter_point, period_from=first, period_to=last + max(step, HALF_HOUR)
         )
         for bucket in buckets:
-            k = index.get(bucket.interval_start)
-            if k is not None:
+            hours = (bucket.interval_end - bucket.interval_start).total_seconds() / 3600 or 0.5
+            for k in index.get(bucket.interval_start, ()):
                 profiles[row, k] = float(bucket.kwh) / hours
     return profiles
 

@@ -60,3 +60,29 @@ def test_an_assets_page_draws_its_latest_day_and_changes_are_audited(client, sta
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" width="720"') == 2
     assert "BAT-A: state of charge" in page
     assert LogEntry.objects.get_for_object(asset).exists()
+
+
+def test_the_runs_list_shows_progress_and_a_scenarios_balancing_page_draws_the_batteries(client, staff, run):
+    from grid.models import Network, Scenario, ScenarioBalancing
+
+    network = Network.objects.create(name="n", source="pandapower")
+    scenario = Scenario.objects.create(
+        network=network, kind="evening_ramp", day_start=START, created_at=START
+    )
+    record = ScenarioBalancing.objects.create(
+        scenario=scenario,
+        battery_mw=[0.0, 0.01, -0.01],
+        peak_base_mw=1.0,
+        target_mw=0.9,
+        peak_with_balancing_mw=0.95,
+        peak_with_storage_mw=0.94,
+        created_at=START,
+    )
+    client.force_login(staff)
+
+    runs = client.get("/admin/grid/schedulerun/").content.decode()
+    page = client.get(f"/admin/grid/scenariobalancing/{record.pk}/change/").content.decode()
+
+    assert "in process" in runs  # solved in process, not fanned out to workers
+    assert page.count("<polyline") == 1
+    assert f"Scenario {scenario.pk}: batteries next to shedding" in page

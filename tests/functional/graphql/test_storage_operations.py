@@ -179,3 +179,66 @@ def test_a_battery_on_an_unknown_meter_point_is_refused_with_its_field(fleet, gq
 
     assert error_codes(result) == ["unable_to_schedule"] or result["errors"]
     assert not BatteryAsset.objects.filter(code="X").exists()
+
+
+SCENARIO_BALANCING = """query($id: ID!) { scenarioBalancing(scenarioId: $id) {
+  units peakBaseMw peakWithBalancingMw peakWithStorageMw shedMw residualShedMw batteryMw } }"""
+RUNS = "query { scheduleRuns(limit: 5) { id status jobsTotal jobsDone } }"
+
+
+@pytest.fixture
+def scenario_balancing():
+    from grid.models import Network, Scenario, ScenarioBalancing
+
+    network = Network.objects.create(name="n", source="pandapower")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    scenario = Scenario.objects.create(network=network, kind="evening_ramp", day_start=now, created_at=now)
+    ScenarioBalancing.objects.create(
+        scenario=scenario,
+        bands=["Normal"] * 96,
+        battery_mw=[0.0] * 96,
+        units=3,
+        peak_base_mw=2.0,
+        target_mw=1.5,
+        shed_mw=0.5,
+        peak_with_balancing_mw=1.8,
+        peak_with_storage_mw=1.7,
+        residual_shed_mw=0.2,
+        created_at=now,
+    )
+    return scenario
+
+
+@pytest.mark.parametrize(("caller", "denied"), READ_MATRIX, indirect=["caller"])
+def test_scenario_balancing_permissions(scenario_balancing, caller, denied):
+    result = caller(SCENARIO_BALANCING, {"id": str(scenario_balancing.pk)})
+
+    if denied:
+        assert error_codes(result) == [denied]
+    else:
+        found = result["data"]["scenarioBalancing"]
+        assert (found["units"], found["shedMw"], found["residualShedMw"]) == (3, 0.5, 0.2)
+        assert found["peakWithStorageMw"] < found["peakWithBalancingMw"] < found["peakBaseMw"]
+        assert len(found["batteryMw"]) == 96
+
+
+@pytest.mark.parametrize(("caller", "denied"), READ_MATRIX, indirect=["caller"])
+def test_schedule_runs_report_progress(fleet, caller, denied):
+    from grid.services.storage import storage_schedule_run
+
+    storage_schedule_run(
+        tariff_code="DTOU",
+        period_start=datetime(2013, 1, 15, tzinfo=UTC),
+        period_end=datetime(2013, 1, 16, tzinfo=UTC),
+        kind="what_if",
+        now=datetime(2013, 1, 14, tzinfo=UTC),
+    )
+
+    result = caller(RUNS)
+
+    if denied:
+        assert error_codes(result) == [denied]
+    else:
+        assert [(r["status"], r["jobsTotal"], r["jobsDone"]) for r in result["data"]["scheduleRuns"]] == [
+            ("optimal", 0, 0)  # solved in process: no subproblems sent to workers
+        ]

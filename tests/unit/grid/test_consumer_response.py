@@ -53,3 +53,28 @@ def test_measured_and_predicted_changes_are_reported_per_band():
     assert (
         abs(report["High"]["predicted_vs_own_normal_pct"] - report["High"]["measured_vs_own_normal_pct"]) < 3
     )
+
+
+def test_the_response_hook_on_unit_rates_applies_the_band_nearest_each_rate_at_the_local_hour():
+    from grid.optimize.response import ResponseModel, rate_response
+
+    model = ResponseModel(
+        factors={
+            "Low": [1.1] * 24,
+            "Normal": [1.0] * 24,
+            "High": [0.9] * 12 + [0.8] * 12,  # a stronger response in the afternoon and evening
+        },
+        band_factor={"Low": 1.1, "Normal": 1.0, "High": 0.85},
+        raw_ratio={},
+    )
+    hook = rate_response(
+        model, band_rates_per_kwh={"Low": 0.04, "Normal": 0.12, "High": 0.67}, zone="Europe/London"
+    )
+    # 11:30 UTC in July is 12:30 BST (afternoon factor); 02:00 UTC is 03:00 BST
+    starts = np.array(["2013-07-01T11:30", "2013-07-01T02:00", "2013-07-01T12:00"], dtype="datetime64[s]")
+    rates = np.array([600_000, 50_000, 120_000])  # micro-units per kWh: High, Low, Normal
+
+    kwh_e4 = hook(starts, np.array([10_000, 10_000, 10_000]), rates)
+
+    assert kwh_e4.tolist() == [8_000, 11_000, 10_000]
+    assert kwh_e4.dtype == np.int64
