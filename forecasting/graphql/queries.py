@@ -9,8 +9,15 @@ import strawberry_django
 from core.api.errors import api_error
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT
-from forecasting.graphql.types import BacktestType, ForecastInterval, ForecastResult, SeriesType, WeatherHour
-from forecasting.selectors.forecasts import backtest_run_get, forecast_frame, series_list
+from forecasting.graphql.types import (
+    BacktestType,
+    ForecastInterval,
+    ForecastJobType,
+    ForecastResult,
+    SeriesType,
+    WeatherHour,
+)
+from forecasting.selectors.forecasts import backtest_run_get, forecast_frame, forecasting_job_get, series_list
 from forecasting.selectors.weather import weather_frame
 
 MAX_PERIOD = dt.timedelta(days=31)
@@ -91,3 +98,8 @@ class Query:
     @strawberry.field(extensions=[ScopeRequired("forecasting:read")])
     def forecast_backtest(self, id: strawberry.ID) -> BacktestType | None:
         return backtest_run_get(pk=int(id)) if str(id).isdigit() else None  # type: ignore[return-value]
+
+    @strawberry.field(extensions=[ScopeRequired("forecasting:read")])
+    def forecast_job(self, id: strawberry.ID) -> ForecastJobType | None:
+        """A training or anomaly-detection run: status, progress and the outcome per series."""
+        return forecasting_job_get(pk=int(id)) if str(id).isdigit() else None  # type: ignore[return-value]
