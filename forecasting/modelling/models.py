@@ -93,12 +93,9 @@ class Constant:
 # --- weather features ------------------------------------------------------------------------------------
 
 
-def weather_table(
-    X: pd.DataFrame | None, calendar: Calendar, *, build_up: bool = False
-) -> pd.DataFrame | None:
+def weather_table(X: pd.DataFrame | None, calendar: Calendar) -> pd.DataFrame | None:
     """Per regressor: its value, recent lags, trailing means, and the local day's max/min (temperatures also
-    as heating/cooling degrees, and with `build_up` the previous day's max and mean and the 3-day max).
-    Built once on X's grid, then looked up by instant."""
+    as heating/cooling degrees). Built once on X's grid, then looked up by instant."""
     if X is None or X.empty:
         return None
     spd = calendar.steps_per_day
@@ -120,16 +117,6 @@ def weather_table(
             hdd, cdd = degree_days(s)
             columns[f"{name}_hdd"] = pd.Series(hdd, index=X.index)
             columns[f"{name}_cdd"] = pd.Series(cdd, index=X.index)
-        if is_temperature(name) and build_up:
-            # Heat and cold build up over days: the previous local day's max/mean, the 3-day max.
-            daily_max = by_day.max()
-            daily_mean = by_day.mean()
-            previous = pd.Series(daily_max.shift(1).reindex(local_day).to_numpy(), index=X.index)
-            columns[f"{name}_prevdaymax"] = previous
-            columns[f"{name}_prevdaymean"] = pd.Series(
-                daily_mean.shift(1).reindex(local_day).to_numpy(), index=X.index
-            )
-            columns[f"{name}_max72h"] = s.rolling(3 * spd, min_periods=1).max()
     return pd.DataFrame(columns, index=X.index)
 
 
@@ -233,7 +220,7 @@ class GradientBoosting:
         if X is not None and getattr(self, "_weather_of", None) is X:
             return  # the same regressors as last time (a backtest predicts from one frame many times)
         self._weather_of = X
-        self._weather = weather_table(X, self.calendar, build_up=self.target == "ratio")
+        self._weather = weather_table(X, self.calendar)
         self._weather_columns = [] if X is None else list(X.columns)
         if self._weather is not None:
             self._weather_columns = [f"{c}_mean24h" for c in X.columns] + list(X.columns)
