@@ -19,6 +19,7 @@ MAPE rewards), `prophet`. Forecasts are kept in /tmp/vic_elec_<variant>_<refit>.
 
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,9 +93,9 @@ def main() -> None:
     origins = origins[origins <= data.y.dropna().index[-1] - calendar.step * 47]
     frames = {}
     for name in names:
-        path = Path(f"/tmp/vic_elec_{name}_{refit:g}.pkl")
+        path = Path(tempfile.gettempdir()) / f"vic_elec_{name}_{refit:g}.pkl"
         if reuse and path.exists():
-            frames[name] = pd.read_pickle(path)
+            frames[name] = pd.read_pickle(path)  # noqa: S301 - this script's own cache file
             print(f"{name}: reused {path}")
         else:
             started = time.perf_counter()

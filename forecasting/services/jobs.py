@@ -12,6 +12,8 @@ from core.errors import DomainError
 from core.jobs import enqueue_on_commit
 from forecasting.models import ForecastingJob, Series
 from forecasting.selectors.forecasts import UnknownSeries
+from forecasting.services.analysis import anomalies_detect
+from forecasting.services.training import series_train
 
 CHUNK_TASK = "forecasting.tasks.jobs.forecasting_job_chunk_task"
 CHUNK_SIZE = 25
@@ -102,9 +104,6 @@ def anomaly_job_start(
 
 
 def _one(job: ForecastingJob, code: str) -> tuple[bool, str]:
-    from forecasting.services.analysis import anomalies_detect
-    from forecasting.services.training import series_train
-
     options = job.options
     try:
         if job.kind == ForecastingJob.Kind.TRAINING:

@@ -110,9 +110,8 @@ def test_unknown_series_or_a_bad_period_start_nothing(loads, gql_as, staff):
     client = gql_as(staff)
 
     unknown = client(TRAIN, {"input": {"series": ["file:load-a", "feeder:nowhere"]}})
-    backwards = client(
-        ANOMALIES, {"input": {"periodFrom": NOW.isoformat(), "periodTo": (NOW - timedelta(days=1)).isoformat()}}
-    )
+    period = {"periodFrom": NOW.isoformat(), "periodTo": (NOW - timedelta(days=1)).isoformat()}
+    backwards = client(ANOMALIES, {"input": period})
 
     assert unknown["data"]["forecastTrainingStart"]["messages"][0]["field"] == "series"
     assert "feeder:nowhere" in unknown["data"]["forecastTrainingStart"]["messages"][0]["message"]
