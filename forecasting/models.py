@@ -217,3 +217,32 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id} {self.interval_start:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class ForecastingJob(models.Model):
+    """A training or anomaly-detection run over some series started by staff or the API; workers fill in
+    its progress (`done` of `total` series) and the outcome per series."""
+
+    class Kind(models.TextChoices):
+        TRAINING = "training"
+        ANOMALIES = "anomalies"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    options = models.JSONField(default=dict)
+    total = models.PositiveIntegerField(default=0, help_text="Series in the job.")
+    done = models.PositiveIntegerField(default=0, help_text="Series finished (trained, checked or skipped).")
+    failed = models.PositiveIntegerField(default=0, help_text="Series skipped with a reason.")
+    result = models.JSONField(default=dict, blank=True, help_text="Outcome per series code.")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status}, {self.done}/{self.total})"

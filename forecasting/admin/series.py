@@ -1,14 +1,19 @@
 """Admin of forecasting: series with their champion and metrics, model runs, issued forecasts with a chart of
 forecast against actual and its bands, backtests and anomalies."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, error_text
 from forecasting.modelling.chart import forecast_svg
-from forecasting.models import Anomaly, BacktestRun, Forecast, ModelRun, Series
+from forecasting.models import Anomaly, BacktestRun, Forecast, ForecastingJob, ModelRun, Series
 from forecasting.selectors.forecasts import forecast_with_actuals
+from forecasting.services.jobs import anomaly_job_start, forecasting_job_progress, training_job_start
 
 METRIC_KEYS = ("mape", "rmse", "mase", "coverage_80", "coverage_95", "fit_seconds_median")
 
@@ -61,6 +66,30 @@ class SeriesAdmin(admin.ModelAdmin):
     ordering = ("code",)
     readonly_fields = ("champion", "no_model_beats_naive", "champion_selected_at", "metrics", "latest_chart")
     exclude = ("champion_metrics",)
+    actions = ["start_training", "start_anomaly_detection"]
+
+    def _started(self, request: HttpRequest, start, **options) -> None:
+        try:
+            job = start(now=timezone.now(), **options)
+        except ValidationError as error:
+            self.message_user(request, error_text(error), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{job.kind.capitalize()} job {job.pk} started for {job.total} series; "
+            "its progress is under Forecasting → Forecasting jobs.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Train the selected series (refit champions, issue forecasts)")
+    def start_training(self, request: HttpRequest, queryset: QuerySet[Series]) -> None:
+        codes = list(queryset.order_by("code").values_list("code", flat=True))
+        self._started(request, training_job_start, series_codes=codes)
+
+    @admin.action(description="Detect anomalies in the selected series (last 30 days)")
+    def start_anomaly_detection(self, request: HttpRequest, queryset: QuerySet[Series]) -> None:
+        codes = list(queryset.order_by("code").values_list("code", flat=True))
+        self._started(request, anomaly_job_start, series_codes=codes)
 
     @admin.display(description="champion MAPE %")
     def champion_mape(self, obj: Series):
@@ -133,3 +162,14 @@ class AnomalyAdmin(ReadOnlyAdmin):
     list_select_related = ("series",)
     search_fields = ("series__code", "reason")
     ordering = ("-interval_start", "-id")
+
+
+@admin.register(ForecastingJob)
+class ForecastingJobAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "status", "progress", "failed", "created_at", "started_at", "finished_at")
+    list_filter = ("kind", "status")
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description="progress")
+    def progress(self, obj: ForecastingJob) -> str:
+        return f"{obj.done}/{obj.total} ({forecasting_job_progress(obj):.0%})"

@@ -5,9 +5,14 @@ import strawberry_django
 from django.utils import timezone
 
 from core.api.permissions import ScopeRequired
-from forecasting.graphql.inputs import ForecastBacktestStartInput
-from forecasting.graphql.types import BacktestType
+from forecasting.graphql.inputs import (
+    ForecastAnomaliesStartInput,
+    ForecastBacktestStartInput,
+    ForecastTrainingStartInput,
+)
+from forecasting.graphql.types import BacktestType, ForecastJobType
 from forecasting.services.backtest_runs import backtest_run_start
+from forecasting.services.jobs import anomaly_job_start, training_job_start
 
 
 @strawberry.type
@@ -22,5 +27,25 @@ class Mutation:
             models=input.models,
             horizon=input.horizon,
             refit_every_days=input.refit_every_days,
+            now=timezone.now(),
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("forecasting:write")])
+    def forecast_training_start(self, input: ForecastTrainingStartInput) -> ForecastJobType:
+        """Refit the champions of some series (or all) and issue their forecasts; read the progress back
+        with `forecastJob(id)`."""
+        return training_job_start(  # type: ignore[return-value]
+            series_codes=input.series, reselect_champion=input.reselect_champion, now=timezone.now()
+        )
+
+    @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("forecasting:write")])
+    def forecast_anomalies_start(self, input: ForecastAnomaliesStartInput) -> ForecastJobType:
+        """Detect anomalies of some series (or all) over a period; read the progress back with
+        `forecastJob(id)`; the findings are listed in admin with their reason."""
+        return anomaly_job_start(  # type: ignore[return-value]
+            series_codes=input.series,
+            period_from=input.period_from,
+            period_to=input.period_to,
+            contamination=input.contamination,
             now=timezone.now(),
         )

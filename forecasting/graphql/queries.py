@@ -9,8 +9,15 @@ import strawberry_django
 from core.api.errors import api_error, not_found
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT
-from forecasting.graphql.types import BacktestType, ForecastInterval, ForecastResult, SeriesType, WeatherHour
-from forecasting.selectors.forecasts import backtest_run_get, forecast_frame, series_list
+from forecasting.graphql.types import (
+    BacktestType,
+    ForecastInterval,
+    ForecastJobType,
+    ForecastResult,
+    SeriesType,
+    WeatherHour,
+)
+from forecasting.selectors.forecasts import backtest_run_get, forecast_frame, forecasting_job_get, series_list
 from forecasting.selectors.weather import weather_frame
 
 MAX_PERIOD = dt.timedelta(days=31)
@@ -94,3 +101,11 @@ class Query:
         if run is None:
             raise not_found(f"No backtest {id}.", field="id")
         return run  # type: ignore[return-value]
+
+    @strawberry.field(extensions=[ScopeRequired("forecasting:read")])
+    def forecast_job(self, id: strawberry.ID) -> ForecastJobType | None:
+        """A training or anomaly-detection run: status, progress and the outcome per series."""
+        job = forecasting_job_get(pk=int(id)) if str(id).isdigit() else None
+        if job is None:
+            raise not_found(f"No forecasting job {id}.", field="id")
+        return job  # type: ignore[return-value]

@@ -75,3 +75,25 @@ class BacktestType:
     @strawberry_django.field(select_related=["series"], only=["series__code"])
     def series(self) -> str:
         return self.series.code
+
+
+@strawberry_django.type(models.ForecastingJob, name="ForecastJob")
+class ForecastJobType:
+    """A training or anomaly-detection run: `done` of `total` series finished, `result` per series code."""
+
+    id: strawberry.ID
+    kind: str
+    status: str
+    options: JSON
+    total: int
+    done: int
+    failed: int
+    result: JSON
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @strawberry_django.field(only=["done", "total"])
+    def progress(self) -> float:
+        """The share of the series finished, 0–1."""
+        return 1.0 if self.total == 0 else round(self.done / self.total, 4)

@@ -58,14 +58,12 @@ class Calendar:
         years = range(local.year.min() - 1, local.year.max() + 2) if len(local) else range(0)
         holidays = self.holiday_dates(years)
         days = local.normalize()
-        is_holiday = (
-            np.asarray([d.date() in holidays for d in days]) if holidays else np.zeros(len(local), bool)
-        )
-        prev_holiday = (
-            np.asarray([(d - DAY).date() in holidays for d in days])
-            if holidays
-            else np.zeros(len(local), bool)
-        )
+        if holidays:
+            known = pd.DatetimeIndex(sorted(holidays))
+            is_holiday = np.asarray(days.isin(known))
+            prev_holiday = np.asarray((days - DAY).isin(known))
+        else:
+            is_holiday = prev_holiday = np.zeros(len(local), bool)
         doy = local.dayofyear.to_numpy()
         minute_of_day = local.hour.to_numpy() * 60 + local.minute.to_numpy()
         return pd.DataFrame(

@@ -61,10 +61,15 @@ def parse_instants(values: pd.Series, *, zone: str, path: str, column: str) -> p
         raise BadSeriesFile(
             path,
             f"{text.iloc[row]!r} is not an ISO 8601 timestamp (or is not a valid local time in {zone})",
-            line=row + 2,
+            line=_line(values, row),
             column=column,
         )
     return pd.DatetimeIndex(result)
+
+
+def _line(rows: pd.Series | pd.DataFrame, position: int) -> int:
+    """The file line of the row at `position` (the frame keeps the file's row numbers as its index)."""
+    return int(rows.index[position]) + 2
 
 
 def _numbers(frame: pd.DataFrame, column: str, path: str) -> np.ndarray:
@@ -74,7 +79,9 @@ def _numbers(frame: pd.DataFrame, column: str, path: str) -> np.ndarray:
     bad = numbers.isna() & ~empty
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise BadSeriesFile(path, f"{text.iloc[row]!r} is not a number", line=row + 2, column=column)
+        raise BadSeriesFile(
+            path, f"{text.iloc[row]!r} is not a number", line=_line(frame, row), column=column
+        )
     return numbers.to_numpy(dtype=float)
 
 
@@ -86,13 +93,38 @@ def read_series_csv(
     regressor_columns: tuple[str, ...] = (),
     zone: str = "UTC",
 ) -> SeriesData:
+    frame = read_csv_text(path)
+    return series_from_frame(
+        frame,
+        name=str(path),
+        time_column=time_column,
+        target_column=target_column,
+        regressor_columns=regressor_columns,
+        zone=zone,
+    )
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Every cell of a CSV as text, the index being the row number (line − 2)."""
     name = str(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError as error:
         raise BadSeriesFile(name, "no such file") from error
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise BadSeriesFile(name, f"not a readable CSV ({str(error).strip()})") from error
+
+
+def series_from_frame(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    time_column: str,
+    target_column: str,
+    regressor_columns: tuple[str, ...] = (),
+    zone: str = "UTC",
+) -> SeriesData:
+    """A series from text cells (`read_csv_text`, or some of its rows: errors name the file's line)."""
     for column in (time_column, target_column, *regressor_columns):
         if column not in frame.columns:
             raise BadSeriesFile(
@@ -107,7 +139,7 @@ def read_series_csv(
         raise BadSeriesFile(
             name,
             f"timestamp {frame[time_column].iloc[row]!r} repeats an earlier row",
-            line=row + 2,
+            line=_line(frame, row),
             column=time_column,
         )
     target = _numbers(frame, target_column, name)
@@ -117,7 +149,7 @@ def read_series_csv(
     diffs = np.diff(instants.asi8) // 60_000_000_000
     if len(diffs) == 0:
         raise BadSeriesFile(
-            name, "needs at least two rows to infer the resolution", line=2, column=time_column
+            name, "needs at least two rows to infer the resolution", line=_line(frame, 0), column=time_column
         )
     step_min = int(np.median(diffs))
     if step_min not in ALLOWED_STEPS_MIN:
@@ -133,7 +165,7 @@ def read_series_csv(
         raise BadSeriesFile(
             name,
             f"timestamp {frame[time_column].iloc[row]!r} is off the {step_min}-minute grid",
-            line=row + 2,
+            line=_line(frame, row),
             column=time_column,
         )
     grid = pd.date_range(instants[0], instants[-1], freq=step, tz="UTC")

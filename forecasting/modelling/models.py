@@ -135,6 +135,11 @@ LIGHTGBM_PARAMS = {
     "n_jobs": 1,
     "verbose": -1,
 }
+# A smaller model for short histories (the many aggregates the daily job refits, with weeks of history):
+# half the trees, half the leaves, coarser bins. Same accuracy there (bench/forecasting_daily_job.py
+# prints both) at about a third of the fit time.
+COMPACT_PARAMS = {"n_estimators": 150, "learning_rate": 0.12, "num_leaves": 31, "max_bin": 63}
+COMPACT_BELOW_ROWS = 40_000
 
 
 class GradientBoosting:
@@ -155,6 +160,7 @@ class GradientBoosting:
         window_days: int = 730,
         params: dict | None = None,
         target: str = "ratio",
+        compact: bool | None = None,
     ) -> None:
         # "ratio" (y / level: demand, PV) or "difference" (y − level: prices, which cross zero).
         self.target = target
@@ -162,6 +168,9 @@ class GradientBoosting:
         self.horizon = horizon
         self.window_days = window_days
         self.params = {**LIGHTGBM_PARAMS, **(params or {})}
+        # None: COMPACT_PARAMS when the training set has fewer than COMPACT_BELOW_ROWS rows.
+        self.compact = compact
+        self._explicit = dict(params or {})
         self.max_k = max(1, math.ceil(horizon / calendar.steps_per_day) + 1)
         self.model = None
 
@@ -202,7 +211,15 @@ class GradientBoosting:
     def _unscaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
         return values + level if self.target == "difference" else values * level
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_weather_of", None)  # the cache key is the caller's frame; never stored with the model
+        return state
+
     def _set_weather(self, X: pd.DataFrame | None) -> None:
+        if X is not None and getattr(self, "_weather_of", None) is X:
+            return  # the same regressors as last time (a backtest predicts from one frame many times)
+        self._weather_of = X
         self._weather = weather_table(X, self.calendar)
         self._weather_columns = [] if X is None else list(X.columns)
         if self._weather is not None:
@@ -215,15 +232,17 @@ class GradientBoosting:
         y = y.dropna()
         start = y.index[-1] - pd.Timedelta(days=self.window_days)
         targets = y.index[y.index >= max(start, y.index[0] + pd.Timedelta(days=8))]
-        frames, labels = [], []
-        for k in range(1, self.max_k + 1):
-            frame = self._rows(y, X, targets, np.full(len(targets), k))
-            frames.append(frame)
-            labels.append(self._scaled(y.reindex(targets).to_numpy(dtype=float), frame["level"].to_numpy()))
-        data = pd.concat(frames)
-        label = np.concatenate(labels)
+        # One row per (target, lead day k), built in one pass: k = 1 for every target, then k = 2, ...
+        leads = np.repeat(np.arange(1, self.max_k + 1), len(targets))
+        tiled = targets[np.tile(np.arange(len(targets)), self.max_k)]
+        data = self._rows(y, X, tiled, leads)
+        values = np.tile(y.reindex(targets).to_numpy(dtype=float), self.max_k)
+        label = self._scaled(values, data["level"].to_numpy())
         keep = np.isfinite(label)
         self.features_ = [c for c in data.columns if c != "level"]
+        compact = self.compact if self.compact is not None else int(keep.sum()) < COMPACT_BELOW_ROWS
+        if compact:
+            self.params = {**LIGHTGBM_PARAMS, **COMPACT_PARAMS, **self._explicit}
         self.model = lightgbm.LGBMRegressor(**self.params)
         self.model.fit(data.loc[keep, self.features_], label[keep])
 

@@ -15,7 +15,7 @@ PRICE_PARAMS = {"objective": "l1", "n_estimators": 300, "learning_rate": 0.05, "
 
 def price_model_factory(calendar: Calendar, *, horizon: int = 24) -> Callable[[], GradientBoosting]:
     return lambda: GradientBoosting(
-        calendar, horizon=horizon, window_days=365, params=PRICE_PARAMS, target="difference"
+        calendar, horizon=horizon, window_days=365, params=PRICE_PARAMS, target="difference", compact=False
     )
 
 

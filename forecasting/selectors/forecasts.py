@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import NOT_FOUND, DomainError
-from forecasting.models import BacktestRun, Forecast, ModelRun, Series, SeriesValue
+from forecasting.models import BacktestRun, Forecast, ForecastingJob, ModelRun, Series, SeriesValue
 
 BOUND_COLUMNS = ("value", "lower_80", "upper_80", "lower_95", "upper_95")
 
@@ -148,6 +148,10 @@ def forecast_frame(
 
 def backtest_run_get(*, pk: int) -> BacktestRun | None:
     return BacktestRun.objects.select_related("series").filter(pk=pk).first()
+
+
+def forecasting_job_get(*, pk: int) -> ForecastingJob | None:
+    return ForecastingJob.objects.filter(pk=pk).first()
 
 
 def forecast_with_actuals(*, forecast: Forecast) -> pd.DataFrame:

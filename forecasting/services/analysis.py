@@ -64,9 +64,15 @@ def series_import_file(
             "unit": unit,
         },
     )
+    rows = series_values_upsert(series=series, y=data.y)
+    return SeriesImport(series.code, rows, data.missing_steps, len(data.gaps))
+
+
+def series_values_upsert(*, series: Series, y: pd.Series) -> int:
+    """Insert or overwrite the measured values of `series` (NaN skipped); returns how many were written."""
     rows = [
         SeriesValue(series=series, interval_start=t.to_pydatetime(), value=float(v))
-        for t, v in data.y.dropna().items()
+        for t, v in y.dropna().items()
     ]
     SeriesValue.objects.bulk_create(
         rows,
@@ -75,7 +81,7 @@ def series_import_file(
         unique_fields=["series", "interval_start"],
         update_fields=["value"],
     )
-    return SeriesImport(series.code, len(rows), data.missing_steps, len(data.gaps))
+    return len(rows)
 
 
 @transaction.atomic

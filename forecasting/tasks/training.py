@@ -4,7 +4,7 @@ for its `now` (a retried chunk re-issues the same forecast version)."""
 
 from datetime import datetime
 
-from celery import shared_task
+from celery import group, shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -21,11 +21,14 @@ def _chunk_size() -> int:
 
 @shared_task
 def forecasts_retrain_all(*, now: str | None = None) -> int:
-    """Daily: enqueue one retraining task per chunk of series; returns the number of chunks."""
+    """Daily: one retraining task per chunk of series, sent as a Celery group (every worker on the
+    forecasting queue takes chunks until none is left); returns the number of chunks."""
     moment = _now(now)
     chunks = series_chunks(chunk_size=_chunk_size())
-    for codes in chunks:
-        series_retrain_chunk.delay(series_codes=codes, now=moment.isoformat())
+    if chunks:
+        group(
+            series_retrain_chunk.s(series_codes=codes, now=moment.isoformat()) for codes in chunks
+        ).apply_async()
     return len(chunks)
 
 
@@ -39,8 +42,10 @@ def forecasts_refresh_all(*, now: str | None = None) -> int:
     """Hourly: enqueue one re-forecast task per chunk of series (no refit, newest data and weather)."""
     moment = _now(now)
     chunks = series_chunks(chunk_size=_chunk_size() * 4)
-    for codes in chunks:
-        series_forecast_chunk.delay(series_codes=codes, now=moment.isoformat())
+    if chunks:
+        group(
+            series_forecast_chunk.s(series_codes=codes, now=moment.isoformat()) for codes in chunks
+        ).apply_async()
     return len(chunks)
 
 

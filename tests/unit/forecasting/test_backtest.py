@@ -121,3 +121,25 @@ def test_prophet_with_temperature_regressors_beats_seasonal_naive():
 
     assert result.champion == "prophet"
     assert result.models[0].metrics["mape"] < 5.0
+
+
+def test_a_short_history_gets_the_compact_gradient_boosting_model_with_the_same_forecasts_shape():
+    from forecasting.modelling.models import COMPACT_PARAMS, LIGHTGBM_PARAMS, GradientBoosting
+
+    y, X = demand_series(days=40, start="2023-01-02")
+    calendar = Calendar(step=pd.Timedelta(hours=1))
+    history = y.iloc[:-168]
+    targets = y.index[-168:]
+    compact = GradientBoosting(calendar, horizon=168)
+    full = GradientBoosting(calendar, horizon=168, compact=False)
+
+    compact.fit(history, X)
+    full.fit(history, X)
+
+    assert compact.model.n_estimators == COMPACT_PARAMS["n_estimators"]
+    assert compact.model.num_leaves == COMPACT_PARAMS["num_leaves"]
+    assert full.model.n_estimators == LIGHTGBM_PARAMS["n_estimators"]
+    for model in (compact, full):
+        predicted = model.predict(history, X, targets)
+        mape = np.mean(np.abs(predicted - y.loc[targets].to_numpy()) / y.loc[targets].to_numpy()) * 100
+        assert mape < 6.0
