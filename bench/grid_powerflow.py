@@ -38,7 +38,9 @@ from grid.services.powerflow import power_flow_horizon, power_flow_n_minus_1
 CODE = "1-MVLV-urban-all-0-sw"
 NAME = "bench-mvlv-urban"
 DAY = datetime(2016, 1, 14, tzinfo=UTC)
-GREEDY_CAP = int(os.environ.get("GREEDY_CAP", "20000"))  # power flows; a capped greedy run is reported as such
+GREEDY_CAP = int(
+    os.environ.get("GREEDY_CAP", "20000")
+)  # power flows; a capped greedy run is reported as such
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from grid.models import Scenario, ScheduleInterval
 from grid.services.feeders import network_feeders_map
-from grid.services.network import network_import
+from grid.services.network import network_import, network_model
 from grid.services.scenarios import scenario_create, scenario_run
 from grid.services.storage import battery_asset_upsert, feeder_limit_set, fleet_inputs, storage_schedule_run
 from metering.models import MeterPoint
@@ -72,25 +72,35 @@ def _pct(value: float | None) -> str:
 DEMO_CODE = "1-MV-rural--0-sw"  # 97 buses, 96 loads (MV/LV substations), 102 PV/wind generators
 DEMO_NAME = "demo-mv-rural"
 DEMO_DAY = datetime(2013, 1, 15, tzinfo=UTC)  # a day of the London trial's readings
+DEMO_LOAD_RISE = 0.6
 
 
 def grid_demo(*, now: datetime, feeder_codes: list[str]) -> str:
     """Import (once), map feeders, run the evening ramp of DEMO_DAY; returns a one-line summary."""
     network, _ = network_import(name=DEMO_NAME, simbench_code=DEMO_CODE)
     network_feeders_map(network=network, feeder_codes=feeder_codes)
+    # The day's loads (measured feeder shapes or SimBench's January profiles) are far below the network's
+    # design load: scale the base day so its peak is the stored (design) load, then ramp it by 60 % while PV
+    # falls: the ramp overloads MV lines and drops voltages, and the worst step gets a shedding plan.
+    design_mw = float(network_model(network=network, as_of=DEMO_DAY).model.load_p.sum())
+    parameters = {"load_rise": DEMO_LOAD_RISE, "peak_load_mw": round(design_mw, 3)}
     scenario = Scenario.objects.filter(
-        network=network, kind=Scenario.Kind.EVENING_RAMP, day_start=DEMO_DAY
+        network=network,
+        kind=Scenario.Kind.EVENING_RAMP,
+        day_start=DEMO_DAY,
+        parameters__load_rise=DEMO_LOAD_RISE,
     ).first()
     if scenario is None:
         scenario = scenario_create(
             network=network,
             kind=Scenario.Kind.EVENING_RAMP,
             day_start=DEMO_DAY,
-            parameters={"load_rise": 2.0},
+            parameters=parameters,
             now=now,
         )
     scenario = scenario_run(scenario_id=scenario.pk, now=now)
     return (
         f"{network.name}: {len(feeder_codes)} feeders mapped; evening ramp {scenario.status}, "
         f"{scenario.violation_steps} steps with violations, plan {scenario.peak_shed_mw:.2f} MW"
+        + (f" ({scenario.plan.status}, {scenario.plan.power_flows} power flows)" if scenario.plan else "")
     )

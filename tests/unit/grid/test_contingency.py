@@ -12,33 +12,7 @@ import pytest
 
 from grid.calc.contingency import n_minus_1
 from grid.calc.powerflow import PowerFlowModel
-
-
-def ring_net():
-    net = pp.create_empty_network(name="ring")
-    slack = pp.create_bus(net, 20.0, name="S", min_vm_pu=0.9, max_vm_pu=1.1)
-    hub = pp.create_bus(net, 20.0, name="H", min_vm_pu=0.9, max_vm_pu=1.1)
-    spur = pp.create_bus(net, 20.0, name="P", min_vm_pu=0.9, max_vm_pu=1.1)
-    pp.create_ext_grid(net, slack, vm_pu=1.02)
-    for name in ("ring-a", "ring-b"):
-        pp.create_line_from_parameters(
-            net,
-            slack,
-            hub,
-            length_km=2.0,
-            r_ohm_per_km=0.1,
-            x_ohm_per_km=0.1,
-            c_nf_per_km=200.0,
-            max_i_ka=0.09,
-            name=name,
-        )
-    pp.create_line_from_parameters(
-        net, hub, spur, length_km=1.0, r_ohm_per_km=0.2, x_ohm_per_km=0.1, c_nf_per_km=200.0, max_i_ka=0.2,
-        name="spur",
-    )
-    pp.create_load(net, hub, p_mw=3.0, q_mvar=0.5, name="hub load")
-    pp.create_load(net, spur, p_mw=1.0, q_mvar=0.2, name="spur load")
-    return net
+from tests.factories.grid import ring_net
 
 
 LABELS = ["line:ring-a", "line:ring-b", "line:spur"]
@@ -75,9 +49,7 @@ def test_a_spur_outage_is_screened_islands_its_bus_and_matches_the_exact_run():
     assert np.isnan(spur.result.vm_pu[2])
     exact_spur = exact.contingencies[2].result
     assert np.allclose(spur.result.vm_pu[:2], exact_spur.vm_pu[:2], atol=2e-4)
-    assert np.allclose(
-        spur.result.line_loading_percent[:2], exact_spur.line_loading_percent[:2], atol=0.5
-    )
+    assert np.allclose(spur.result.line_loading_percent[:2], exact_spur.line_loading_percent[:2], atol=0.5)
     for a, b in zip(screened.contingencies, exact.contingencies, strict=True):
         assert [(v.element, v.kind) for v in a.result.violations] == [
             (v.element, v.kind) for v in b.result.violations
