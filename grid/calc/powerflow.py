@@ -198,8 +198,8 @@ class PowerFlowModel:
             net.load["in_service"] = self.load_in_service
             net.line["in_service"] = lines
             net.trafo["in_service"] = trafos
-            # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN), and
-            # a NaN start makes the Jacobian singular: start those from 1 pu.
+            # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN),
+            # and a NaN start makes the Jacobian singular: start those from 1 pu.
             if self._warm and net.res_bus["vm_pu"].isna().any():
                 net.res_bus["vm_pu"] = net.res_bus["vm_pu"].fillna(1.0)
                 net.res_bus["va_degree"] = net.res_bus["va_degree"].fillna(0.0)

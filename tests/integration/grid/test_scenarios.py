@@ -37,7 +37,8 @@ def run(network, kind, **parameters):
     assert scenario.status == Scenario.Status.COMPLETED, scenario.error
     steps = list(ScenarioStep.objects.filter(scenario=scenario).order_by("interval_start"))
     assert len(steps) == 96
-    assert steps[0].interval_start == DAY and steps[-1].interval_start == DAY + timedelta(minutes=15 * 95)
+    assert steps[0].interval_start == DAY
+    assert steps[-1].interval_start == DAY + timedelta(minutes=15 * 95)
     return scenario, steps
 
 
@@ -77,15 +78,22 @@ def test_outage_takes_a_ring_path_out_all_day_and_the_other_overloads_at_the_pea
 
     assert scenario.parameters["element"] == "line:ring-a"
     bad = violated(steps)
-    assert bad and all(s.max_line_loading_percent > i.max_line_loading_percent for s, i in zip(steps, intact))
+    assert bad
+    assert all(
+        s.max_line_loading_percent > i.max_line_loading_percent for s, i in zip(steps, intact, strict=False)
+    )
     peak = int(np.argmax([s.load_mw for s in steps]))
     assert peak in bad
     assert {v["element"] for v in steps[peak].violations} == {"line:ring-b"}
-    assert steps[peak].violations[0]["kind"] == "overload" and steps[peak].violations[0]["value"] > 1.0
+    assert steps[peak].violations[0]["kind"] == "overload"
+    assert steps[peak].violations[0]["value"] > 1.0
     assert scenario.violation_steps == len(bad)
     plan = scenario.plan
-    assert plan is not None and plan.feasible and plan.status == SheddingPlan.Status.PROPOSED
-    assert plan.shed_mw > 0 and scenario.peak_shed_mw == pytest.approx(plan.shed_mw)
+    assert plan is not None
+    assert plan.feasible
+    assert plan.status == SheddingPlan.Status.PROPOSED
+    assert plan.shed_mw > 0
+    assert scenario.peak_shed_mw == pytest.approx(plan.shed_mw)
     assert plan.violations_after == 0
 
 
@@ -99,9 +107,11 @@ def test_maintenance_switches_the_element_out_only_in_its_window(network):
         peak_load_mw=4.0,
     )
 
-    assert scenario.parameters["start_hour"] == 17.0 and scenario.parameters["end_hour"] == 20.0
+    assert scenario.parameters["start_hour"] == 17.0
+    assert scenario.parameters["end_hour"] == 20.0
     bad = violated(steps)
-    assert bad and all(68 <= i < 80 for i in bad)
+    assert bad
+    assert all(68 <= i < 80 for i in bad)
     assert {v["element"] for i in bad for v in steps[i].violations} == {"line:ring-a"}
     # outside the window both paths share the load: at most about 70 % each
     assert max(steps[i].max_line_loading_percent for i in range(96) if not 68 <= i < 80) < 75
@@ -113,9 +123,13 @@ def test_evening_ramp_overloads_the_ring_as_pv_falls_and_gets_a_plan(network):
 
     assert scenario.parameters["load_rise"] == 1.0
     bad = violated(steps)
-    assert bad and min(bad) >= 60  # only once the ramp has started (15:00)
-    assert steps[76].pv_mw == 0.0 and steps[76].load_mw == pytest.approx(2 * plain[76].load_mw)
+    assert bad
+    assert min(bad) >= 60
+    assert steps[76].pv_mw == 0.0
+    assert steps[76].load_mw == pytest.approx(2 * plain[76].load_mw)
     assert steps[76].violation_count == 2  # both ring paths over their 0.09 kA
-    assert scenario.plan is not None and scenario.plan.feasible and scenario.plan.violations_after == 0
+    assert scenario.plan is not None
+    assert scenario.plan.feasible
+    assert scenario.plan.violations_after == 0
     worst = max(range(96), key=lambda i: steps[i].violation_count)
     assert steps[worst].shed_mw == pytest.approx(scenario.plan.shed_mw)

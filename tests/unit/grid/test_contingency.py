@@ -1,8 +1,8 @@
 """N-1 on a hand-built 20 kV network: a ring of two parallel paths feeding a load bus, and a radial spur.
 
 Intact, each ring path carries half of the 4 MW load (about 0.06 kA of its 0.09 kA rating, 65 %); with one
-path out the other carries all of it (about 130 %): a known overload. The spur's outage islands its own load and is screened by connectivity; the screened outcome is the
-exact one."""
+path out the other carries all of it (about 130 %): a known overload. The spur's outage islands its own load
+and is screened by connectivity; the screened outcome is the exact one."""
 
 import copy
 
@@ -14,7 +14,6 @@ from grid.calc.contingency import n_minus_1
 from grid.calc.powerflow import PowerFlowModel
 from tests.factories.grid import ring_net
 
-
 LABELS = ["line:ring-a", "line:ring-b", "line:spur"]
 
 
@@ -23,7 +22,8 @@ def test_intact_ring_is_within_limits_and_losing_one_path_overloads_the_other():
 
     study = n_minus_1(model, LABELS)
 
-    assert study.base.converged and not study.base.violations
+    assert study.base.converged
+    assert not study.base.violations
     by_label = {c.label: c for c in study.contingencies}
     a_out = by_label["line:ring-a"]
     assert a_out.method == "exact"  # a ring path's outage splits nothing: a full power flow
@@ -31,7 +31,8 @@ def test_intact_ring_is_within_limits_and_losing_one_path_overloads_the_other():
     overload = a_out.result.violations[0]
     intact_b = study.base.line_loading_percent[1] / 100
     assert overload.value == pytest.approx(2 * intact_b, rel=0.05)
-    assert overload.value > 1.0 and overload.limit == pytest.approx(1.0)
+    assert overload.value > 1.0
+    assert overload.limit == pytest.approx(1.0)
     assert [(v.element, v.kind) for v in by_label["line:ring-b"].result.violations] == [
         ("line:ring-a", "overload")
     ]
@@ -42,9 +43,12 @@ def test_a_spur_outage_is_screened_islands_its_bus_and_matches_the_exact_run():
     exact = n_minus_1(PowerFlowModel(ring_net()), LABELS, screen=False)
 
     spur = screened.contingencies[2]
-    assert spur.method == "screened" and spur.islanded_buses == 1
-    assert screened.screened_runs == 1 and screened.exact_runs == 2
-    assert exact.exact_runs == 3 and exact.screened_runs == 0
+    assert spur.method == "screened"
+    assert spur.islanded_buses == 1
+    assert screened.screened_runs == 1
+    assert screened.exact_runs == 2
+    assert exact.exact_runs == 3
+    assert exact.screened_runs == 0
     assert not spur.result.violations
     assert np.isnan(spur.result.vm_pu[2])
     exact_spur = exact.contingencies[2].result
@@ -66,7 +70,8 @@ def test_a_screened_outage_with_a_new_violation_is_verified_exactly():
 
     study = n_minus_1(model, ["line:spur"])
 
-    assert study.base.converged and not study.base.violations
+    assert study.base.converged
+    assert not study.base.violations
     spur = study.contingencies[0]
     assert spur.method == "exact"
     assert {v.element for v in spur.result.violations} == {"line:ring-a", "line:ring-b"}
