@@ -13,7 +13,7 @@ from grid.services.feeders import network_feeders_map
 from grid.services.network import network_import, network_model
 from grid.services.scenarios import scenario_create, scenario_run
 from grid.services.storage import battery_asset_upsert, feeder_limit_set, fleet_inputs, storage_schedule_run
-from metering.models import MeterPoint
+from metering.selectors.readings import meter_point_identifier_list
 
 
 def storage_demo(
@@ -21,13 +21,13 @@ def storage_demo(
 ) -> str:
     """Give `households` meter points of the feeder a battery (5/10/13.5 kWh) and 3.5 kWp PV, cap the feeder
     at 90 % of their net peak, schedule `day` against the tariff's announced rates; return a summary line."""
-    points = list(MeterPoint.objects.filter(feeder_code=feeder_code).order_by("identifier")[:households])
+    points = meter_point_identifier_list(feeder_code=feeder_code, limit=households)
     capacities = (Decimal("5"), Decimal("10"), Decimal("13.5"))
-    for k, point in enumerate(points):
+    for k, identifier in enumerate(points):
         capacity = capacities[k % 3]
         battery_asset_upsert(
-            code=f"BAT-{point.identifier}",
-            meter_point_identifier=point.identifier,
+            code=f"BAT-{identifier}",
+            meter_point_identifier=identifier,
             capacity_kwh=capacity,
             power_kw=(capacity / 2).quantize(Decimal("0.01")),
             soc_min_kwh=(capacity / 10).quantize(Decimal("0.01")),
