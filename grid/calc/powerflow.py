@@ -14,8 +14,19 @@ from typing import Any
 
 import numpy as np
 
-# Below this many buses the numba JIT (seconds per process) costs more than it saves.
+# Below this many buses the numba JIT (seconds per process) costs more than it saves. With lightsim2grid
+# installed (its C++ Newton solver, used by pandapower's runpp) numba is not used at all.
 NUMBA_MIN_BUSES = 2000
+# Load/generation-only changes on an unchanged topology reuse pandapower's internal matrices (`recycle`).
+RECYCLE = {"bus_pq": True, "trafo": False, "gen": False}
+
+
+def _lightsim2grid_available() -> bool:
+    try:
+        import lightsim2grid  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency; kept optional for pandapower's own solver
+        return False
+    return True
 
 
 class UnknownElement(ValueError):
@@ -112,9 +123,23 @@ class PowerFlowModel:
             ],
             dtype=object,
         )
-        self.numba = len(net.bus) >= NUMBA_MIN_BUSES
+        self.lightsim2grid = _lightsim2grid_available()
+        self.numba = not self.lightsim2grid and len(net.bus) >= NUMBA_MIN_BUSES
+        self.bus_position = {int(b): i for i, b in enumerate(net.bus.index)}
+        self.line_buses = self._positions(net.line, "from_bus", "to_bus")
+        self.trafo_buses = self._positions(net.trafo, "hv_bus", "lv_bus")
+        self.load_bus = np.array([self.bus_position[int(b)] for b in net.load["bus"]], dtype=np.int64)
+        self.sgen_bus = np.array([self.bus_position[int(b)] for b in net.sgen["bus"]], dtype=np.int64)
         self._warm = False
+        self._topology: bytes | None = None  # line+trafo in-service of the last converged full run
         self.power_flows = 0
+        self.recycled = 0
+
+    def _positions(self, frame: Any, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.array([self.bus_position[int(v)] for v in frame[a]], dtype=np.int64),
+            np.array([self.bus_position[int(v)] for v in frame[b]], dtype=np.int64),
+        )
 
     def outage_mask(self, elements: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Line and trafo in-service masks with `elements` (`line:NAME`, `trafo:NAME`) taken out."""
@@ -151,27 +176,45 @@ class PowerFlowModel:
         started = time.perf_counter()
         p = (self.load_p if load_p is None else load_p) * load_scale
         q = (self.load_q if load_q is None else load_q) * load_scale
-        in_service = self.load_in_service if shed is None else self.load_in_service & ~shed
+        if shed is not None:  # shed loads draw nothing (in_service stays put so the internals can be reused)
+            p = np.where(shed, 0.0, p)
+            q = np.where(shed, 0.0, q)
         net.load["p_mw"] = p
         net.load["q_mvar"] = q
-        net.load["in_service"] = in_service
         if len(net.sgen):
             net.sgen["p_mw"] = (self.sgen_p if sgen_p is None else sgen_p) * sgen_scale
             net.sgen["q_mvar"] = (self.sgen_q if sgen_q is None else sgen_q) * sgen_scale
         lines = self.line_in_service if line_in_service is None else line_in_service
         trafos = self.trafo_in_service if trafo_in_service is None else trafo_in_service
-        net.line["in_service"] = lines
-        net.trafo["in_service"] = trafos
-        # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN), and a
-        # NaN start makes the Jacobian singular: start those from 1 pu.
-        if self._warm and net.res_bus["vm_pu"].isna().any():
-            net.res_bus["vm_pu"] = net.res_bus["vm_pu"].fillna(1.0)
-            net.res_bus["va_degree"] = net.res_bus["va_degree"].fillna(0.0)
-        converged = self._runpp(pp, init="results" if self._warm else "auto")
-        if not converged and self._warm:
-            converged = self._runpp(pp, init="auto")
+        topology = lines.tobytes() + trafos.tobytes()
+        converged = False
+        fast: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if self._warm and topology == self._topology:
+            # Same topology as the last converged run: only loads/generation changed; pandapower reuses its
+            # internal matrices, starts from the last voltages, and only the results we check are read back.
+            fast = self._recycled()
+            converged = fast is not None
+        if not converged:
+            net.load["in_service"] = self.load_in_service
+            net.line["in_service"] = lines
+            net.trafo["in_service"] = trafos
+            # Warm start even across a topology change (N-1); buses an outage cut off have no result (NaN),
+            # and a NaN start makes the Jacobian singular: start those from 1 pu.
+            if self._warm and net.res_bus["vm_pu"].isna().any():
+                net.res_bus["vm_pu"] = net.res_bus["vm_pu"].fillna(1.0)
+                net.res_bus["va_degree"] = net.res_bus["va_degree"].fillna(0.0)
+            converged = self._runpp(pp, init="results" if self._warm else "auto")
+            if not converged and self._warm:
+                converged = self._runpp(pp, init="auto")
+            self._topology = topology if converged else None
+            if converged:
+                self._remember_internals()
         self._warm = converged
         seconds = time.perf_counter() - started
+        if fast is not None:
+            result = PowerFlowResult(True, seconds, *fast)
+            result.violations = self.violations(result)
+            return result
         if not converged:
             nan = np.full
             return PowerFlowResult(
@@ -191,6 +234,85 @@ class PowerFlowModel:
         result.violations = self.violations(result)
         return result
 
+    def _recycled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """A Newton-Raphson run on pandapower's stored internal case with the loads/generation of the net's
+        tables (its `recycle` path, bus P/Q only), reading back only bus voltages and line/transformer loading
+        (pandapower's own formulas, `trafo_loading="current"`) instead of every result table. None when it
+        does not converge or the internals are missing (the caller then runs `runpp`)."""
+        from pandapower.pd2ppc import _calc_pq_elements_and_add_on_ppc, _ppc2ppci
+        from pandapower.pf.run_newton_raphson_pf import _run_newton_raphson_pf
+        from pandapower.pypower.idx_bus import VM
+        from pandapower.results import _copy_results_ppci_to_ppc
+        from pandapower.results_branch import _get_branch_flows
+
+        net = self.net
+        self.power_flows += 1
+        self.recycled += 1
+        try:
+            options = net["_options"]
+            if options.get("trafo_loading", "current") != "current" or options.get("algorithm") != "nr":
+                return None
+            internal = net["_ppc"]["internal"]
+            ppc = net["_ppc"]
+            _calc_pq_elements_and_add_on_ppc(net, ppc)
+            ppci = {k: internal[k] for k in ("bus", "gen", "branch", "baseMVA")}
+            ppci["internal"] = internal
+            options["init_vm_pu"] = options["init_va_degree"] = "results"
+            options["recycle"] = RECYCLE
+            ppci = _ppc2ppci(ppc, net, ppci=ppci)
+            ppci["internal"] = internal
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                solved = _run_newton_raphson_pf(ppci, options)
+            if not solved["success"]:
+                return None
+            ppc = _copy_results_ppci_to_ppc(solved, ppc, options["mode"])
+            net["_ppc"] = ppc
+        except Exception:  # internals of another pandapower version: fall back to runpp
+            return None
+        lookups = net._pd2ppc_lookups
+        vm = ppc["bus"][lookups["bus"][net.bus.index.to_numpy()], VM].real.astype(float)
+        vm[self._isolated] = np.nan
+        i_ft, _ = _get_branch_flows(ppc)
+        line = np.zeros(len(net.line))
+        if "line" in lookups["branch"]:
+            f, t = lookups["branch"]["line"]
+            line = np.max(i_ft[f:t], axis=1) / self._line_i_max * 100
+        trafo = np.zeros(len(net.trafo))
+        if "trafo" in lookups["branch"]:
+            f, t = lookups["branch"]["trafo"]
+            trafo = np.max(i_ft[f:t] * self._trafo_factor, axis=1)
+        # Branches outside the solved case (out of service, or at a bus cut off) read as in the full run.
+        line[self._line_fixed] = self._line_fixed_value
+        trafo[self._trafo_fixed] = self._trafo_fixed_value
+        return vm, line, trafo
+
+    def _remember_internals(self) -> None:
+        """After a converged full run: what the recycled runs of the same topology reuse."""
+        net = self.net
+        self._isolated = net.res_bus["vm_pu"].isna().to_numpy()
+        self._line_i_max = (
+            net.line["max_i_ka"].to_numpy(dtype=float)
+            * net.line["df"].to_numpy(dtype=float)
+            * net.line["parallel"].to_numpy(dtype=float)
+        )
+        lookups = net._pd2ppc_lookups["branch"]
+        solved = np.asarray(net["_ppc"]["internal"]["branch_is"], dtype=bool)
+        for kind, frame in (("line", net.res_line), ("trafo", net.res_trafo)):
+            fixed = np.ones(len(frame), dtype=bool)
+            if kind in lookups:
+                f, t = lookups[kind]
+                fixed = ~solved[f:t]
+            setattr(self, f"_{kind}_fixed", fixed)
+            setattr(self, f"_{kind}_fixed_value", frame["loading_percent"].to_numpy(dtype=float)[fixed])
+        if len(net.trafo):
+            vns = np.vstack([net.trafo["vn_hv_kv"].to_numpy(float), net.trafo["vn_lv_kv"].to_numpy(float)]).T
+            scale = net.trafo["sn_mva"].to_numpy(float) * net.trafo["parallel"].to_numpy(float)
+            scale = scale * net.trafo["df"].to_numpy(float)
+            self._trafo_factor = vns * np.sqrt(3) / scale[:, np.newaxis] * 100.0
+        else:
+            self._trafo_factor = np.zeros((0, 2))
+
     def results_snapshot(self) -> Any:
         """The bus results to warm-start later runs from (e.g. the intact case of an N-1 study)."""
         return self.net.res_bus[["vm_pu", "va_degree"]].copy()
@@ -200,16 +322,24 @@ class PowerFlowModel:
         self.net.res_bus.loc[:, ["vm_pu", "va_degree"]] = snapshot.to_numpy()
         self._warm = True
 
-    def _runpp(self, pp: Any, *, init: str) -> bool:
+    def _runpp(self, pp: Any, *, init: str, recycle: bool = False) -> bool:
         self.power_flows += 1
+        options: dict[str, Any] = {"recycle": RECYCLE} if recycle else {}
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")  # a diverging step warns before it raises; the result says so
-                pp.runpp(self.net, init=init, numba=self.numba, max_iteration=30)
+                pp.runpp(
+                    self.net,
+                    init=init,
+                    numba=self.numba,
+                    lightsim2grid=self.lightsim2grid,
+                    max_iteration=30,
+                    **options,
+                )
         except pp.LoadflowNotConverged:
             return False
         except Exception as error:  # pandapower raises plain errors when, e.g., no slack is connected
-            if "converge" in str(error).lower() or init != "auto":
+            if "converge" in str(error).lower() or init != "auto" or recycle:
                 return False
             raise
         return bool(self.net.converged)

@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -150,13 +151,13 @@ def measured_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs
 
 
 def _forecasting() -> Any:
+    """forecasting's reads (its selectors' modules; the package itself exports nothing)."""
     try:
-        from forecasting import selectors  # wired at merge: see docs/grid.md
-    except ImportError as error:  # pragma: no cover - depends on the merge
+        from forecasting.selectors.forecasts import forecast_frame
+        from forecasting.selectors.sensitivity import temperature_sensitivity
+    except ImportError as error:  # pragma: no cover - forecasting is a dependency of grid
         raise InputsUnavailable("forecasting selectors are not available") from error
-    if not hasattr(selectors, "forecast_frame"):
-        raise InputsUnavailable("forecasting.selectors.forecast_frame is not available yet")
-    return selectors
+    return SimpleNamespace(forecast_frame=forecast_frame, temperature_sensitivity=temperature_sensitivity)
 
 
 def forecast_inputs(

@@ -13,6 +13,7 @@ import numpy as np
 from django.db import transaction
 
 from core.errors import DomainError
+from grid.calc.contingency import n_minus_1
 from grid.calc.powerflow import PowerFlowResult, UnknownElement, ViolationRow
 from grid.models import Network, PowerFlowRun, Violation
 from grid.services.inputs import StepInputs
@@ -207,6 +208,8 @@ class ContingencyResult:
     contingencies: int
     with_violations: int
     seconds: float
+    exact_runs: int = 0
+    screened_runs: int = 0
 
 
 def power_flow_n_minus_1(
@@ -217,30 +220,20 @@ def power_flow_n_minus_1(
     load_scale: float = 1.0,
     sgen_scale: float = 1.0,
     store: bool = True,
+    screen: bool = True,
 ) -> ContingencyResult:
-    """Each in-service MV line out in turn (one power flow each, warm-started from the intact case);
-    violations stored per contingency. An outage that islands load shows as undervoltage/not converged."""
+    """Each in-service MV line out in turn; violations new against the intact case stored per contingency.
+    Outages that split the network are screened by connectivity (grid/calc/contingency.py) and re-run
+    exactly when close to a limit; buses an outage islands have no voltage and are not counted."""
     started = time.perf_counter()
     built = network_model(network=network, as_of=as_of)
-    results: list[tuple[datetime | None, str, PowerFlowResult]] = []
     with built.lock:
-        model = built.model
-        base = model.run(load_scale=load_scale, sgen_scale=sgen_scale)
-        intact = model.results_snapshot() if base.converged else None
-        for label in mv_line_labels(built):
-            lines, trafos = model.outage_mask([label])
-            if intact is not None:
-                model.warm_from(intact)  # each contingency starts from the intact case, not the previous one
-            result = model.run(
-                load_scale=load_scale, sgen_scale=sgen_scale, line_in_service=lines, trafo_in_service=trafos
-            )
-            # Voltage at buses the outage cut off is undefined (NaN), not a violation: islanded
-            # load is reported
-            # once as the contingency's outcome by the NaN count.
-            base_set = {(v.element, v.kind) for v in base.violations}
-            result.violations = [v for v in result.violations if (v.element, v.kind) not in base_set]
-            results.append((None, label, result))
-        model.run(load_scale=load_scale, sgen_scale=sgen_scale)  # back to intact, warm for the next caller
+        study = n_minus_1(
+            built.model, mv_line_labels(built), load_scale=load_scale, sgen_scale=sgen_scale, screen=screen
+        )
+    results: list[tuple[datetime | None, str, PowerFlowResult]] = [
+        (None, c.label, c.result) for c in study.contingencies
+    ]
     seconds = time.perf_counter() - started
     run = None
     if store:
@@ -260,4 +253,6 @@ def power_flow_n_minus_1(
         contingencies=len(results),
         with_violations=sum(1 for _, _, r in results if r.violations or not r.converged),
         seconds=seconds,
+        exact_runs=study.exact_runs,
+        screened_runs=study.screened_runs,
     )

@@ -5,6 +5,8 @@ stored with them, and a shedding plan is computed for the worst step. Base day: 
 networks, else measured feeder shapes where loads are linked, else the typical day of grid/calc/scenarios.py.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +53,6 @@ def day_inputs(*, network: Network, built: BuiltNetwork, day_start: datetime) ->
 
 
 @transaction.atomic
-@transaction.atomic
 def scenario_create(
     *,
     network: Network,
@@ -93,11 +94,31 @@ def scenario_run(*, scenario_id: int, now: datetime) -> Scenario:
     return scenario
 
 
+def _base_scaled(base: StepInputs, params: dict[str, Any]) -> StepInputs:
+    """Any kind: `load_scale` multiplies the base day's loads; `peak_load_mw` scales them so the day's highest
+    total load is that many MW (e.g. the network's design load, when profiles are of a mild day)."""
+    factor = float(params.get("load_scale", 1.0))
+    if not np.isfinite(factor) or factor <= 0 or factor > 100:
+        raise ScenarioInvalid(f"load_scale {factor}: give a number above 0, at most 100", field="parameters")
+    if params.get("peak_load_mw") is not None:
+        peak = float(params["peak_load_mw"])
+        highest = float(base.load_p.sum(axis=1).max())
+        if not np.isfinite(peak) or peak <= 0 or highest <= 0:
+            raise ScenarioInvalid(f"peak_load_mw {peak}: give a positive number", field="parameters")
+        factor *= peak / highest
+        params["peak_load_mw"] = peak
+    if factor != 1.0:
+        params["base_load_factor"] = round(factor, 6)
+        return base.scaled(load=factor)
+    return base
+
+
 def _stress(
     scenario: Scenario, built: BuiltNetwork, base: StepInputs
 ) -> tuple[StepInputs, list[np.ndarray | None], dict[str, Any]]:
     """The stressed inputs, a line-in-service mask per step (None: as built) and what was applied."""
     params = dict(scenario.parameters)
+    base = _base_scaled(base, params)
     masks: list[np.ndarray | None] = [None] * STEPS
     kind = scenario.kind
     if kind == Scenario.Kind.HEAT_WAVE:
@@ -159,6 +180,28 @@ def _busiest_mv_line(built: BuiltNetwork, base: StepInputs) -> str | None:
     return max(labels, key=lambda label: np.nan_to_num(result.line_loading_percent[position[label]]))
 
 
+@dataclass
+class StepContext:
+    """One scenario step as an adjuster sees it, before its power flow: adjusters may change the injections
+    (e.g. batteries charging or discharging at a load's bus) and record what they did in `notes`."""
+
+    scenario: Scenario
+    built: BuiltNetwork
+    index: int
+    at: datetime
+    load_p: np.ndarray
+    load_q: np.ndarray
+    sgen_p: np.ndarray
+    sgen_q: np.ndarray
+    line_in_service: np.ndarray | None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+# Per-step adjusters, called in order before each step's power flow (storage/balancing add theirs here).
+StepAdjuster = Callable[[StepContext], None]
+STEP_ADJUSTERS: list[StepAdjuster] = []
+
+
 def _run(scenario: Scenario, *, now: datetime) -> None:
     network = scenario.network
     built = network_model(network=network, as_of=scenario.day_start)
@@ -167,13 +210,30 @@ def _run(scenario: Scenario, *, now: datetime) -> None:
         inputs, masks, applied = _stress(scenario, built, base)
         rows = []
         worst, worst_count = None, 0
+        if STEP_ADJUSTERS:
+            inputs = inputs.scaled()  # own arrays: adjusters' changes are written back per step
         for i, at in enumerate(inputs.steps):
+            step = StepContext(
+                scenario,
+                built,
+                i,
+                at,
+                inputs.load_p[i].copy(),
+                inputs.load_q[i].copy(),
+                inputs.sgen_p[i].copy(),
+                inputs.sgen_q[i].copy(),
+                masks[i],
+            )
+            for adjust in STEP_ADJUSTERS:
+                adjust(step)
+            inputs.load_p[i], inputs.load_q[i] = step.load_p, step.load_q
+            inputs.sgen_p[i], inputs.sgen_q[i] = step.sgen_p, step.sgen_q
             result = built.model.run(
-                load_p=inputs.load_p[i],
-                load_q=inputs.load_q[i],
-                sgen_p=inputs.sgen_p[i],
-                sgen_q=inputs.sgen_q[i],
-                line_in_service=masks[i],
+                load_p=step.load_p,
+                load_q=step.load_q,
+                sgen_p=step.sgen_p,
+                sgen_q=step.sgen_q,
+                line_in_service=step.line_in_service,
             )
             count = len(result.violations) + (0 if result.converged else 1)
             if count > worst_count:

@@ -316,3 +316,13 @@ def feeder_code_list() -> list[str]:
         .distinct()
         if code
     )
+
+
+def meter_point_identifier_list(*, feeder_code: str, limit: int | None = None) -> list[str]:
+    """Identifiers of the meter points on a feeder, sorted (the first `limit` of them)."""
+    identifiers = (
+        MeterPoint.objects.filter(feeder_code=feeder_code)
+        .order_by("identifier")
+        .values_list("identifier", flat=True)
+    )
+    return list(identifiers[:limit] if limit is not None else identifiers)
