@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import strawberry
 
-from billing.services import comparison
 from billing.graphql.types import PaymentMethod
+from billing.services import comparison
 
 
 @strawberry.input

@@ -11,10 +11,10 @@ from billing.graphql.inputs import (
     InvoiceAdjustInput,
     InvoiceIssueInput,
     InvoiceVoidInput,
+    PaymentRecordInput,
     TariffComparisonInput,
     tariff_comparison_cohort,
     tariff_comparison_scenario,
-    PaymentRecordInput,
 )
 from billing.graphql.types import (
     AgreementType,

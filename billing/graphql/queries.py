@@ -6,6 +6,7 @@ from django.conf import settings
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
+from billing.graphql.filters import InvoiceFilter, InvoiceOrdering, OrderDirection
 from billing.graphql.inputs import TariffComparisonInput, tariff_comparison_cohort, tariff_comparison_scenario
 from billing.graphql.types import (
     BillRunType,
@@ -17,7 +18,6 @@ from billing.graphql.types import (
     tariff_comparison_run_type,
     tariff_comparison_type,
 )
-from billing.graphql.filters import InvoiceFilter, InvoiceOrdering, OrderDirection
 from billing.models import BillRun, Invoice
 from billing.selectors import comparison as comparison_selectors
 from billing.selectors import customers as customer_selectors

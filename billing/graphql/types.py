@@ -10,16 +10,15 @@ import strawberry
 import strawberry_django
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 from strawberry import auto
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
-from billing import comparison
+from billing import comparison, document_links
 from billing.currencies import quantum
-from billing import document_links
 from billing.models import (
     Agreement,
     BillRun,
@@ -30,8 +29,8 @@ from billing.models import (
     InvoiceAdjustment,
     InvoiceLine,
     InvoiceTax,
-    TariffComparisonRun,
     Payment,
+    TariffComparisonRun,
 )
 from billing.selectors import statements as statement_selectors
 from billing.selectors.bill_document import bill_summary
