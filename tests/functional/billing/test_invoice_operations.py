@@ -1,6 +1,6 @@
 """Permission matrix of every billing operation (anonymous, bad token, token without the scope, token with
-it, staff, customers A and B): denial changes nothing, and another customer's data is absent, not an
-error. Also the agreement rules behind `agreementCreate` and the plain JSON invoice view."""
+it, staff, customers A and B): denial changes nothing, and another customer's object is NOT_FOUND, as one
+that does not exist. Also the agreement rules behind `agreementCreate` and the plain JSON invoice view."""
 
 import types
 from datetime import UTC, date, datetime
@@ -146,10 +146,10 @@ def test_invoice_is_absent_for_another_customer(world, caller, expected):
 
     if expected in DENIED:
         return assert_denied(result, expected, "invoice")
-    assert "errors" not in result
-    if expected == "absent":
-        assert result["data"]["invoice"] is None
+    if expected == "absent":  # another customer's invoice is NOT_FOUND, as one that does not exist
+        assert_denied(result, "NOT_FOUND", "invoice")
     else:
+        assert "errors" not in result
         assert result["data"]["invoice"]["accountNumber"] == "ACC-A"
         assert result["data"]["invoice"]["totalAmount"] == "31.50"
         assert [line["kind"] for line in result["data"]["invoice"]["lines"]] == [
@@ -189,10 +189,9 @@ def test_customer_with_agreements_and_invoices(world, caller, request):
 
     if expected in DENIED:
         return assert_denied(result, expected, "customer")
+    if expected == "absent":  # another customer's account is NOT_FOUND, as one that does not exist
+        return assert_denied(result, "NOT_FOUND", "customer")
     assert "errors" not in result
-    if expected == "absent":
-        assert result["data"]["customer"] is None
-        return
     customer = result["data"]["customer"]
     assert customer["agreements"] == [{"tariffCode": "AGILE"}]
     numbers = {e["node"]["number"] for e in customer["invoices"]["edges"]}
