@@ -12,14 +12,15 @@ arithmetic. See docs/tariff-analytics.md.
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 
 from billing import comparison, engine
@@ -199,9 +200,8 @@ def tariff_comparison_compute_scenarios(
     chosen = [
         comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
     ]
-    for offset in range(0, len(customer_ids), chunk_size):
-        chunk = list(customer_ids[offset : offset + chunk_size])
-        inputs = _account_inputs(chunk, context)
+    done = 0
+    for chunk, inputs in chunk_inputs(list(customer_ids), context, chunk_size=chunk_size):
         for scenario, tally, prosumers in zip(scenarios, tallies, chosen, strict=True):
             export_id = exports.get(scenario.export_tariff_code or "")
             for customer_id in chunk:
@@ -215,8 +215,9 @@ def tariff_comparison_compute_scenarios(
                     context,
                     export_id,
                 )
+        done += len(chunk)
         if progress is not None:
-            progress(min(offset + chunk_size, len(customer_ids)), len(customer_ids))
+            progress(done, len(customer_ids))
     return [
         _result(scenario, tally, tariffs, period_start, period_end)
         for scenario, tally in zip(scenarios, tallies, strict=True)
@@ -299,6 +300,31 @@ def _result(
 def _account_inputs(customer_ids: list[int], context: RunContext) -> dict[int, list[engine.AgreementInput]]:
     """The engine inputs of each account, loaded as a bill run loads them (a constant number of queries)."""
     return account_inputs(customer_ids, context)[2]
+
+
+def chunk_inputs(
+    customer_ids: list[int], context: RunContext, *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple[list[int], dict[int, list[engine.AgreementInput]]]]:
+    """Each chunk of accounts with its engine inputs, in order. Outside a transaction, the next chunk is
+    loaded by a second thread (its own database connection) while the caller computes this one, so the
+    database's work overlaps the engine's (PostgreSQL runs in its own process; the loader thread mostly
+    waits on the socket, without the GIL). Inside a transaction (tests, callers holding locks) another
+    connection would not see its writes, so chunks are loaded in turn."""
+    chunks = [customer_ids[o : o + chunk_size] for o in range(0, len(customer_ids), chunk_size)]
+    if len(chunks) < 2 or connection.in_atomic_block:
+        for chunk in chunks:
+            yield chunk, _account_inputs(chunk, context)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="comparison-loader") as loader:
+        try:
+            pending = loader.submit(_account_inputs, chunks[0], context)
+            for i, chunk in enumerate(chunks):
+                inputs = pending.result()
+                if i + 1 < len(chunks):
+                    pending = loader.submit(_account_inputs, chunks[i + 1], context)
+                yield chunk, inputs
+        finally:
+            loader.submit(connections.close_all).result()  # the loader thread's own connection
 
 
 def _scenario_agreements(
