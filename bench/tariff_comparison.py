@@ -252,9 +252,9 @@ def bench_loading(accounts: int) -> None:
     import django
 
     django.setup()
-    from billing.services.bill_loading import RunContext, account_inputs
-
     from django.db import connection
+
+    from billing.services.bill_loading import RunContext, account_inputs
 
     ids = seed_accounts(accounts)
     context = RunContext(date(2023, 1, 1), date(2024, 1, 1))
