@@ -85,7 +85,8 @@ def assert_energy_balance(before, storage, batteries):
     for old, new in zip(before, storage.parties, strict=True):
         net_before = old.import_kwh_e4 - old.export_kwh_e4
         net_after = new.import_kwh_e4 - new.export_kwh_e4
-        assert (new.import_kwh_e4 >= 0).all() and (new.export_kwh_e4 >= 0).all()
+        assert (new.import_kwh_e4 >= 0).all()
+        assert (new.export_kwh_e4 >= 0).all()
         if old.key not in batteries:
             assert net_after.tolist() == net_before.tolist()
             continue
@@ -95,8 +96,10 @@ def assert_energy_balance(before, storage, batteries):
         state = storage.state_kwh_e4[old.key]
         kept = int(charged.sum()) - storage.losses_kwh_e4[old.key]
         assert int(state[-1]) == battery.initial_kwh_e4 + kept - int(discharged.sum())
-        assert (state >= 0).all() and (state <= battery.capacity_kwh_e4).all()
-        assert (charged <= battery.power_kwh_e4).all() and (discharged <= battery.power_kwh_e4).all()
+        assert (state >= 0).all()
+        assert (state <= battery.capacity_kwh_e4).all()
+        assert (charged <= battery.power_kwh_e4).all()
+        assert (discharged <= battery.power_kwh_e4).all()
         assert not ((charged > 0) & (discharged > 0)).any()
 
 
@@ -105,7 +108,7 @@ def test_a_battery_stores_its_own_surplus_and_covers_its_own_evening_demand_by_h
     before = [party("A", [0, 0, 4000, 4000], [3000, 2000, 0, 0])]
     storage = p2p.dispatch_batteries(before, batteries)
     after = storage.parties[0]
-    # noon: 0.3 kWh in → 0.24 kept, then 0.2 kWh in → 0.16 kept (0.4 stored, 0.1 lost); evening: 0.3 then 0.1 out
+    # noon: 0.3 kWh in → 0.24 kept, 0.2 in → 0.16 kept (0.4 stored, 0.1 lost); evening: 0.3 then 0.1 out
     assert storage.charged("A").tolist() == [3000, 2000, 0, 0]
     assert storage.state_kwh_e4["A"].tolist() == [2400, 4000, 1000, 0]
     assert storage.losses_kwh_e4["A"] == 1000
