@@ -159,3 +159,31 @@ def test_the_comparison_reports_measured_self_sufficiency_and_does_not_bill_the_
     # A: 4.0 kWh imported × 0.25 − 2.4 kWh exported × 0.05; the 4 kWh generated are not billed
     assert result.bills["CE-A"]["current"] == D("0.88")
     assert result.as_json()["prosumers"]["CE-A"]["self_consumed_kwh"] == "1.6000"
+
+
+@pytest.mark.django_db
+def test_the_p2p_settle_command_runs_the_battery_scenario_and_refuses_to_write_it(community):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "p2p_settle",
+        "--feeder=CE1",
+        "--from=2024-01-15",
+        "--to=2024-01-16",
+        "--fee=0.02",
+        "--battery-kwh=2",
+        "--battery-kw=1",
+        "--battery-efficiency=1",
+        stdout=out,
+        stderr=err,
+    )
+    assert "CE-B,1.20," in out.getvalue()
+    assert "delivered 0.3000 kWh own + 0.5000 kWh to neighbours" in err.getvalue()
+    assert "own PV 1.6000 kWh" in err.getvalue()
+    with pytest.raises(CommandError, match="scenario"):
+        call_command(
+            "p2p_settle", "--feeder=CE1", "--from=2024-01-15", "--to=2024-01-16", "--battery-kwh=2", "--write"
+        )
