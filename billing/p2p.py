@@ -99,20 +99,24 @@ class Storage:
     losses_kwh_e4: dict[str, int]
 
     def charged(self, key: str) -> np.ndarray:
-        return self.charged_own_kwh_e4[key] + self.charged_community_kwh_e4[key]
+        total: np.ndarray = self.charged_own_kwh_e4[key] + self.charged_community_kwh_e4[key]
+        return total
 
     def discharged(self, key: str) -> np.ndarray:
-        return self.discharged_own_kwh_e4[key] + self.discharged_community_kwh_e4[key]
+        total: np.ndarray = self.discharged_own_kwh_e4[key] + self.discharged_community_kwh_e4[key]
+        return total
 
 
 def _stored(charged: np.ndarray, efficiency_ppm: np.ndarray) -> np.ndarray:
-    return charged * efficiency_ppm // 1_000_000
+    kept: np.ndarray = charged * efficiency_ppm // 1_000_000
+    return kept
 
 
 def _allocate(amount: int, limits: np.ndarray) -> np.ndarray:
     """Give `amount` to the members in order, each up to its limit (greedy, deterministic)."""
     before = np.cumsum(limits) - limits
-    return np.clip(amount - before, 0, limits)
+    given: np.ndarray = np.clip(amount - before, 0, limits)
+    return given
 
 
 def dispatch_batteries(parties: Sequence[Party], batteries: dict[str, Battery]) -> Storage:
