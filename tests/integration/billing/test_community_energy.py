@@ -187,3 +187,39 @@ def test_the_p2p_settle_command_runs_the_battery_scenario_and_refuses_to_write_i
         call_command(
             "p2p_settle", "--feeder=CE1", "--from=2024-01-15", "--to=2024-01-16", "--battery-kwh=2", "--write"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_loaded_by_the_loader_thread_give_the_same_comparison(community):
+    import threading
+
+    from django.db import connection
+
+    from billing.services import comparison as service
+
+    assert not connection.in_atomic_block  # so the next chunk is loaded by a second thread
+    loaders = set()
+    original = service._account_inputs
+
+    def spy(ids, context):
+        loaders.add(threading.current_thread().name)
+        return original(ids, context)
+
+    service._account_inputs = spy
+    try:
+        result = tariff_comparison_compute(
+            tariff_codes=["RETAIL"],
+            period_start=date(2024, 1, 15),
+            period_end=date(2024, 1, 16),
+            cohort=Cohort(feeder_code="CE1"),
+            chunk_size=1,
+        )
+    finally:
+        service._account_inputs = original
+    assert all(name.startswith("comparison-loader") for name in loaders)
+    assert {n: b["current"] for n, b in result.bills.items()} == {
+        "CE-A": D("0.88"),
+        "CE-B": D("1.20"),
+        "CE-C": D("1.20"),
+    }
+    assert result.prosumers["CE-A"]["self_consumed_kwh"] == "1.6000"
