@@ -62,6 +62,18 @@ class BillType:
     held_reason: str | None
 
 
+@strawberry.type(name="TariffComparisonProsumer")
+class ProsumerType:
+    """An account with a PV generation meter: its measured energy over the period."""
+
+    account_number: str
+    consumed_kwh: Decimal = strawberry.field(description="Grid import + own PV used at home.")
+    generated_kwh: Decimal
+    self_consumed_kwh: Decimal
+    self_sufficiency: float | None
+    self_consumption: float | None
+
+
 @strawberry.type(name="TariffComparison")
 class ComparisonType:
     period_start: date
@@ -69,6 +81,9 @@ class ComparisonType:
     scenario: str
     summaries: list[SummaryType]
     bills: list[BillType]
+    prosumers: list[ProsumerType] = strawberry.field(
+        default_factory=list, description="Accounts with a PV generation meter (measured self-sufficiency)."
+    )
 
 
 @strawberry.type(name="TariffComparisonRun")
@@ -112,6 +127,17 @@ def _result(result: service.ComparisonResult) -> ComparisonType:
             )
             for account, bills in result.bills.items()
             for code, total in bills.items()
+        ],
+        prosumers=[
+            ProsumerType(
+                account_number=account,
+                consumed_kwh=Decimal(row["consumed_kwh"]),
+                generated_kwh=Decimal(row["generated_kwh"]),
+                self_consumed_kwh=Decimal(row["self_consumed_kwh"]),
+                self_sufficiency=row["self_sufficiency"],
+                self_consumption=row["self_consumption"],
+            )
+            for account, row in sorted(result.prosumers.items())
         ],
     )
 

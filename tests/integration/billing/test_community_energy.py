@@ -223,3 +223,27 @@ def test_chunks_loaded_by_the_loader_thread_give_the_same_comparison(community):
         "CE-C": D("1.20"),
     }
     assert result.prosumers["CE-A"]["self_consumed_kwh"] == "1.6000"
+
+
+@pytest.mark.django_db
+def test_graphql_tariff_comparison_lists_prosumers_with_generation_meters(community, gql_as, staff):
+    query = """query($input: TariffComparisonInput!) { tariffComparison(input: $input) {
+      summaries { tariffCode selfSufficiency selfConsumption }
+      prosumers { accountNumber consumedKwh generatedKwh selfConsumedKwh
+                  selfSufficiency selfConsumption } } }"""
+    answer = gql_as(staff)(
+        query,
+        {"input": {"tariffCodes": ["RETAIL"], "periodStart": "2024-01-15", "periodEnd": "2024-01-16",
+                   "feederCode": "CE1"}},
+    )["data"]["tariffComparison"]  # fmt: skip
+    assert answer["prosumers"] == [
+        {
+            "accountNumber": "CE-A",
+            "consumedKwh": "5.6000",
+            "generatedKwh": "4.0000",
+            "selfConsumedKwh": "1.6000",
+            "selfSufficiency": pytest.approx(1.6 / 5.6),
+            "selfConsumption": pytest.approx(0.4),
+        }
+    ]
+    assert answer["summaries"][0]["selfSufficiency"] == pytest.approx(1.6 / 5.6)
