@@ -25,6 +25,7 @@ from pricing.documents import (
 )
 
 CENT = Decimal("0.01")
+GENERATION = "GEN"  # a PV generation meter's direction (metering); never billed
 MICRO = Decimal("0.000001")
 
 
@@ -118,6 +119,52 @@ def prosumer_metrics(
     used = float(np.minimum(consumption_kwh, generation_kwh).sum())
     demand, generated = float(consumption_kwh.sum()), float(generation_kwh.sum())
     return (used / demand if demand else None, used / generated if generated else None)
+
+
+@dataclass(frozen=True)
+class ProsumerEnergy:
+    """A prosumer's measured energy over a period (0.0001 kWh): what it consumed (grid import + its own PV
+    used at home), what its panels generated, and the part of that used at home."""
+
+    consumed_kwh_e4: int
+    generated_kwh_e4: int
+    self_consumed_kwh_e4: int
+
+    @property
+    def self_sufficiency(self) -> float | None:
+        """Share of consumption met by the own PV."""
+        return self.self_consumed_kwh_e4 / self.consumed_kwh_e4 if self.consumed_kwh_e4 else None
+
+    @property
+    def self_consumption(self) -> float | None:
+        """Share of generation used at home (not exported)."""
+        return self.self_consumed_kwh_e4 / self.generated_kwh_e4 if self.generated_kwh_e4 else None
+
+
+Series = tuple[np.ndarray, np.ndarray]  # (interval starts, kWh × 10⁴)
+
+
+def prosumer_energy(
+    imports: Sequence[Series], exports: Sequence[Series], generation: Sequence[Series]
+) -> ProsumerEnergy:
+    """Energy of a prosumer from its meters' readings: per interval (readings aligned by start), self-consumed
+    = max(generation − export, 0) and consumption = import + self-consumed. Intervals without a generation
+    reading count no self-consumption (the measured export is then all the PV known)."""
+    starts = np.unique(np.concatenate([s for s, _ in (*imports, *exports, *generation)] or [np.zeros(0)]))
+
+    def on_grid(series: Sequence[Series]) -> np.ndarray:
+        values = np.zeros(len(starts), dtype=np.int64)
+        for at, kwh_e4 in series:
+            np.add.at(values, np.searchsorted(starts, at), kwh_e4.astype(np.int64))
+        return values
+
+    imported, exported, generated = on_grid(imports), on_grid(exports), on_grid(generation)
+    self_consumed = np.maximum(generated - exported, 0)
+    return ProsumerEnergy(
+        consumed_kwh_e4=int((imported + self_consumed).sum()),
+        generated_kwh_e4=int(generated.sum()),
+        self_consumed_kwh_e4=int(self_consumed.sum()),
+    )
 
 
 # --- scenarios --------------------------------------------------------------------------------------

@@ -12,6 +12,17 @@ and sale amounts are rounded to cents by the largest-remainder method over the c
 purchase lines and the sale lines add up to exactly zero (the community's total, ROUND_HALF_UP, is split;
 no party is more than one cent from its exact amount). Fees are ROUND_HALF_UP per party. Pure Python with
 numpy, no Django.
+
+Storage (`dispatch_batteries`, before clearing): members' batteries behind their meters shift surplus in
+time, greedily per interval (members in the order given): each battery first charges from its own member's
+surplus; if the community still has a surplus, batteries with room charge from it (their member imports it,
+bought from neighbours when the clearing matches it); if it has a deficit instead, batteries that did not
+charge discharge into it, first into their own member's demand, then into neighbours' (their member exports
+it, sold to neighbours), never more than the deficit (a neighbour's surplus is used before stored energy).
+The member's import and export after its battery are what `settle` clears. Energy is integral 0.0001 kWh;
+charging loses (1 − efficiency) of what goes in (round-trip efficiency applied on charge, rounded down), so
+per member import − export after = import − export before + charged − discharged, and the state of charge
+moves by charged − losses − discharged.
 """
 
 from collections.abc import Sequence
@@ -52,6 +63,129 @@ class Settlement:
     @property
     def traded_kwh_e4(self) -> int:
         return int(sum(int(v.sum()) for v in self.bought_kwh_e4.values()))
+
+
+@dataclass(frozen=True)
+class Battery:
+    """A member's battery: usable capacity and the most it charges or discharges in one interval
+    (power × interval length), both in 0.0001 kWh; round-trip efficiency in parts per million."""
+
+    capacity_kwh_e4: int
+    power_kwh_e4: int
+    efficiency_ppm: int = 900_000
+    initial_kwh_e4: int = 0
+
+    def __post_init__(self) -> None:
+        if self.capacity_kwh_e4 < 0 or self.power_kwh_e4 < 0:
+            raise ValueError("a battery's capacity and power are not negative")
+        if not 0 < self.efficiency_ppm <= 1_000_000:
+            raise ValueError("a battery's efficiency is in (0, 1]")
+        if not 0 <= self.initial_kwh_e4 <= self.capacity_kwh_e4:
+            raise ValueError("a battery's initial charge is within its capacity")
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What the batteries did, per member with a battery (0.0001 kWh per interval): charged (energy taken
+    in, from the own surplus or the community), discharged (energy delivered), state of charge at each
+    interval's end; `own` and `community` split charged/discharged by whose energy it was."""
+
+    parties: list[Party]  # every member's flows after its battery (members without one unchanged)
+    charged_own_kwh_e4: dict[str, np.ndarray]
+    charged_community_kwh_e4: dict[str, np.ndarray]
+    discharged_own_kwh_e4: dict[str, np.ndarray]
+    discharged_community_kwh_e4: dict[str, np.ndarray]
+    state_kwh_e4: dict[str, np.ndarray]
+    losses_kwh_e4: dict[str, int]
+
+    def charged(self, key: str) -> np.ndarray:
+        total: np.ndarray = self.charged_own_kwh_e4[key] + self.charged_community_kwh_e4[key]
+        return total
+
+    def discharged(self, key: str) -> np.ndarray:
+        total: np.ndarray = self.discharged_own_kwh_e4[key] + self.discharged_community_kwh_e4[key]
+        return total
+
+
+def _stored(charged: np.ndarray, efficiency_ppm: np.ndarray) -> np.ndarray:
+    kept: np.ndarray = charged * efficiency_ppm // 1_000_000
+    return kept
+
+
+def _allocate(amount: int, limits: np.ndarray) -> np.ndarray:
+    """Give `amount` to the members in order, each up to its limit (greedy, deterministic)."""
+    before = np.cumsum(limits) - limits
+    given: np.ndarray = np.clip(amount - before, 0, limits)
+    return given
+
+
+def dispatch_batteries(parties: Sequence[Party], batteries: dict[str, Battery]) -> Storage:
+    """Greedy battery dispatch in the community (see the module docstring); members without a battery are
+    unchanged. Members are served in the order given (keys sorted by the caller for determinism)."""
+    keys = [p.key for p in parties]
+    owners = [i for i, p in enumerate(parties) if p.key in batteries]
+    n = len(parties[0].import_kwh_e4) if parties else 0
+    imports = np.vstack([p.import_kwh_e4 for p in parties]).astype(np.int64) if parties else np.zeros((0, 0))
+    exports = np.vstack([p.export_kwh_e4 for p in parties]).astype(np.int64) if parties else np.zeros((0, 0))
+    imports, exports = imports.copy(), exports.copy()
+    specs = [batteries[keys[i]] for i in owners]
+    capacity = np.array([b.capacity_kwh_e4 for b in specs], dtype=np.int64)
+    power = np.array([b.power_kwh_e4 for b in specs], dtype=np.int64)
+    efficiency = np.array([b.efficiency_ppm for b in specs], dtype=np.int64)
+    state = np.array([b.initial_kwh_e4 for b in specs], dtype=np.int64)
+    m = len(owners)
+    charged_own, charged_community = np.zeros((m, n), np.int64), np.zeros((m, n), np.int64)
+    discharged_own, discharged_community = np.zeros((m, n), np.int64), np.zeros((m, n), np.int64)
+    states, stored = np.zeros((m, n), np.int64), np.zeros((m, n), np.int64)
+    rows = np.array(owners, dtype=np.int64)
+    for t in range(n) if m else ():
+        # 1. each battery charges from its own member's surplus
+        room = (capacity - state) * 1_000_000 // efficiency  # input that still fits
+        charge = np.minimum(np.minimum(exports[rows, t], power), room)
+        exports[rows, t] -= charge
+        stored[:, t] = _stored(charge, efficiency)
+        state += stored[:, t]
+        charged_own[:, t] = charge
+        surplus = int(exports[:, t].sum()) - int(imports[:, t].sum())
+        if surplus > 0:
+            # 2. the community's remaining surplus into batteries with room (their members buy it)
+            headroom = np.maximum(np.minimum(power - charge, (capacity - state) * 1_000_000 // efficiency), 0)
+            extra = _allocate(surplus, headroom)
+            imports[rows, t] += extra
+            kept = _stored(extra, efficiency)
+            stored[:, t] += kept
+            state += kept
+            charged_community[:, t] = extra
+        elif surplus < 0:
+            # 3. the community's demand that neighbours' surplus leaves: first each battery's own member,
+            # then neighbours (their members sell it); a battery that charged this interval stays out
+            idle = charge == 0
+            own = _allocate(
+                -surplus, np.where(idle, np.minimum(np.minimum(imports[rows, t], power), state), 0)
+            )
+            imports[rows, t] -= own
+            state -= own
+            discharged_own[:, t] = own
+            extra = _allocate(-surplus - int(own.sum()), np.where(idle, np.minimum(power - own, state), 0))
+            exports[rows, t] += extra
+            state -= extra
+            discharged_community[:, t] = extra
+        states[:, t] = state
+    after = [
+        Party(p.key, imports[i], exports[i], p.retail_micros, p.export_micros) if p.key in batteries else p
+        for i, p in enumerate(parties)
+    ]
+    position = {keys[i]: j for j, i in enumerate(owners)}
+    losses = charged_own + charged_community - stored
+    return Storage(
+        parties=after,
+        charged_own_kwh_e4={k: charged_own[j] for k, j in position.items()},
+        charged_community_kwh_e4={k: charged_community[j] for k, j in position.items()},
+        discharged_own_kwh_e4={k: discharged_own[j] for k, j in position.items()},
+        discharged_community_kwh_e4={k: discharged_community[j] for k, j in position.items()},
+        state_kwh_e4={k: states[j] for k, j in position.items()},
+        losses_kwh_e4={k: int(losses[j].sum()) for k, j in position.items()},
+    )
 
 
 def settle(parties: Sequence[Party], *, fee_micros: int) -> Settlement:

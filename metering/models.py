@@ -40,8 +40,13 @@ class MeterPoint(models.Model):
 
 
 class Direction(models.TextChoices):
+    """IMPORT and EXPORT are the supply meters billing bills; GENERATION (value "GEN") is a PV generation
+    meter measuring what the panels produced (self-consumed + exported), which billing never bills but uses
+    for prosumers' self-sufficiency and self-consumption (docs/tariff-analytics.md)."""
+
     IMPORT = "IMPORT", "Import"
     EXPORT = "EXPORT", "Export"
+    GENERATION = "GEN", "Generation (PV)"
 
 
 class Meter(models.Model):

@@ -572,11 +572,23 @@ SummaryType = strawberry.type(
 
 
 @strawberry.type(name="TariffComparisonBill")
-class BillType:
+class ComparisonBillType:
     account_number: str
     tariff_code: str
     total: Decimal | None = strawberry.field(description="Null: the account cannot be billed on it (held).")
     held_reason: str | None
+
+
+@strawberry.type(name="TariffComparisonProsumer")
+class ProsumerType:
+    """An account with a PV generation meter: its measured energy over the period."""
+
+    account_number: str
+    consumed_kwh: Decimal = strawberry.field(description="Grid import + own PV used at home.")
+    generated_kwh: Decimal
+    self_consumed_kwh: Decimal
+    self_sufficiency: float | None
+    self_consumption: float | None
 
 
 @strawberry.type(name="TariffComparison")
@@ -585,7 +597,10 @@ class ComparisonType:
     period_end: date
     scenario: str
     summaries: list[SummaryType]
-    bills: list[BillType]
+    bills: list[ComparisonBillType]
+    prosumers: list[ProsumerType] = strawberry.field(
+        default_factory=list, description="Accounts with a PV generation meter (measured self-sufficiency)."
+    )
 
 
 @strawberry.type(name="TariffComparisonRun")
@@ -604,7 +619,7 @@ def tariff_comparison_type(result: ComparisonResult) -> ComparisonType:
         scenario=result.scenario,
         summaries=[SummaryType(**vars(s)) for s in result.summaries],
         bills=[
-            BillType(
+            ComparisonBillType(
                 account_number=account,
                 tariff_code=code,
                 total=total,
@@ -612,6 +627,17 @@ def tariff_comparison_type(result: ComparisonResult) -> ComparisonType:
             )
             for account, bills in result.bills.items()
             for code, total in bills.items()
+        ],
+        prosumers=[
+            ProsumerType(
+                account_number=account,
+                consumed_kwh=Decimal(row["consumed_kwh"]),
+                generated_kwh=Decimal(row["generated_kwh"]),
+                self_consumed_kwh=Decimal(row["self_consumed_kwh"]),
+                self_sufficiency=row["self_sufficiency"],
+                self_consumption=row["self_consumption"],
+            )
+            for account, row in sorted(result.prosumers.items())
         ],
     )
 

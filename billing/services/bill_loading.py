@@ -18,7 +18,7 @@ from django.db.models import Q
 from billing import commercial, engine
 from billing.models import Agreement
 from metering.selectors.issues import data_issue_suspect_open_list
-from metering.selectors.readings import import_load_arrays, meter_list_installed, reading_arrays
+from metering.selectors.readings import import_load_arrays, meter_list_installed, meter_reading_arrays
 from pricing.documents import DynamicEnergy, IndexedEnergy, parse_tariff_document
 from pricing.selectors import tariffs as tariff_selectors
 
@@ -251,28 +251,26 @@ def _suspect_readings(
 
 
 def meter_series(meters: list["Meter"], context: RunContext) -> dict[int, engine.MeterSeries]:
-    """Every meter's readings from ONE query (binary COPY on PostgreSQL), split per meter with numpy."""
+    """Every meter's readings from ONE query returning one row per meter (binary COPY on PostgreSQL)."""
     ids = np.array(sorted(m.pk for m in meters), dtype=np.int64)
-    loaded = reading_arrays(meter_ids=ids, start=context.readings_from(), end=context.window_to)
-    order = np.lexsort((loaded.start_s, loaded.meter_id))
-    meter_id = loaded.meter_id[order]
-    starts = loaded.start_s[order].astype("datetime64[s]")
-    kwh_e4 = loaded.kwh_e4[order]
-    estimated = loaded.estimated()[order]
-    lo = np.searchsorted(meter_id, ids, side="left")
-    hi = np.searchsorted(meter_id, ids, side="right")
-    bounds = {int(pk): (int(a), int(b)) for pk, a, b in zip(ids, lo, hi, strict=True)}
+    loaded = {
+        arrays.meter_id: arrays
+        for arrays in meter_reading_arrays(
+            meter_ids=ids, start=context.readings_from(), end=context.window_to
+        )
+    }
+    empty = np.zeros(0, dtype=np.int64)
     result = {}
     for meter in meters:
-        a, b = bounds[meter.pk]
+        found = loaded.get(meter.pk)
         result[meter.pk] = engine.MeterSeries(
             serial=meter.serial,
             direction=meter.direction,
             interval_seconds=meter.resolution_minutes * 60,
             installed_at=meter.installed_at,
             removed_at=meter.removed_at,
-            starts=starts[a:b],
-            kwh_e4=kwh_e4[a:b],
-            estimated=estimated[a:b],
+            starts=(found.start_s if found else empty).astype("datetime64[s]"),
+            kwh_e4=found.kwh_e4 if found else empty,
+            estimated=found.estimated() if found else np.zeros(0, dtype=bool),
         )
     return result

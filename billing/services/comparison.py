@@ -12,14 +12,16 @@ arithmetic. See docs/tariff-analytics.md.
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 
 from billing import comparison, engine
@@ -73,6 +75,9 @@ class ComparisonResult:
     bills: dict[str, dict[str, Decimal | None]]  # account number → {"current" | tariff code: total}
     held: dict[str, dict[str, str]]  # account number → {tariff: reason}
     summaries: list[comparison.TariffSummary]
+    # account number → its measured PV energy (accounts with a generation meter): consumed_kwh,
+    # generated_kwh, self_consumed_kwh (strings), self_sufficiency, self_consumption
+    prosumers: dict[str, dict] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """A JSON-safe form (Decimals as strings) for storing and exporting."""
@@ -87,6 +92,7 @@ class ComparisonResult:
                 {k: _text(v) if isinstance(v, Decimal) else v for k, v in asdict(s).items()}
                 for s in self.summaries
             ],
+            "prosumers": self.prosumers,
         }
 
 
@@ -162,6 +168,7 @@ class _Tally:
         self.held: dict[str, dict[str, str]] = defaultdict(dict)
         self.energy: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])  # [self-consumed, consumed]
         self.generated = 0.0
+        self.prosumers: dict[str, dict] = {}
 
 
 def tariff_comparison_compute_scenarios(
@@ -199,9 +206,8 @@ def tariff_comparison_compute_scenarios(
     chosen = [
         comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
     ]
-    for offset in range(0, len(customer_ids), chunk_size):
-        chunk = list(customer_ids[offset : offset + chunk_size])
-        inputs = _account_inputs(chunk, context)
+    done = 0
+    for chunk, inputs in chunk_inputs(list(customer_ids), context, chunk_size=chunk_size):
         for scenario, tally, prosumers in zip(scenarios, tallies, chosen, strict=True):
             export_id = exports.get(scenario.export_tariff_code or "")
             for customer_id in chunk:
@@ -215,8 +221,9 @@ def tariff_comparison_compute_scenarios(
                     context,
                     export_id,
                 )
+        done += len(chunk)
         if progress is not None:
-            progress(min(offset + chunk_size, len(customer_ids)), len(customer_ids))
+            progress(done, len(customer_ids))
     return [
         _result(scenario, tally, tariffs, period_start, period_end)
         for scenario, tally in zip(scenarios, tallies, strict=True)
@@ -234,7 +241,11 @@ def _compare_account(
     export_id: int | None,
 ) -> None:
     pv = None
-    if gets_pv:
+    measured = measured_prosumer_energy(agreements, context.period_start, context.period_end)
+    if measured is not None:
+        tally.generated += measured.generated_kwh_e4
+        tally.prosumers[number] = _prosumer_row(measured)
+    elif gets_pv:
         agreements, pv = _with_pv(agreements, scenario, context, export_id)
         tally.generated += float(pv[1].sum()) if pv is not None else 0.0
     row: dict[str, Decimal | None] = {}
@@ -248,8 +259,7 @@ def _compare_account(
             row[code] = row[CURRENT]
             if CURRENT in tally.held.get(number, {}):
                 tally.held[number][code] = tally.held[number][CURRENT]
-            if pv is not None:
-                _tally(tally.energy[code], pv)
+            _tally_energy(tally.energy[code], pv, measured)
             continue
         candidate = (
             agreements
@@ -257,8 +267,7 @@ def _compare_account(
             else [replace(a, import_versions=context.versions[tariff_id]) for a in agreements]
         )
         candidate = _scenario_agreements(candidate, scenario)
-        if pv is not None:
-            _tally(tally.energy[code], pv)
+        _tally_energy(tally.energy[code], pv, measured)
         try:
             row[code] = engine.bill_compute(
                 agreements=candidate, period_start=context.period_start, period_end=context.period_end
@@ -293,12 +302,38 @@ def _result(
         bills=tally.bills,
         held=dict(tally.held),
         summaries=summaries,
+        prosumers=tally.prosumers,
     )
 
 
 def _account_inputs(customer_ids: list[int], context: RunContext) -> dict[int, list[engine.AgreementInput]]:
     """The engine inputs of each account, loaded as a bill run loads them (a constant number of queries)."""
     return account_inputs(customer_ids, context)[2]
+
+
+def chunk_inputs(
+    customer_ids: list[int], context: RunContext, *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple[list[int], dict[int, list[engine.AgreementInput]]]]:
+    """Each chunk of accounts with its engine inputs, in order. Outside a transaction, the next chunk is
+    loaded by a second thread (its own database connection) while the caller computes this one, so the
+    database's work overlaps the engine's (PostgreSQL runs in its own process; the loader thread mostly
+    waits on the socket, without the GIL). Inside a transaction (tests, callers holding locks) another
+    connection would not see its writes, so chunks are loaded in turn."""
+    chunks = [customer_ids[o : o + chunk_size] for o in range(0, len(customer_ids), chunk_size)]
+    if len(chunks) < 2 or connection.in_atomic_block:
+        for chunk in chunks:
+            yield chunk, _account_inputs(chunk, context)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="comparison-loader") as loader:
+        try:
+            pending = loader.submit(_account_inputs, chunks[0], context)
+            for i, chunk in enumerate(chunks):
+                inputs = pending.result()
+                if i + 1 < len(chunks):
+                    pending = loader.submit(_account_inputs, chunks[i + 1], context)
+                yield chunk, inputs
+        finally:
+            loader.submit(connections.close_all).result()  # the loader thread's own connection
 
 
 def _scenario_agreements(
@@ -378,7 +413,9 @@ def _with_pv(
     result, pv = [], None
     for agreement in agreements:
         imports = [m for m in agreement.meters if m.direction == engine.IMPORT]
-        if not imports or any(m.direction == engine.EXPORT for m in agreement.meters):
+        if not imports or any(
+            m.direction in (engine.EXPORT, comparison.GENERATION) for m in agreement.meters
+        ):
             result.append(agreement)  # a real prosumer already: left as measured
             continue
         meter = imports[0]
@@ -408,6 +445,49 @@ def _tally(totals: list[float], pv: tuple[np.ndarray, np.ndarray]) -> None:
     consumption, generation = pv
     totals[0] += float(np.minimum(consumption, generation).sum())
     totals[1] += float(consumption.sum())
+
+
+def _tally_energy(
+    totals: list[float],
+    pv: tuple[np.ndarray, np.ndarray] | None,
+    measured: comparison.ProsumerEnergy | None,
+) -> None:
+    if measured is not None:
+        totals[0] += measured.self_consumed_kwh_e4
+        totals[1] += measured.consumed_kwh_e4
+    elif pv is not None:
+        _tally(totals, pv)
+
+
+def measured_prosumer_energy(
+    agreements: Sequence[engine.AgreementInput], period_start: date, period_end: date
+) -> comparison.ProsumerEnergy | None:
+    """The account's measured PV energy over the local dates [period_start, period_end) when a meter point
+    of it has a generation meter (direction GEN), from the readings of its import, export and generation
+    meters; None otherwise (its self-sufficiency is not known from readings)."""
+    meters = {m.serial: m for a in agreements for m in a.meters}
+    if not any(m.direction == comparison.GENERATION for m in meters.values()):
+        return None
+    zone = next((a.import_versions[0].document.zone for a in agreements if a.import_versions), None)
+    first = engine._instant(engine._local_midnight(period_start, zone or ZoneInfo("UTC")))
+    last = engine._instant(engine._local_midnight(period_end, zone or ZoneInfo("UTC")))
+    series: dict[str, list[comparison.Series]] = defaultdict(list)
+    for meter in meters.values():
+        inside = (meter.starts >= first) & (meter.starts < last)
+        series[meter.direction].append((meter.starts[inside], meter.kwh_e4[inside]))
+    return comparison.prosumer_energy(
+        series[engine.IMPORT], series[engine.EXPORT], series[comparison.GENERATION]
+    )
+
+
+def _prosumer_row(energy: comparison.ProsumerEnergy) -> dict:
+    return {
+        "consumed_kwh": str(Decimal(energy.consumed_kwh_e4).scaleb(-4)),
+        "generated_kwh": str(Decimal(energy.generated_kwh_e4).scaleb(-4)),
+        "self_consumed_kwh": str(Decimal(energy.self_consumed_kwh_e4).scaleb(-4)),
+        "self_sufficiency": energy.self_sufficiency,
+        "self_consumption": energy.self_consumption,
+    }
 
 
 # --- stored runs (Celery) ---------------------------------------------------------------------------

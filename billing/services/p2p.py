@@ -7,7 +7,8 @@ export minus what it sold; the engine bills those, and the settlement lines are 
 transfers between neighbours, not supply).
 """
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,9 +17,14 @@ from django.db import transaction
 
 from billing import comparison, engine, p2p
 from billing.comparison import TariffSummary
-from billing.models import Customer
+from billing.models import Agreement, Customer
 from billing.services.bill_loading import RunContext
-from billing.services.comparison import Cohort, _account_inputs, cohort_customer_ids
+from billing.services.comparison import (
+    Cohort,
+    _account_inputs,
+    cohort_customer_ids,
+    measured_prosumer_energy,
+)
 from core.errors import DomainError
 from pricing import engine as rates
 from pricing.documents import to_micros
@@ -48,17 +54,85 @@ class CommunityResult:
     fees: Decimal
     summary_without: TariffSummary
     summary_with: TariffSummary
+    # with P2P (and storage): what the members still import from the grid
+    grid_import_kwh: Decimal = Decimal("0.0000")
+    # members' consumption (import + own PV used at home, the latter known only from generation meters) and
+    # the PV part of it
+    consumption_kwh: Decimal = Decimal("0.0000")
+    pv_self_consumed_kwh: Decimal = Decimal("0.0000")
+    # storage (members with a battery): energy charged (own surplus / community surplus), delivered (to the
+    # own member / to neighbours) and lost, in kWh
+    battery_accounts: list[str] = field(default_factory=list)
+    battery_charged_own_kwh: Decimal = Decimal("0.0000")
+    battery_charged_community_kwh: Decimal = Decimal("0.0000")
+    battery_discharged_own_kwh: Decimal = Decimal("0.0000")
+    battery_discharged_community_kwh: Decimal = Decimal("0.0000")
+    battery_losses_kwh: Decimal = Decimal("0.0000")
+    prosumers: dict[str, comparison.ProsumerEnergy] = field(default_factory=dict)
 
     @property
     def self_sufficiency_with(self) -> float | None:
-        """Share of the community's demand on the grid met by neighbours' surplus instead."""
-        return float(self.traded_kwh / self.imported_kwh) if self.imported_kwh else None
+        """Share of the community's demand on the grid (without P2P) met inside the community instead, by
+        neighbours' surplus and batteries: 1 − grid import with ÷ import without (traded ÷ imported without
+        storage)."""
+        if not self.imported_kwh:
+            return None
+        return float((self.imported_kwh - self.grid_import_kwh) / self.imported_kwh)
+
+    @property
+    def consumption_self_sufficiency_without(self) -> float | None:
+        """Share of the members' consumption not imported from the grid, without P2P: their own PV."""
+        return float(self.pv_self_consumed_kwh / self.consumption_kwh) if self.consumption_kwh else None
+
+    @property
+    def consumption_self_sufficiency_with(self) -> float | None:
+        """Share of the members' consumption not imported from the grid, with P2P (and storage)."""
+        if not self.consumption_kwh:
+            return None
+        return float(1 - self.grid_import_kwh / self.consumption_kwh)
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    """A member battery in physical units: usable capacity (kWh), power (kW), round-trip efficiency."""
+
+    capacity_kwh: Decimal
+    power_kw: Decimal
+    efficiency: Decimal = Decimal("0.90")
+
+    def __post_init__(self) -> None:
+        if self.capacity_kwh < 0:
+            raise UnableToSettleCommunity(
+                "A battery's capacity is not negative.", field="battery_capacity_kwh"
+            )
+        if self.power_kw < 0:
+            raise UnableToSettleCommunity("A battery's power is not negative.", field="battery_power_kw")
+        if not 0 < self.efficiency <= 1:
+            raise UnableToSettleCommunity("A battery's efficiency is in (0, 1].", field="battery_efficiency")
+
+    def for_interval(self, seconds: int) -> p2p.Battery:
+        """The battery in the settlement's units for intervals of `seconds` (starting empty)."""
+        return p2p.Battery(
+            capacity_kwh_e4=int(self.capacity_kwh.scaleb(4)),
+            power_kwh_e4=int((self.power_kw * seconds / 3600).scaleb(4)),
+            efficiency_ppm=int(self.efficiency.scaleb(6)),
+        )
 
 
 def p2p_community_compute(
-    *, feeder_code: str, period_start: date, period_end: date, fee_per_kwh: Decimal
+    *,
+    feeder_code: str,
+    period_start: date,
+    period_end: date,
+    fee_per_kwh: Decimal,
+    battery: BatterySpec | None = None,
+    battery_accounts: Sequence[str] | None = None,
 ) -> CommunityResult:
-    """Settle the feeder's community over the period and bill every account with and without trading."""
+    """Settle the feeder's community over the period and bill every account with and without trading.
+
+    With `battery`, the members whose meter point has a battery (`has_battery`), or those of
+    `battery_accounts` when given, get that battery behind the meter; `billing.p2p.dispatch_batteries`
+    runs it before clearing, and the bills with P2P are computed from the flows after it."""
     if fee_per_kwh < 0 or fee_per_kwh != fee_per_kwh.quantize(Decimal("0.000001")):
         raise UnableToSettleCommunity(
             "The network fee is a non-negative amount per kWh with at most 6 decimals.", field="fee_per_kwh"
@@ -100,13 +174,45 @@ def p2p_community_compute(
     if not parties:
         raise UnableToSettleCommunity("No account of the community can be billed.", field="feeder_code")
     fee_micros = to_micros(fee_per_kwh)
-    settlement = p2p.settle(parties, fee_micros=fee_micros)
-    with_p2p = {
-        number: _bill_with_p2p(prepared[number], settlement, number, period_start, period_end, fee_per_kwh)
-        for number in prepared
+    parties.sort(key=lambda p: p.key)
+    owners = _battery_owners(ids, numbers, battery, battery_accounts)
+    batteries = {
+        p.key: battery.for_interval(_interval_seconds(prepared[p.key]))
+        for p in parties
+        if battery is not None and p.key in owners
     }
+    storage = p2p.dispatch_batteries(parties, batteries)
+    settlement = p2p.settle(storage.parties, fee_micros=fee_micros)
+    before = {p.key: p for p in parties}
+    with_p2p = {}
+    for after in storage.parties:
+        number = after.key
+        with_p2p[number] = _bill_with_p2p(
+            prepared[number],
+            settlement,
+            number,
+            period_start,
+            period_end,
+            fee_per_kwh,
+            import_less=before[number].import_kwh_e4 - after.import_kwh_e4 + settlement.bought_kwh_e4[number],
+            export_less=before[number].export_kwh_e4 - after.export_kwh_e4 + settlement.sold_kwh_e4[number],
+        )
     imported = sum(int(p.import_kwh_e4.sum()) for p in parties)
+    grid_import = sum(int((p.import_kwh_e4 - settlement.bought_kwh_e4[p.key]).sum()) for p in storage.parties)
+    prosumers = {
+        number: energy
+        for number in prepared
+        if (energy := measured_prosumer_energy(prepared[number], period_start, period_end)) is not None
+    }
+    pv_used = sum(e.self_consumed_kwh_e4 for e in prosumers.values())
     current = {n: b.total for n, b in without.items()}
+
+    def kwh(value: int) -> Decimal:
+        return Decimal(value).scaleb(-4).quantize(engine.KWH_PLACES)
+
+    def total(flows: dict[str, np.ndarray]) -> Decimal:
+        return kwh(sum(int(v.sum()) for v in flows.values()))
+
     return CommunityResult(
         period_start=period_start,
         period_end=period_end,
@@ -122,6 +228,36 @@ def p2p_community_compute(
         fees=sum(settlement.fee.values(), Decimal("0.00")),
         summary_without=comparison.summarise("without P2P", current, current),
         summary_with=comparison.summarise("with P2P", {n: b.total for n, b in with_p2p.items()}, current),
+        grid_import_kwh=kwh(grid_import),
+        consumption_kwh=kwh(imported + pv_used),
+        pv_self_consumed_kwh=kwh(pv_used),
+        battery_accounts=sorted(batteries),
+        battery_charged_own_kwh=total(storage.charged_own_kwh_e4),
+        battery_charged_community_kwh=total(storage.charged_community_kwh_e4),
+        battery_discharged_own_kwh=total(storage.discharged_own_kwh_e4),
+        battery_discharged_community_kwh=total(storage.discharged_community_kwh_e4),
+        battery_losses_kwh=kwh(sum(storage.losses_kwh_e4.values())),
+        prosumers=prosumers,
+    )
+
+
+def _battery_owners(
+    ids: list[int],
+    numbers: dict[int, str],
+    battery: BatterySpec | None,
+    battery_accounts: Sequence[str] | None,
+) -> set[str]:
+    if battery is None:
+        return set()
+    if battery_accounts is not None:
+        return set(battery_accounts)
+    with_battery = Agreement.objects.filter(customer_id__in=ids, meter_point__has_battery=True)
+    return {numbers[c] for c in with_battery.values_list("customer_id", flat=True).distinct()}
+
+
+def _interval_seconds(agreements: list[engine.AgreementInput]) -> int:
+    return next(
+        (m.interval_seconds for a in agreements for m in a.meters if m.direction == engine.IMPORT), 1800
     )
 
 
@@ -194,7 +330,14 @@ def _bill_with_p2p(
     period_start: date,
     period_end: date,
     fee_per_kwh: Decimal,
+    *,
+    import_less: np.ndarray,
+    export_less: np.ndarray,
 ) -> engine.Bill:
+    """The bill from the meters as P2P (and the member's battery) leave them: the first import meter reads
+    `import_less` less per interval (bought, and the battery's net effect), the first export meter
+    `export_less` less (negative: more, when the battery sells to neighbours; an export meter is added,
+    estimated, when the member has none)."""
     agreement = agreements[0]
     bought, sold = settlement.bought_kwh_e4[number], settlement.sold_kwh_e4[number]
     zone = agreement.import_versions[0].document.zone
@@ -204,16 +347,32 @@ def _bill_with_p2p(
     meters = []
     used = {engine.IMPORT: False, engine.EXPORT: False}
     for meter in agreement.meters:
-        traded = bought if meter.direction == engine.IMPORT else sold
-        if used[meter.direction] or not traded.any():
+        if meter.direction not in used:
+            meters.append(meter)  # a generation meter: not billed
+            continue
+        less = import_less if meter.direction == engine.IMPORT else export_less
+        if used[meter.direction] or not less.any():
+            used[meter.direction] = True
             meters.append(meter)
             continue
         used[meter.direction] = True
         position = np.searchsorted(grid, meter.starts)
         inside = (position < len(grid)) & (grid[np.minimum(position, len(grid) - 1)] == meter.starts)
         kwh = meter.kwh_e4.copy()
-        kwh[inside] -= traded[position[inside]]
+        kwh[inside] -= less[position[inside]]
         meters.append(replace(meter, kwh_e4=kwh))
+    if not used[engine.EXPORT] and (export_less < 0).any():
+        template = next(m for m in agreement.meters if m.direction == engine.IMPORT)
+        meters.append(
+            replace(
+                template,
+                serial=f"{template.serial}-BATTERY",
+                direction=engine.EXPORT,
+                starts=grid,
+                kwh_e4=-export_less,
+                estimated=np.ones(len(grid), bool),
+            )
+        )
     bill = engine.bill_compute(
         agreements=[replace(agreement, meters=meters)], period_start=period_start, period_end=period_end
     )

@@ -20,6 +20,7 @@ from metering.selectors import readings as selectors
 class Direction(enum.Enum):
     IMPORT = "IMPORT"
     EXPORT = "EXPORT"
+    GENERATION = "GEN"  # a PV generation meter (not billed; prosumer self-sufficiency)
 
 
 @strawberry.enum

@@ -120,7 +120,7 @@ def meter_install(
         )
     if direction not in Direction.values:
         raise UnableToInstallMeter(
-            f"Direction must be IMPORT or EXPORT, not '{direction}'.", field="direction"
+            f"Direction must be IMPORT, EXPORT or GEN (PV generation), not '{direction}'.", field="direction"
         )
     if resolution_minutes not in (5, 10, 15, 30, 60):
         raise UnableToInstallMeter(
