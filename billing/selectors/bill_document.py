@@ -267,7 +267,7 @@ def bill_summary(*, invoice: Invoice) -> BillSummary:
         supply_points=_supply_points(_agreements(invoice)),
         issue_date=invoice.issued_at.date() if invoice.issued_at else None,
         due_date=invoice_due_date(invoice),
-        payment_terms_days=payment_terms_days(),
+        payment_terms_days=payment_terms_days(invoice),
         position=account_position(invoice),
     )
 
@@ -285,7 +285,7 @@ def bill_document(*, invoice: Invoice) -> BillDocument:
         consumption=_consumption(invoice, agreements),
         issue_date=invoice.issued_at.date() if invoice.issued_at else None,
         due_date=invoice_due_date(invoice),
-        payment_terms_days=payment_terms_days(),
+        payment_terms_days=payment_terms_days(invoice),
         position=account_position(invoice),
         charts=invoice_charts(invoice=invoice),
     )

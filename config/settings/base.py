@@ -402,8 +402,6 @@ BILL_RUN_RETRY_BASE_SECONDS = env.float("BILL_RUN_RETRY_BASE_SECONDS", default=5
 SUPPLIER_NAME = env("SUPPLIER_NAME", default="Demo Energy Ltd")
 SUPPLIER_ADDRESS = env("SUPPLIER_ADDRESS", default="1 Grid Street, London EC1A 1AA")
 SUPPLIER_VAT_NUMBER = env("SUPPLIER_VAT_NUMBER", default="GB 123 4567 89")
-# Payment terms: a bill is due this many days after it is issued.
-BILL_PAYMENT_TERMS_DAYS = env.int("BILL_PAYMENT_TERMS_DAYS", default=14)
 # The locale money and dates are written in on bills (Babel/CLDR), e.g. en_GB: £1,234.50.
 BILL_LOCALE = env("BILL_LOCALE", default="en_GB")
 # --- MQTT telemetry (docs/mqtt.md) --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ SUPPLIER = {
     "SUPPLIER_NAME": "Kite Energy Ltd",
     "SUPPLIER_ADDRESS": "4 Wharf Road\nBristol BS1 4RN",
     "SUPPLIER_VAT_NUMBER": "GB 987 6543 21",
-    "BILL_PAYMENT_TERMS_DAYS": 14,
+    "BILLING_PAYMENT_TERMS_DAYS": 14,
 }
 
 
