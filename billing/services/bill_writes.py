@@ -175,6 +175,8 @@ def invoices_save(invoices: list[Invoice], bills: list[engine.Bill], *, source: 
         ],
         additional_data=source,
     )
+    if not webhooks.webhook_url():
+        return
     accounts = dict(
         Customer.objects.filter(pk__in={i.customer_id for i in invoices}).values_list("pk", "account_number")
     )
