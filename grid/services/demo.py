@@ -9,6 +9,7 @@ from decimal import Decimal
 import numpy as np
 
 from grid.models import Scenario, ScheduleInterval
+from grid.selectors.storage import schedule_run_list
 from grid.services.feeders import network_feeders_map
 from grid.services.network import network_import, network_model
 from grid.services.scenarios import scenario_create, scenario_run
@@ -50,7 +51,11 @@ def storage_demo(
         import_limit_kw=Decimal(str(round(0.9 * peak, 2))),
         export_limit_kw=Decimal(str(round(max(0.9 * peak, 1.0), 2))),
     )
-    run = storage_schedule_run(
+    # A demo run again keeps the day's schedule: once the grid demo has mapped the feeder onto the network,
+    # its limit comes from the transformers and the inputs (so the run) would differ.
+    run = schedule_run_list().filter(
+        tariff_code=tariff_code, period_start=start, period_end=end, kind="day_ahead"
+    ).order_by("pk").first() or storage_schedule_run(
         tariff_code=tariff_code, period_start=start, period_end=end, kind="day_ahead", now=now
     )
     rows = ScheduleInterval.objects.filter(run=run).values_list(

@@ -110,7 +110,7 @@ def test_a_forecast_that_does_not_exist_is_a_clear_error(feeder, gql_as, staff):
         FORECAST, {"series": "feeder:F1", "from": T0.isoformat(), "to": (T0 + timedelta(days=3)).isoformat()}
     )
 
-    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert error_codes(result) == ["NOT_FOUND"]
     assert "no forecast of 'feeder:F1'" in result["errors"][0]["message"]
 
 
