@@ -58,6 +58,7 @@ class DemoLogins:
     client_id: str
     client_secret: str
     replaced: list[str] = field(default_factory=list)  # what this run had to replace, and why
+    first_run: bool = False  # nothing was saved before: every login is new
 
 
 def _saved_logins(path: Path) -> dict:
@@ -69,7 +70,7 @@ def _saved_logins(path: Path) -> dict:
 
 def _save_logins(path: Path, logins: DemoLogins) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    saved = {k: v for k, v in asdict(logins).items() if k != "replaced"}
+    saved = {k: v for k, v in asdict(logins).items() if k not in {"replaced", "first_run"}}
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:
         json.dump(saved, out)
@@ -122,7 +123,14 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
                 service_account.delete()
         client, client_secret = api_client_create(name=DEMO_CLIENT, scopes=list(settings.API_SCOPES))
         client_id = client.application.client_id
-    logins = DemoLogins(staff_password, customer_password, client_id, client_secret, replaced)
+    logins = DemoLogins(
+        staff_password,
+        customer_password,
+        client_id,
+        client_secret,
+        replaced,
+        first_run=not saved and not replaced,
+    )
     _save_logins(path, logins)
     return logins
 
@@ -156,6 +164,8 @@ class Command(BaseCommand):
                     f"were not in {path}. The logins below are new."
                 )
             )
+        elif logins.first_run:
+            self.stdout.write(f"\n  New logins, kept in {path}: the next runs print the same ones.")
         else:
             self.stdout.write(f"\n  The logins below are the same as on earlier runs (kept in {path}).")
         self.stdout.write(

@@ -34,6 +34,7 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     call_command("demo", "--no-serve")  # a second run changes nothing, and prints the same logins
 
     out = capsys.readouterr().out.split("Demo ready")[-1]
+    assert "New logins" in first_out
     assert "same as on earlier runs" in out
     assert "Replaced" not in out
     assert out.split("client_secret=")[1].split()[0] == first_out.split("client_secret=")[1].split()[0]
