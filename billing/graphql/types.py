@@ -57,13 +57,7 @@ def _choices_enum(choices: type[enum.Enum], name: str) -> type[enum.Enum]:
 InvoiceLineKind = _choices_enum(InvoiceLine.Kind, "InvoiceLineKind")
 
 
-@strawberry.enum(name="PaymentMethod")
-class PaymentMethod(enum.Enum):
-    DIRECT_DEBIT = "DIRECT_DEBIT"
-    CARD = "CARD"
-    BANK_TRANSFER = "BANK_TRANSFER"
-    CASH = "CASH"
-    OTHER = "OTHER"
+PaymentMethod = _choices_enum(Payment.Method, "PaymentMethod")
 
 
 @strawberry.enum(name="StatementLineKind")

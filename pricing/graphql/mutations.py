@@ -93,16 +93,7 @@ class Mutation:
     def market_create(self, input: MarketCreateInput) -> MarketType:
         """Create a wholesale market; the same request again returns it unchanged."""
         try:
-            return market_services.market_create(
-                code=input.code,
-                name=input.name,
-                currency=input.currency,
-                timezone=input.timezone,
-                interval_minutes=input.interval_minutes,
-                day_ahead_results_at=input.day_ahead_results_at,
-                feed_adapter=input.feed_adapter,
-                feed_config=input.feed_config,
-            )
+            return market_services.market_create(**_market_attributes(input))
         except DomainError as exc:
             return _operation_info(exc)
 
@@ -110,16 +101,7 @@ class Mutation:
     def market_update(self, input: MarketUpdateInput) -> MarketType:
         """Change a market's attributes; currency, zone and interval only while it has no prices."""
         try:
-            return market_services.market_update(
-                code=input.code,
-                name=input.name,
-                currency=input.currency,
-                timezone=input.timezone,
-                interval_minutes=input.interval_minutes,
-                day_ahead_results_at=input.day_ahead_results_at,
-                feed_adapter=input.feed_adapter,
-                feed_config=input.feed_config,
-            )
+            return market_services.market_update(**_market_attributes(input))
         except DomainError as exc:
             return _operation_info(exc)
 
@@ -158,3 +140,20 @@ class Mutation:
             ledger_sequence=outcome.ledger_entry.sequence,
             intervals=published_intervals(publication),
         )
+
+
+MARKET_ATTRIBUTES = (
+    "code",
+    "name",
+    "currency",
+    "timezone",
+    "interval_minutes",
+    "day_ahead_results_at",
+    "feed_adapter",
+    "feed_config",
+)
+
+
+def _market_attributes(input: MarketCreateInput | MarketUpdateInput) -> dict:
+    """The market attributes of a create or update input, as the market services take them."""
+    return {name: getattr(input, name) for name in MARKET_ATTRIBUTES}
