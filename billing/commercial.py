@@ -6,23 +6,19 @@ charge, band), ROUND_HALF_UP to 0.01 once per line. Demand is kept exactly in 0.
 Python with numpy, no Django.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from billing.bill_data import AgreementInput, Line, PricedVersion
 from pricing import engine as rates
 from pricing.documents import TariffDocument, Tax, TouEnergy
 
-if TYPE_CHECKING:  # the engine imports this module
-    from billing.engine import AgreementInput, Line, PricedVersion
-
-LineFactory = Callable[..., "Line"]
 CENT = Decimal("0.01")
 KW_PLACES = Decimal("0.0001")
 MICRO = Decimal("0.000001")
@@ -37,14 +33,6 @@ COINCIDENT_BAND = "coincident_peak"
 
 class CommercialHeld(Exception):
     """The charges cannot be computed as the data stands (converted to `BillHeld` by the engine)."""
-
-
-@dataclass(frozen=True)
-class LoadSeries:
-    """Summed import of a feeder or of the whole system per interval: starts (datetime64[s] UTC), kwh_e4."""
-
-    starts: np.ndarray
-    kwh_e4: np.ndarray
 
 
 def _instant(moment: datetime) -> np.datetime64:
@@ -102,8 +90,8 @@ def months_before(day: date, months: int) -> date:
 
 def demand_lines(
     *,
-    agreement: "AgreementInput",
-    versions: Sequence["PricedVersion"],
+    agreement: AgreementInput,
+    versions: Sequence[PricedVersion],
     version_index: np.ndarray,
     starts: np.ndarray,
     kwh_e4: np.ndarray,
@@ -111,11 +99,10 @@ def demand_lines(
     seconds: np.ndarray,
     sign: int,
     history: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    line_factory: LineFactory,
-) -> list["Line"]:
+) -> list[Line]:
     """Per version: the facility demand (ratcheted), one line per time-of-use demand period and the
     coincident peak demand. `history` holds the readings (starts, kwh_e4, seconds) before the period, for
-    ratchets; `line_factory(**fields)` makes a `billing.engine.Line`."""
+    ratchets."""
     lines = []
     for i, version in enumerate(versions):
         document = version.document
@@ -143,7 +130,7 @@ def demand_lines(
                     )
             quantity = _kw(peak)
             lines.append(
-                line_factory(
+                Line(
                     kind=DEMAND,
                     band=band,
                     description=description,
@@ -156,9 +143,7 @@ def demand_lines(
                 )
             )
         if document.demand_tou is not None:
-            lines += _tou_demand_lines(
-                document, version.version_id, w_starts, w_kw, v_estimated, sign, line_factory
-            )
+            lines += _tou_demand_lines(document, version.version_id, w_starts, w_kw, v_estimated, sign)
         if document.coincident_peak is not None:
             lines.append(
                 _coincident_line(
@@ -170,7 +155,6 @@ def demand_lines(
                     v_seconds,
                     v_estimated,
                     sign,
-                    line_factory,
                 )
             )
     return lines
@@ -183,8 +167,7 @@ def _tou_demand_lines(
     w_kw: np.ndarray,
     estimated: bool,
     sign: int,
-    line_factory: LineFactory,
-) -> list["Line"]:
+) -> list[Line]:
     tou = document.demand_tou
     assert tou is not None
     schedule = TouEnergy(
@@ -198,7 +181,7 @@ def _tou_demand_lines(
             continue
         quantity = _kw(int(w_kw[inside].max()))
         lines.append(
-            line_factory(
+            Line(
                 kind=DEMAND,
                 band=name,
                 description=f"Demand charge ({name.replace('_', ' ')}, highest average kW)",
@@ -214,7 +197,7 @@ def _tou_demand_lines(
 
 
 def _coincident_line(
-    agreement: "AgreementInput",
+    agreement: AgreementInput,
     document: TariffDocument,
     version_id: int,
     starts: np.ndarray,
@@ -222,8 +205,7 @@ def _coincident_line(
     seconds: np.ndarray,
     estimated: bool,
     sign: int,
-    line_factory: LineFactory,
-) -> "Line":
+) -> Line:
     """The customer's average kW over the k highest-load intervals of the feeder (or system) among the
     version's intervals of the period; ties go to the earlier interval."""
     peak = document.coincident_peak
@@ -246,7 +228,7 @@ def _coincident_line(
     when = ", ".join(
         (_EPOCH + timedelta(seconds=int(s))).strftime("%Y-%m-%dT%H:%MZ") for s in chosen.astype(np.int64)[:3]
     )
-    return line_factory(
+    return Line(
         kind=DEMAND,
         band=COINCIDENT_BAND,
         description=f"Coincident peak demand ({peak.basis} peak{'s' if len(chosen) > 1 else ''} {when}"
@@ -272,13 +254,12 @@ def month_fraction(midnights: np.ndarray, zone: ZoneInfo) -> Fraction:
 
 def monthly_lines(
     *,
-    version: "PricedVersion",
+    version: PricedVersion,
     charged_midnights: np.ndarray,
     zone: ZoneInfo,
-    version_lines: Sequence["Line"],
+    version_lines: Sequence[Line],
     currency: str,
-    line_factory: LineFactory,
-) -> list["Line"]:
+) -> list[Line]:
     """The minimum charge top-up and the riders of one version of an import agreement.
 
     Per-month amounts are prorated by `month_fraction` of the days the version is charged (the days the
@@ -297,7 +278,7 @@ def monthly_lines(
         minimum = _prorate(document.minimum_charge_per_month, fraction)
         if base < minimum:
             lines.append(
-                line_factory(
+                Line(
                     kind=MINIMUM_CHARGE,
                     band="",
                     description=f"Minimum charge top-up (minimum {minimum} for {days.normalize():f} days)",
@@ -316,7 +297,7 @@ def monthly_lines(
             if not len(charged_midnights):
                 continue
             lines.append(
-                line_factory(
+                Line(
                     kind=RIDER,
                     band=rider.name[:40],
                     description=rider.name,
@@ -331,7 +312,7 @@ def monthly_lines(
         else:
             assert rider.rate is not None
             lines.append(
-                line_factory(
+                Line(
                     kind=RIDER,
                     band=rider.name[:40],
                     description=f"{rider.name} ({(rider.rate * 100).normalize():f} % of {base} {currency})",

@@ -10,7 +10,6 @@ Intervals are grouped per (version, charge, band) with `np.unique` and summed wi
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from billing import commercial
+from billing.bill_data import AgreementInput, Bill, BillHeld, Line, MeterSeries, PricedVersion, TaxCharge
 from billing.currencies import money_round, money_round_e10
 from pricing import engine as rates
 from pricing.documents import EVENT_KINDS, TariffDocument, TieredEnergy
@@ -42,94 +42,6 @@ EVENT = "EVENT"
 EXPORT_CREDIT = "EXPORT_CREDIT"
 MINIMUM_CHARGE = "MINIMUM_CHARGE"
 AGREEMENT_MINIMUM_BAND = "agreement minimum"
-
-
-class BillHeld(Exception):
-    """The account cannot be billed as it stands (missing readings, no tariff version, no price)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason[:300]
-
-
-@dataclass(frozen=True)
-class MeterSeries:
-    """One meter's readings: `starts` (datetime64[s] UTC), `kwh_e4` (int64), `estimated` (bool)."""
-
-    serial: str
-    direction: str
-    interval_seconds: int
-    installed_at: datetime
-    removed_at: datetime | None
-    starts: np.ndarray
-    kwh_e4: np.ndarray
-    estimated: np.ndarray
-
-
-@dataclass(frozen=True)
-class PricedVersion:
-    """A tariff version with what its rates need: market prices, published rates, declared events."""
-
-    version_id: int
-    valid_from: datetime
-    valid_to: datetime | None
-    document: TariffDocument
-    market: rates.PriceSeries | None = None
-    published: rates.PriceSeries | None = None
-    events: tuple[rates.Event, ...] = ()
-
-
-@dataclass(frozen=True)
-class AgreementInput:
-    """One agreement of the account: its period, its tariffs' versions and its meters."""
-
-    valid_from: datetime
-    valid_to: datetime | None
-    import_versions: Sequence[PricedVersion]
-    export_versions: Sequence[PricedVersion] = ()
-    meters: Sequence[MeterSeries] = ()
-    label: str = ""
-    # Coincident peak demand (billing.commercial): summed import of the meter point's feeder / the system.
-    feeder_load: commercial.LoadSeries | None = None
-    system_load: commercial.LoadSeries | None = None
-    # The agreement's own minimum charge per month before tax (billing.models.Agreement), prorated by day.
-    minimum_charge_per_month: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Line:
-    kind: str
-    band: str
-    description: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal | None
-    amount: Decimal
-    version_id: int
-    estimated: bool = False
-    # A rider's own tax treatment (billing.commercial): exempt, or its own (name, rate) instead of the
-    # version's.
-    tax_exempt: bool = False
-    own_tax: tuple[str, Decimal] | None = None
-
-
-@dataclass(frozen=True)
-class TaxCharge:
-    name: str
-    rate: Decimal
-    base: Decimal
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Bill:
-    currency: str
-    lines: list[Line]
-    taxes: list[TaxCharge]
-    net: Decimal
-    tax: Decimal
-    total: Decimal
-    versions_tax: dict[int, tuple[str, Decimal] | None] = field(default_factory=dict)
 
 
 def bill_compute(*, agreements: Sequence[AgreementInput], period_start: date, period_end: date) -> Bill:
@@ -225,7 +137,6 @@ def _agreement_lines(
                     seconds=seconds,
                     sign=sign,
                     history=_history(versions, meters, period_start, zone, window_from),
-                    line_factory=Line,
                 )
                 direction_lines += _monthly_lines(
                     agreement, versions, direction_lines, period_start, period_end, zone, direction
@@ -359,7 +270,6 @@ def _monthly_lines(
             zone=zone,
             version_lines=[line for line in direction_lines if line.version_id == version.version_id],
             currency=document.currency,
-            line_factory=Line,
         )
     return lines
 

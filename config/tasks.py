@@ -9,6 +9,7 @@ from django.utils import timezone
 from oauth2_provider.models import clear_expired
 
 from config.health import HEARTBEAT_KEY
+from core.selectors import api_client_count
 
 
 @shared_task
@@ -22,13 +23,11 @@ def heartbeat() -> str:
 @shared_task
 def ping() -> dict:
     """Round trip through a worker and its database; used by readiness checks and tests."""
-    from core.models import ApiClient
-
     return {
         "pong": True,
         "worker": socket.gethostname(),
         "database": connection.vendor,
-        "api_clients": ApiClient.objects.count(),
+        "api_clients": api_client_count(),
     }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from django.db.models import Q
 
 from billing import commercial, engine
+from billing.bill_data import LoadSeries
 from billing.models import Agreement
 from metering.selectors.issues import data_issue_suspect_open_list
 from metering.selectors.readings import import_load_arrays, meter_list_installed, meter_reading_arrays
@@ -47,7 +48,7 @@ class RunContext:
         self.period_end = period_end
         self.window_from, self.window_to = period_window(period_start, period_end)
         self.versions: dict[int, list[engine.PricedVersion]] = {}
-        self.loads: dict[str | None, commercial.LoadSeries] = {}
+        self.loads: dict[str | None, LoadSeries] = {}
 
     def readings_from(self) -> datetime:
         """Where readings are loaded from: the window, or earlier by the longest ratchet's months."""
@@ -65,7 +66,7 @@ class RunContext:
         first = commercial.months_before(self.period_start, months)
         return datetime.combine(first, time(0), tzinfo=UTC) - _MARGIN
 
-    def load_for(self, basis: str, feeder_code: str) -> commercial.LoadSeries | None:
+    def load_for(self, basis: str, feeder_code: str) -> LoadSeries | None:
         """The summed import of a feeder ("feeder") or of every meter point ("system"), once per run, when
         a loaded tariff charges coincident peak demand on that basis."""
         wanted = any(
@@ -78,7 +79,7 @@ class RunContext:
         key = feeder_code if basis == "feeder" else None
         if key not in self.loads:
             starts, kwh_e4 = import_load_arrays(feeder_code=key, start=self.window_from, end=self.window_to)
-            self.loads[key] = commercial.LoadSeries(starts=starts, kwh_e4=kwh_e4)
+            self.loads[key] = LoadSeries(starts=starts, kwh_e4=kwh_e4)
         return self.loads[key]
 
     def load_tariffs(self, tariff_ids: Iterable[int]) -> None:

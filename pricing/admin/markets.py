@@ -4,13 +4,16 @@ Imported by `pricing.admin`."""
 
 from django.contrib import admin, messages
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 from pricing.models import Market, MarketPrice, MarketPriceRevision
 from pricing.services import markets as services
 
 
 @admin.register(Market)
-class MarketAdmin(admin.ModelAdmin):
+class MarketAdmin(ServiceAdmin):
+    """Markets are created and changed through `market_create` and `market_update`, so staff meet the API's
+    rules (a market's currency, zone and interval length stay as they are once it has prices)."""
+
     list_display = (
         "code",
         "name",
@@ -22,6 +25,27 @@ class MarketAdmin(admin.ModelAdmin):
     )
     search_fields = ("code", "name")
     ordering = ("code",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def service_save(self, *, request, obj, data, change):
+        fields = {
+            name: data[name]
+            for name in (
+                "name",
+                "currency",
+                "timezone",
+                "interval_minutes",
+                "day_ahead_results_at",
+                "feed_adapter",
+                "feed_config",
+            )
+            if name in data
+        }
+        if change:
+            return services.market_update(code=obj.code, **fields)
+        return services.market_create(code=data["code"], **fields)
 
 
 @admin.register(MarketPrice)

@@ -2,7 +2,8 @@
 agreement is refused on the form and nothing is written; customers and tariffs are created and renamed
 by their services."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from decimal import Decimal
 
 import pytest
 
@@ -10,10 +11,12 @@ from billing.models import Agreement, Customer
 from billing.services.agreements import agreement_create
 from billing.services.customers import customer_create
 from metering.services.readings import meter_point_create
-from pricing.models import Tariff
+from pricing.models import Market, Tariff
+from pricing.services.markets import PriceInput, market_create, market_prices_import
 from pricing.services.tariffs import tariff_create
 
 pytestmark = pytest.mark.django_db
+NEW_YEAR = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -115,3 +118,53 @@ def test_a_tariff_renamed_in_admin_keeps_its_code_and_direction(staff_client):
         "Time of use 2024",
         "IMPORT",
     )
+
+
+def market_post(**changes) -> dict:
+    fields = {
+        "code": "EPEX-DE",
+        "name": "EPEX DE-LU",
+        "currency": "EUR",
+        "timezone": "Europe/Berlin",
+        "interval_minutes": "60",
+        "day_ahead_results_at": "13:00:00",
+        "feed_adapter": "file",
+        "feed_config": "{}",
+    }
+    return {**fields, **changes}
+
+
+def test_a_market_added_in_admin_is_created_by_the_service_and_a_bad_zone_is_refused(staff_client):
+    refused = staff_client.post("/admin/pricing/market/add/", market_post(timezone="Mars/Olympus"))
+    added = staff_client.post("/admin/pricing/market/add/", market_post(code=" EPEX-DE "))
+
+    assert refused.status_code == 200  # the form again, with the service's error on the zone
+    assert b"is not an IANA time zone" in refused.content
+    assert added.status_code == 302, added.content[:2000]
+    assert Market.objects.values_list("code", "currency", "timezone").get() == (
+        "EPEX-DE",  # stripped by market_create
+        "EUR",
+        "Europe/Berlin",
+    )
+
+
+def test_a_market_with_prices_keeps_its_currency_when_changed_in_admin(staff_client):
+    market = market_create(
+        code="EPEX-DE", currency="EUR", timezone="Europe/Berlin", day_ahead_results_at=time(13)
+    )
+    stored = market_prices_import(
+        market_code="EPEX-DE",
+        currency="EUR",
+        prices=[PriceInput(NEW_YEAR, datetime(2024, 1, 1, 1, tzinfo=UTC), Decimal("50.00"))],
+        now=datetime(2024, 1, 2, tzinfo=UTC),
+    )
+    assert stored.accepted == 1
+
+    response = staff_client.post(
+        f"/admin/pricing/market/{market.pk}/change/", market_post(name="Renamed", currency="GBP")
+    )
+    market.refresh_from_db()
+
+    assert response.status_code == 200  # refused on the form
+    assert b"has prices" in response.content
+    assert (market.name, market.currency) == ("", "EUR")

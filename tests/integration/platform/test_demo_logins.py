@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.test import Client
 from oauth2_provider.models import get_application_model
 
-from config.management.commands.demo import DEMO_CLIENT, demo_logins_ensure
+from billing.services.demo import DEMO_CLIENT, demo_logins_ensure
 
 pytestmark = pytest.mark.django_db
 

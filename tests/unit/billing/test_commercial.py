@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from billing import commercial, engine
+from billing.bill_data import LoadSeries
 from tests.unit.billing.test_engine import FAR_PAST, D, document, meter, summary, version
 
 OCT_FROM = datetime(2024, 9, 30, 23, 0, tzinfo=UTC)  # 2024-10-01 00:00 BST; October 2024 has 1490 half-hours
@@ -201,7 +202,7 @@ def march_31():
     load[evening], load[morning] = 3_000_000, 2_500_000
     customer[evening], customer[morning] = 12_000, 9_000
     starts = meter(MAR_31_FROM, load).starts
-    return commercial.LoadSeries(starts=starts, kwh_e4=load), [meter(MAR_31_FROM, customer)]
+    return LoadSeries(starts=starts, kwh_e4=load), [meter(MAR_31_FROM, customer)]
 
 
 @pytest.mark.parametrize(("intervals", "kw", "amount"), [(1, "2.4000", "16.80"), (2, "2.1000", "14.70")])
