@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.periods import is_aware
 from metering.validation import KWH_SCALE, MAX_KWH, NAT, ReadingArrays, Reject, kwh_from_floats
 
 # Plain decimal notation, as the API's Decimal scalar takes it: optional minus, digits, optional fraction.
@@ -160,7 +161,7 @@ def blocks_to_arrays(
     for index, block in enumerate(blocks):
         part = slice(int(offsets[index]), int(offsets[index + 1]))
         steps = np.arange(lengths[index], dtype="int64") * block.resolution_s
-        if block.start.tzinfo is None or block.start.utcoffset() is None or block.start.microsecond:
+        if not is_aware(block.start) or block.start.microsecond:
             start[part] = NAT
             end[part] = NAT
         else:

@@ -245,7 +245,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.tasks.dynamic.price_ledger_verify_task",
         "schedule": crontab(hour=3, minute=0),
     },
-    # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
     # Daily after VEE: credit and re-bill issued invoices whose readings were revised since.
     "billing-rebill-revised": {
         "task": "billing.tasks.bill_runs.bill_rebill_revised_task",
@@ -266,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "grid-restore-due": {"task": "grid.tasks.dispatch.shedding_plans_restore_due_task", "schedule": 300.0},
     "billing-monthly": {
+        # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
         "task": "billing.tasks.bill_runs.bill_run_monthly",
         "schedule": crontab(day_of_month=2, hour=3, minute=0),
     },

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from core.periods import is_aware
 from metering.validation import MAX_KWH, ReadingArrays, ReadingInput, readings_from_inputs
 
 logger = logging.getLogger(__name__)
@@ -317,7 +318,7 @@ def _latest_message_wins(
     many dropped rows repeat a kept value."""
     last: dict[tuple, int] = {}
     for reading, message in zip(inputs, row_message, strict=True):
-        if reading.interval_start.tzinfo is not None:
+        if is_aware(reading.interval_start):
             last[(serials[message], reading.interval_start)] = message
     if len(last) == len(inputs):  # the common case: every interval once
         return list(range(len(inputs))), 0
@@ -325,7 +326,7 @@ def _latest_message_wins(
     kept_values: dict[tuple, set] = {}
     for row, (reading, message) in enumerate(zip(inputs, row_message, strict=True)):
         key = (serials[message], reading.interval_start)
-        if reading.interval_start.tzinfo is None or last[key] == message:
+        if not is_aware(reading.interval_start) or last[key] == message:
             keep.append(row)
             kept_values.setdefault(key, set()).add(reading.kwh)
         else:
