@@ -32,7 +32,7 @@ from oauth2_provider.models import AccessToken
 
 from core.services import api_client_create
 from metering.models import Meter, Reading
-from metering.services.readings import meter_install, meter_point_create
+from metering.services.meters import meter_install, meter_point_create
 
 METERS = 100
 VALUES = 2_880

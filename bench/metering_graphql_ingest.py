@@ -26,7 +26,7 @@ from oauth2_provider.models import AccessToken
 
 from core.services import api_client_create
 from metering.models import Meter
-from metering.services.readings import meter_install, meter_point_create
+from metering.services.meters import meter_install, meter_point_create
 
 BATCHES = 40
 BATCH = 1_000

@@ -197,7 +197,7 @@ def percentiles(values: list[float]) -> str:
 
 def setup_meters(n: int) -> list[int]:
     from metering.models import Meter, Reading, ReadingRevision
-    from metering.services.readings import meter_install, meter_point_create
+    from metering.services.meters import meter_install, meter_point_create
 
     have = set(Meter.objects.filter(serial__startswith="BENCH-MQTT-").values_list("serial", flat=True))
     for i in range(n):

@@ -17,6 +17,7 @@ from metering.graphql.inputs import (
 )
 from metering.graphql.types import MeterPointType, MeterType
 from metering.models import Source
+from metering.services import meters
 from metering.services import readings as services
 
 MAX_READINGS_PER_REQUEST = 10_000
@@ -28,7 +29,7 @@ MAX_BLOCKS_PER_REQUEST = 10_000
 class Mutation:
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
     def meter_point_create(self, input: MeterPointCreateInput) -> MeterPointType:
-        return services.meter_point_create(
+        return meters.meter_point_create(
             identifier=input.identifier,
             timezone=input.timezone,
             feeder_code=input.feeder_code,
@@ -41,7 +42,7 @@ class Mutation:
 
     @strawberry_django.mutation(handle_django_errors=True, extensions=[ScopeRequired("metering:write")])
     def meter_install(self, input: MeterInstallInput) -> MeterType:
-        return services.meter_install(
+        return meters.meter_install(
             meter_point_identifier=input.meter_point_identifier,
             serial=input.serial,
             direction=input.direction.value,

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,24 +9,20 @@ from datetime import UTC, datetime
 import numpy as np
 from django.db import IntegrityError, transaction
 
-from core import audit
-from core.errors import NOT_FOUND, DomainError
+from core.errors import DomainError
 from core.periods import is_aware
 from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.blocks import Block, BlockShapeError, blocks_to_arrays
 from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
 from metering.models import (
     AggregateDirty,
-    Direction,
-    HeatingType,
     IngestBatch,
-    Meter,
-    MeterPoint,
     Quality,
     Source,
 )
 from metering.partitions import ensure_reading_partitions
 from metering.selectors import readings as selectors
+from metering.services.meters import meter_install, meter_point_create, meters_ensure  # noqa: F401 - importable here too
 from metering.validation import (
     ReadingArrays,
     ReadingInput,
@@ -39,110 +34,8 @@ from metering.validation import (
 )
 
 
-class UnableToCreateMeterPoint(DomainError):
-    code = "meter_point_invalid"
-
-
-class UnableToInstallMeter(DomainError):
-    code = "meter_install_invalid"
-
-
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
-
-
-def _check_timezone(name: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UnableToCreateMeterPoint(f"'{name}' is not an IANA time zone.", field="timezone") from None
-
-
-@transaction.atomic
-def meter_point_create(
-    *,
-    identifier: str,
-    timezone: str = "Europe/London",
-    feeder_code: str = "",
-    region_code: str = "",
-    heating_type: str = HeatingType.GAS,
-    residents: int = 2,
-    has_pv: bool = False,
-    has_battery: bool = False,
-) -> MeterPoint:
-    """Create a meter point; the same request again returns it unchanged."""
-    identifier = identifier.strip()
-    if not identifier:
-        raise UnableToCreateMeterPoint("A meter point needs an identifier.", field="identifier")
-    _check_timezone(timezone)
-    wanted = {
-        "timezone": timezone,
-        "feeder_code": feeder_code,
-        "region_code": region_code,
-        "heating_type": heating_type,
-        "residents": residents,
-        "has_pv": has_pv,
-        "has_battery": has_battery,
-    }
-    point = MeterPoint(identifier=identifier, **wanted)
-    try:
-        point.full_clean(validate_unique=False)
-    except Exception as exc:
-        field_name, errors = next(iter(exc.error_dict.items()))
-        raise UnableToCreateMeterPoint(errors[0].messages[0], field=field_name) from exc
-    existing = MeterPoint.objects.filter(identifier=identifier).first()
-    if existing is not None:
-        if all(getattr(existing, k) == v for k, v in wanted.items()):
-            return existing
-        raise UnableToCreateMeterPoint(
-            f"Meter point {identifier} exists with other attributes.",
-            field="identifier",
-            code="meter_point_exists",
-        )
-    point.save()
-    return point
-
-
-@transaction.atomic
-def meter_install(
-    *,
-    meter_point_identifier: str,
-    serial: str,
-    direction: str = Direction.IMPORT,
-    installed_at: datetime,
-    resolution_minutes: int = 30,
-) -> Meter:
-    """Install a meter at a meter point; installing the same meter again returns it."""
-    point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
-    if point is None:
-        raise UnableToInstallMeter(
-            f"No meter point '{meter_point_identifier}'.", field="meter_point_identifier", code=NOT_FOUND
-        )
-    if direction not in Direction.values:
-        raise UnableToInstallMeter(
-            f"Direction must be IMPORT, EXPORT or GEN (PV generation), not '{direction}'.", field="direction"
-        )
-    if resolution_minutes not in (5, 10, 15, 30, 60):
-        raise UnableToInstallMeter(
-            "Resolution must be 5, 10, 15, 30 or 60 minutes.", field="resolution_minutes"
-        )
-    serial = serial.strip()
-    if not serial:
-        raise UnableToInstallMeter("A meter needs a serial.", field="serial")
-    existing = Meter.objects.filter(serial=serial).first()
-    if existing is not None:
-        if existing.meter_point_id == point.pk and existing.direction == direction:
-            return existing
-        raise UnableToInstallMeter(
-            f"Meter {serial} is installed elsewhere.", field="serial", code="meter_exists"
-        )
-    return Meter.objects.create(
-        meter_point=point,
-        serial=serial,
-        direction=direction,
-        installed_at=installed_at,
-        resolution_minutes=resolution_minutes,
-    )
 
 
 def readings_ingest(
@@ -401,52 +294,6 @@ def _blocks_hash(blocks: list[ReadingBlockInput]) -> str:
         digest.update(json.dumps(block.values).encode())
         digest.update(json.dumps(block.qualities).encode())
     return digest.hexdigest()
-
-
-@transaction.atomic
-def meters_ensure(
-    *,
-    serials: list[str],
-    timezone: str,
-    installed_at: datetime,
-    feeder_code: str = "",
-    region_code: str = "",
-    resolution_minutes: int = 30,
-) -> int:
-    """Create a meter point and an import meter (same identifier) for each serial that has none."""
-    _check_timezone(timezone)
-    missing = sorted(
-        set(serials) - set(Meter.objects.filter(serial__in=serials).values_list("serial", flat=True))
-    )
-    if not missing:
-        return 0
-    points = {
-        p.identifier: p
-        for p in audit.bulk_create_audited(
-            MeterPoint,
-            [
-                MeterPoint(identifier=s, timezone=timezone, feeder_code=feeder_code, region_code=region_code)
-                for s in missing
-                if not MeterPoint.objects.filter(identifier=s).exists()
-            ],
-            batch_size=5000,
-        )
-    }
-    points.update({p.identifier: p for p in MeterPoint.objects.filter(identifier__in=missing)})
-    audit.bulk_create_audited(
-        Meter,
-        [
-            Meter(
-                meter_point=points[s],
-                serial=s,
-                installed_at=installed_at,
-                resolution_minutes=resolution_minutes,
-            )
-            for s in missing
-        ],
-        batch_size=5000,
-    )
-    return len(missing)
 
 
 @dataclass

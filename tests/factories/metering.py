@@ -4,13 +4,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from metering.models import Source
-from metering.services.readings import (
-    ReadingInput,
-    meter_install,
-    meter_point_create,
-    readings_from_inputs,
-    readings_ingest,
-)
+from metering.services.meters import meter_install, meter_point_create
+from metering.services.readings import ReadingInput, readings_from_inputs, readings_ingest
 
 INSTALLED = datetime(2020, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

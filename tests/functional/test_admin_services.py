@@ -10,7 +10,7 @@ import pytest
 from billing.models import Agreement, Customer
 from billing.services.agreements import agreement_create
 from billing.services.customers import customer_create
-from metering.services.readings import meter_point_create
+from metering.services.meters import meter_point_create
 from pricing.models import Market, Tariff
 from pricing.services.markets import PriceInput, market_create, market_prices_import
 from pricing.services.tariffs import tariff_create

@@ -18,7 +18,7 @@ from billing.services.invoices import (
     invoice_issue,
     invoice_void,
 )
-from metering.services.readings import meter_point_create
+from metering.services.meters import meter_point_create
 from pricing.models import Tariff
 from tests.conftest import WRITE_MATRIX, error_codes
 from tests.functional.billing.test_invoice_lifecycle import draft_ref, make_invoice

@@ -9,7 +9,7 @@ import pytest
 
 from billing.models import Agreement, BillRun, CreditNote, Invoice
 from billing.services.agreements import AgreementOverlaps, UnableToCreateAgreement, agreement_create
-from metering.services.readings import meter_point_create
+from metering.services.meters import meter_point_create
 from pricing.models import Tariff
 from tests.conftest import error_codes
 from tests.functional.billing.test_invoice_lifecycle import make_invoice

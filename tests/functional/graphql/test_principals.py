@@ -12,7 +12,7 @@ from oauth2_provider.models import AccessToken, get_application_model
 from billing.models import Agreement, Customer
 from core.api.auth import scope_permission
 from core.models import SCOPE_PERMISSIONS
-from metering.services.readings import meter_point_create
+from metering.services.meters import meter_point_create
 from pricing.models import Tariff
 from tests.conftest import error_codes
 from tests.factories import StaffFactory

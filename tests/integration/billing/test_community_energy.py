@@ -10,7 +10,7 @@ from billing.models import Agreement, Customer
 from billing.services.comparison import Cohort, tariff_comparison_compute
 from billing.services.p2p import BatterySpec, UnableToSettleCommunity, p2p_community_compute
 from metering.models import MeterPoint
-from metering.services.readings import meter_install
+from metering.services.meters import meter_install
 from tests.factories.metering import half_hours, ingest, make_meter
 from tests.integration.billing.test_p2p_community import tariff
 

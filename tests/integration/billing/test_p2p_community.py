@@ -8,7 +8,7 @@ import pytest
 
 from billing.models import Agreement, Customer
 from billing.services.p2p import p2p_community_compute
-from metering.services.readings import meter_install
+from metering.services.meters import meter_install
 from pricing.models import Tariff
 from pricing.services.tariffs import tariff_version_publish
 from tests.factories.metering import NOW, half_hours, ingest, make_meter

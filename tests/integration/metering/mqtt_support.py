@@ -15,7 +15,7 @@ from django.conf import settings
 
 from metering.models import Reading
 from metering.mqtt.consumer import MqttIngestor
-from metering.services.readings import meter_install, meter_point_create
+from metering.services.meters import meter_install, meter_point_create
 from tests.brokers import ROOT, BrokerTarget, mqtt_environment, remove_session
 
 

@@ -12,13 +12,8 @@ from metering.models import AggregateDirty, LoadAggregate, Quality, Source
 from metering.partitions import partition_name
 from metering.selectors.aggregates import load_aggregate_list
 from metering.services.aggregates import aggregates_rebuild, aggregates_refresh
-from metering.services.readings import (
-    ReadingInput,
-    meter_install,
-    meter_point_create,
-    readings_from_inputs,
-    readings_ingest,
-)
+from metering.services.meters import meter_install, meter_point_create
+from metering.services.readings import ReadingInput, readings_from_inputs, readings_ingest
 from metering.tasks.aggregates import aggregates_refresh_task
 from metering.tasks.readings import reading_partitions_ensure_task
 

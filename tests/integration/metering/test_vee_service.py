@@ -10,13 +10,8 @@ from django.utils import timezone
 
 from metering import vee
 from metering.models import DataIssue, Quality, Reading, ReadingRevision, Source
-from metering.services.readings import (
-    ReadingInput,
-    meter_install,
-    meter_point_create,
-    readings_from_inputs,
-    readings_ingest,
-)
+from metering.services.meters import meter_install, meter_point_create
+from metering.services.readings import ReadingInput, readings_from_inputs, readings_ingest
 from metering.services.vee import vee_run
 from metering.tasks.vee import vee_run_task
 
