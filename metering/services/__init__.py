@@ -1,3 +1,4 @@
-"""Writes and domain operations of the metering app, one module per sub-domain: `readings` (meter points,
-meters and every reading ingest path), `vee` (validation-estimation-editing against each meter's history),
-`aggregates` (per feeder and region load), `simulation` (the calibrated meter simulator)."""
+"""Writes and domain operations of the metering app, one module per sub-domain: `meters` (meter points and
+meters), `readings` (every reading ingest path), `telemetry` (the MQTT ingest's batches), `vee`
+(validation-estimation-editing against each meter's history), `aggregates` (per feeder and region load),
+`simulation` (the calibrated meter simulator) and `demo` (the demo's steps)."""

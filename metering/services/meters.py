@@ -29,11 +29,21 @@ class UnableToChangeMeter(DomainError):
     code = "meter_change_invalid"
 
 
-def _check_timezone(name: str) -> None:
+def _check_timezone(name: str, error: type[DomainError] = UnableToCreateMeterPoint) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UnableToCreateMeterPoint(f"'{name}' is not an IANA time zone.", field="timezone") from None
+        raise error(f"'{name}' is not an IANA time zone.", field="timezone") from None
+
+
+def _check_point(point: MeterPoint, error: type[DomainError]) -> None:
+    """Refuse a meter point whose zone or fields are not valid, naming the first field."""
+    _check_timezone(point.timezone, error)
+    try:
+        point.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        field_name, errors = next(iter(exc.error_dict.items()))
+        raise error(errors[0].messages[0], field=field_name) from exc
 
 
 @transaction.atomic
@@ -49,11 +59,11 @@ def meter_point_create(
     has_battery: bool = False,
     max_power_kw: Decimal = Decimal(100),
 ) -> MeterPoint:
-    """Create a meter point; the same request again returns it unchanged."""
+    """Create a meter point; the same request again returns it unchanged (whatever its capacity, which
+    staff may have set since)."""
     identifier = identifier.strip()
     if not identifier:
         raise UnableToCreateMeterPoint("A meter point needs an identifier.", field="identifier")
-    _check_timezone(timezone)
     wanted = {
         "timezone": timezone,
         "feeder_code": feeder_code,
@@ -62,14 +72,9 @@ def meter_point_create(
         "residents": residents,
         "has_pv": has_pv,
         "has_battery": has_battery,
-        "max_power_kw": max_power_kw,
     }
-    point = MeterPoint(identifier=identifier, **wanted)
-    try:
-        point.full_clean(validate_unique=False)
-    except Exception as exc:
-        field_name, errors = next(iter(exc.error_dict.items()))
-        raise UnableToCreateMeterPoint(errors[0].messages[0], field=field_name) from exc
+    point = MeterPoint(identifier=identifier, max_power_kw=max_power_kw, **wanted)
+    _check_point(point, UnableToCreateMeterPoint)
     existing = MeterPoint.objects.filter(identifier=identifier).first()
     if existing is not None:
         if all(getattr(existing, k) == v for k, v in wanted.items()):
@@ -100,10 +105,6 @@ def meter_point_update(
     point = MeterPoint.objects.select_for_update().filter(identifier=identifier).first()
     if point is None:
         raise UnableToUpdateMeterPoint(f"No meter point '{identifier}'.", field="identifier", code=NOT_FOUND)
-    try:
-        _check_timezone(timezone)
-    except UnableToCreateMeterPoint as exc:
-        raise UnableToUpdateMeterPoint(exc.messages[0], field="timezone") from None
     wanted = {
         "timezone": timezone,
         "feeder_code": feeder_code,
@@ -117,11 +118,7 @@ def meter_point_update(
     changed = {k: v for k, v in wanted.items() if getattr(point, k) != v}
     for attribute, value in changed.items():
         setattr(point, attribute, value)
-    try:
-        point.full_clean(validate_unique=False)
-    except ValidationError as exc:
-        field_name, errors = next(iter(exc.error_dict.items()))
-        raise UnableToUpdateMeterPoint(errors[0].messages[0], field=field_name) from exc
+    _check_point(point, UnableToUpdateMeterPoint)
     if changed:
         point.save(update_fields=list(changed))
     return point

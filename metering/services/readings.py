@@ -1,4 +1,4 @@
-"""Writes of the metering app: meter points, meters, readings (every ingest path ends here)."""
+"""Writes of readings: every ingest path (arrays, per meter, blocks, files) ends here."""
 
 import hashlib
 import json

@@ -1,5 +1,5 @@
-"""Writes and domain operations of the pricing app: markets, their prices (import, revisions, feeds) and
-the analytics and clearing offered on them."""
+"""Markets and their prices: markets created and changed, prices imported (a changed price is kept as a
+revision for staff to review), and offers cleared against bids. Price files and feeds: `market_feeds`."""
 
 import datetime as dt
 import logging
