@@ -13,6 +13,7 @@ from billing.models import (
     BillRun,
     BillRunItem,
 )
+from billing.services import bill_runs as bill_run_services
 from core.admin import ReadOnlyAdmin, error_text
 
 ITEMS_SHOWN_ON_RUN = 10
@@ -182,14 +183,12 @@ class BillRunAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         """Starting is the service's job: it creates (or finds, by idempotency key) the run."""
-        from billing.services.bill_runs import bill_run_start
-
         data = form.cleaned_data
         key = data.get("idempotency_key") or (
             f"admin-{request.user.pk}-{data['period_start']:%Y%m%d}-{data['period_end']:%Y%m%d}-"
             f"{timezone.now():%Y%m%d%H%M%S%f}"
         )
-        run = bill_run_start(
+        run = bill_run_services.bill_run_start(
             period_start=data["period_start"],
             period_end=data["period_end"],
             account_numbers=data.get("account_numbers"),

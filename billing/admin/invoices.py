@@ -16,6 +16,8 @@ from billing.models import (
     InvoiceLine,
     InvoiceTax,
 )
+from billing.selectors.invoices import invoice_reference
+from billing.services import invoices
 from core.admin import ReadOnlyAdmin, error_text
 
 
@@ -123,16 +125,13 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Issue the selected draft invoices")
     def issue_invoices(self, request, queryset: QuerySet[Invoice]) -> None:
-        from billing.selectors.invoices import invoice_reference
-        from billing.services.invoices import invoice_issue
-
         issued = 0
         for invoice in queryset.order_by("pk"):
             if invoice.status != Invoice.Status.DRAFT:
                 self.message_user(request, f"{invoice} is {invoice.status}, not a draft.", messages.WARNING)
                 continue
             try:
-                invoice_issue(
+                invoices.invoice_issue(
                     number=invoice_reference(invoice),
                     now=timezone.now(),
                     actor=request.user,
@@ -146,15 +145,13 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Void the selected issued invoices (credit note)")
     def void_invoices(self, request, queryset: QuerySet[Invoice]) -> None:
-        from billing.services.invoices import invoice_void
-
         voided = 0
         for invoice in queryset.order_by("pk"):
             if invoice.status != Invoice.Status.ISSUED:
                 self.message_user(request, f"{invoice} is {invoice.status}, not issued.", messages.WARNING)
                 continue
             try:
-                invoice_void(
+                invoices.invoice_void(
                     number=invoice.number,
                     reason=f"Voided in admin by {request.user.get_username()}",
                     now=timezone.now(),

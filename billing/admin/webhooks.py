@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from billing.models import (
     WebhookDelivery,
 )
+from billing.services.webhooks import webhook_redeliver
 from core.admin import ReadOnlyAdmin
 
 
@@ -29,7 +30,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Deliver the selected failed events again")
     def deliver_again(self, request, queryset):
-        from billing.services.webhooks import webhook_redeliver
-
         sent = webhook_redeliver(delivery_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{sent} failed delivery(ies) sent again.", messages.SUCCESS)

@@ -17,8 +17,9 @@ from django.db import transaction
 
 from billing import comparison, engine, p2p
 from billing.comparison import TariffSummary
-from billing.models import Agreement, Customer
+from billing.models import Agreement, Customer, Invoice
 from billing.services.bill_loading import RunContext
+from billing.services.bill_writes import invoice_build, invoices_save
 from billing.services.comparison import (
     Cohort,
     _account_inputs,
@@ -417,9 +418,6 @@ def p2p_invoices_create(
     Run it instead of the bill run for the community's accounts: an account that already has a live
     invoice for the period is skipped (and reported), so running it again changes nothing.
     """
-    from billing.models import Invoice
-    from billing.services.bill_writes import invoice_build, invoices_save
-
     result = p2p_community_compute(
         feeder_code=feeder_code, period_start=period_start, period_end=period_end, fee_per_kwh=fee_per_kwh
     )
