@@ -38,7 +38,7 @@ class DemoLogins:
     client_id: str
     client_secret: str
     replaced: list[str] = field(default_factory=list)  # what this run had to replace, and why
-    first_run: bool = False  # nothing was saved before: every login is new
+    all_new: bool = False  # no saved login was reused (a first run, or a new database): every one is new
 
 
 def _saved_logins(path: Path) -> dict:
@@ -50,7 +50,7 @@ def _saved_logins(path: Path) -> dict:
 
 def _save_logins(path: Path, logins: DemoLogins) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    saved = {k: v for k, v in asdict(logins).items() if k not in {"replaced", "first_run"}}
+    saved = {k: v for k, v in asdict(logins).items() if k not in {"replaced", "all_new"}}
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:
         json.dump(saved, out)
@@ -65,12 +65,13 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
     """
     saved = _saved_logins(path)
     replaced = []
+    kept = 0  # saved logins that still work and are printed again
     User = get_user_model()
     staff, _ = User.objects.get_or_create(username="staff", defaults={"email": "staff@example.org"})
     staff_password = saved.get("staff_password", "")
-    if not (
-        staff_password and staff.check_password(staff_password) and staff.is_staff and staff.is_superuser
-    ):
+    if staff_password and staff.check_password(staff_password) and staff.is_staff and staff.is_superuser:
+        kept += 1
+    else:
         if staff.password and staff.has_usable_password():
             replaced.append("staff password")
         staff_password = secrets.token_urlsafe(9)
@@ -82,7 +83,9 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
     )
     customer_password = saved.get("customer_password", "")
     login = customer.user
-    if not (customer_password and login is not None and login.check_password(customer_password)):
+    if customer_password and login is not None and login.check_password(customer_password):
+        kept += 1
+    else:
         if login is not None and login.password and login.has_usable_password():
             replaced.append("customer password")
         customer_password = secrets.token_urlsafe(9)
@@ -97,6 +100,7 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
         and check_password(client_secret, application.client_secret)
     ):
         client_id = application.client_id
+        kept += 1
     else:
         if application is not None:
             replaced.append("API client (its secret is stored hashed and cannot be shown again)")
@@ -112,7 +116,7 @@ def demo_logins_ensure(*, path: Path) -> DemoLogins:
         client_id,
         client_secret,
         replaced,
-        first_run=not saved and not replaced,
+        all_new=not kept and not replaced,
     )
     _save_logins(path, logins)
     return logins

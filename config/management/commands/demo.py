@@ -63,7 +63,7 @@ class Command(BaseCommand):
                     f"were not in {path}. The logins below are new."
                 )
             )
-        elif logins.first_run:
+        elif logins.all_new:
             self.stdout.write(f"\n  New logins, kept in {path}: the next runs print the same ones.")
         else:
             self.stdout.write(f"\n  The logins below are the same as on earlier runs (kept in {path}).")

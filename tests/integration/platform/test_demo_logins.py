@@ -5,7 +5,7 @@ import json
 import stat
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.test import Client
 from oauth2_provider.models import get_application_model
 
@@ -30,6 +30,7 @@ def test_a_second_run_keeps_the_logins_and_client_it_printed(tmp_path):
 
     assert first.replaced == []
     assert second.replaced == []
+    assert (first.all_new, second.all_new) == (True, False)
     assert (second.staff_password, second.customer_password) == (
         first.staff_password,
         first.customer_password,
@@ -76,3 +77,20 @@ def test_a_changed_password_is_replaced_and_the_rest_kept(tmp_path):
     assert second.replaced == ["staff password"]
     assert second.customer_password == first.customer_password
     assert (second.client_id, second.client_secret) == (first.client_id, first.client_secret)
+
+
+def test_a_new_database_with_the_file_of_an_earlier_one_gets_new_logins_said_to_be_new(tmp_path):
+    path = tmp_path / "demo.json"
+    first = demo_logins_ensure(path=path)
+    assert first.all_new
+    # As a fresh database would be: no staff, no customer login, no API client (the file stays).
+    get_application_model().objects.all().delete()
+    get_user_model().objects.all().delete()
+
+    second = demo_logins_ensure(path=path)
+
+    assert second.all_new
+    assert second.replaced == []
+    assert second.staff_password != first.staff_password
+    assert authenticate(username="staff", password=second.staff_password).is_staff
+    assert _token_status(second.client_id, second.client_secret) == 200
