@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from core.models import ApiClient, ParkedTask
-from core.services import parked_tasks_requeue
+from core.services import api_client_scopes_set, parked_tasks_requeue
 
 if TYPE_CHECKING:  # generic in django-stubs only; Django's classes take no type arguments at run time
     _Paginator = Paginator[Any]
@@ -92,10 +92,21 @@ class ServiceAdmin(_ModelAdmin):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(_ModelAdmin):
+class ApiClientAdmin(ServiceAdmin):
+    """API clients are created by `manage.py api_client_create` (it shows the secret once); staff change
+    their scopes here, through `api_client_scopes_set`."""
+
     list_display = ("application", "scopes", "created_at")
+    fields = ("application", "scopes", "created_at")
     readonly_fields = ("application", "created_at")
     search_fields = ("application__name", "application__client_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def service_save(self, *, request: HttpRequest, obj: Model, data: dict[str, Any], change: bool) -> Model:
+        assert isinstance(obj, ApiClient)
+        return api_client_scopes_set(client_id=obj.application.client_id, scopes=data["scopes"].split())
 
 
 @admin.register(ParkedTask)

@@ -11,12 +11,26 @@ from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 
-from core.errors import DomainError
+from core.errors import NOT_FOUND, DomainError
 from core.models import ApiClient, ParkedTask
 
 
 class UnableToCreateApiClient(DomainError):
     code = "api_client_invalid"
+
+
+class UnableToSetApiClientScopes(DomainError):
+    code = "api_client_scopes_invalid"
+
+
+def _check_scopes(scopes: list[str], error: type[DomainError]) -> None:
+    unknown = sorted(set(scopes) - set(settings.API_SCOPES))
+    if unknown:
+        raise error(
+            f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(settings.API_SCOPES)}.", field="scopes"
+        )
+    if not scopes:
+        raise error("Grant at least one scope.", field="scopes")
 
 
 @transaction.atomic
@@ -25,13 +39,7 @@ def api_client_create(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
     name = name.strip()
     if not name:
         raise UnableToCreateApiClient("A client needs a name.", field="name")
-    unknown = sorted(set(scopes) - set(settings.API_SCOPES))
-    if unknown:
-        raise UnableToCreateApiClient(
-            f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(settings.API_SCOPES)}.", field="scopes"
-        )
-    if not scopes:
-        raise UnableToCreateApiClient("Grant at least one scope.", field="scopes")
+    _check_scopes(scopes, UnableToCreateApiClient)
     Application = get_application_model()
     if Application.objects.filter(name=name).exists():
         raise UnableToCreateApiClient(f"A client named '{name}' exists already.", field="name")
@@ -48,6 +56,20 @@ def api_client_create(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
     )
     client = ApiClient.objects.create(application=application, scopes=" ".join(sorted(set(scopes))))
     return client, secret
+
+
+@transaction.atomic
+def api_client_scopes_set(*, client_id: str, scopes: list[str]) -> ApiClient:
+    """Grant the client `client_id` exactly `scopes` from its next token on (a token keeps its own scopes)."""
+    client = ApiClient.objects.select_for_update().filter(application__client_id=client_id).first()
+    if client is None:
+        raise UnableToSetApiClientScopes(f"No API client '{client_id}'.", field="client_id", code=NOT_FOUND)
+    _check_scopes(scopes, UnableToSetApiClientScopes)
+    granted = " ".join(sorted(set(scopes)))
+    if client.scopes != granted:
+        client.scopes = granted
+        client.save(update_fields=["scopes"])
+    return client
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ import pytest
 from billing.models import Agreement, Customer
 from billing.services.agreements import agreement_create
 from billing.services.customers import customer_create
+from core.services import api_client_create
 from metering.services.meters import meter_point_create
 from pricing.models import Market, Tariff
 from pricing.services.markets import PriceInput, market_create, market_prices_import
@@ -168,3 +169,21 @@ def test_a_market_with_prices_keeps_its_currency_when_changed_in_admin(staff_cli
     assert response.status_code == 200  # refused on the form
     assert b"has prices" in response.content
     assert (market.name, market.currency) == ("", "EUR")
+
+
+def test_an_api_clients_scopes_are_changed_in_admin_through_the_service_and_unknown_ones_refused(
+    staff_client,
+):
+    client, _ = api_client_create(name="billing-system", scopes=["billing:read"])
+
+    refused = staff_client.post(f"/admin/core/apiclient/{client.pk}/change/", {"scopes": "billing:read root"})
+    changed = staff_client.post(
+        f"/admin/core/apiclient/{client.pk}/change/", {"scopes": "metering:write billing:read"}
+    )
+    client.refresh_from_db()
+
+    assert refused.status_code == 200
+    assert b"Unknown scopes: root" in refused.content
+    assert changed.status_code == 302, changed.content[:2000]
+    assert client.scopes == "billing:read metering:write"
+    assert staff_client.get("/admin/core/apiclient/add/").status_code == 403
