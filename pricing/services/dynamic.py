@@ -1,4 +1,4 @@
-"""Writes of the pricing app: dynamic pricing and the ledger.
+"""Dynamic prices: a local day of rates published, with its ledger entry, from the rules or as announced.
 
 `dynamic_prices_publish` prices a local day of a dynamic tariff with the rule pipeline (pricing/dynamic.py),
 stores it as a `RatePublication` with its `PublishedRate` rows and appends a `LedgerEntry`, all in one
