@@ -216,7 +216,7 @@ def through_workers(count: int) -> tuple[float, float, dict]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     worker_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     forecasts = Forecast.objects.filter(series__code__startswith=PREFIX, issued_at=NOW).count()
-    runs = ModelRun.objects.filter(series__code__startswith=PREFIX, purpose="train").count()
+    runs = ModelRun.objects.filter(series__code__startswith=PREFIX, purpose=ModelRun.Purpose.TRAIN).count()
     print(f"  {runs} training runs stored, {forecasts} forecasts of 168 hours issued at {NOW.isoformat()}")
     return elapsed, worker_cpu, outcomes
 

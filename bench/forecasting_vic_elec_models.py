@@ -11,7 +11,8 @@ MAPE per month, and for the ensemble of the first two variants:
   the 28 days of targets before the origin (equal weights until 48 such targets exist).
 
 Variants: `lightgbm` (the app's model), `lightgbm_l1` (the same, L1 objective: the median, closer to what
-MAPE rewards), `prophet`. Forecasts are kept in /tmp/vic_elec_<variant>_<refit>.pkl, so a second call with
+MAPE rewards), `lightgbm_no_origin` (without the forecast-origin features: lead time, last value and last
+day's mean before the origin; the app's model before they were added), `prophet`. Forecasts are kept in /tmp/vic_elec_<variant>_<refit>.pkl, so a second call with
 `--reuse` only recombines.
 
     .venv/bin/python bench/forecasting_vic_elec_models.py lightgbm,prophet [--refit-every 28] [--reuse]
@@ -41,8 +42,12 @@ ZONE = "Australia/Melbourne"
 def factory(name: str, calendar: Calendar):
     if name == "prophet":
         return lambda: ProphetModel(calendar)
-    params = {"lightgbm": {}, "lightgbm_l1": {"objective": "l1"}}[name]
-    return lambda: GradientBoosting(calendar, horizon=48, params=params)
+    options = {
+        "lightgbm": {},
+        "lightgbm_l1": {"params": {"objective": "l1"}},
+        "lightgbm_no_origin": {"origin_features": False},
+    }[name]
+    return lambda: GradientBoosting(calendar, horizon=48, **options)
 
 
 def mape(actual: np.ndarray, value: np.ndarray) -> float:

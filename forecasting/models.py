@@ -26,8 +26,8 @@ class WeatherArea(models.Model):
     """Maps a feeder or a region of meter points onto the weather location that stands for it."""
 
     class Kind(models.TextChoices):
-        FEEDER = "feeder"
-        REGION = "region"
+        FEEDER = "FEEDER", "Feeder"
+        REGION = "REGION", "Region"
 
     kind = models.CharField(max_length=6, choices=Kind.choices)
     code = models.CharField(max_length=32)
@@ -88,13 +88,13 @@ class Series(models.Model):
     """Something forecast: an aggregate (feeder, region, tariff class), the portfolio, a file, PV, a price."""
 
     class Kind(models.TextChoices):
-        FEEDER = "feeder"
-        REGION = "region"
-        TARIFF_CLASS = "tariff_class"
-        PORTFOLIO = "portfolio"
-        FILE = "file"
-        PV = "pv"
-        PRICE = "price"
+        FEEDER = "FEEDER", "Feeder"
+        REGION = "REGION", "Region"
+        TARIFF_CLASS = "TARIFF_CLASS", "Tariff class"
+        PORTFOLIO = "PORTFOLIO", "Portfolio"
+        FILE = "FILE", "File"
+        PV = "PV", "PV"
+        PRICE = "PRICE", "Price"
 
     code = models.CharField(max_length=96, unique=True, help_text="e.g. feeder:F1, region:north, file:vic")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -139,8 +139,8 @@ class ModelRun(models.Model):
     """One training of one model on one series: what, on which data, how good; the fitted model itself."""
 
     class Purpose(models.TextChoices):
-        SELECT = "select", "Champion selection (backtest)"
-        TRAIN = "train", "Training"
+        SELECT = "SELECT", "Champion selection (backtest)"
+        TRAIN = "TRAIN", "Training"
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="runs")
     model = models.CharField(max_length=32)
@@ -186,9 +186,9 @@ class BacktestRun(models.Model):
     """A backtest started through the API; a worker fills in the result."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        DONE = "done"
-        FAILED = "failed"
+        PENDING = "PENDING", "Pending"
+        DONE = "DONE", "Done"
+        FAILED = "FAILED", "Failed"
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="backtests")
     options = models.JSONField(default=dict)
@@ -224,14 +224,14 @@ class ForecastingJob(models.Model):
     its progress (`done` of `total` series) and the outcome per series."""
 
     class Kind(models.TextChoices):
-        TRAINING = "training"
-        ANOMALIES = "anomalies"
+        TRAINING = "TRAINING", "Training"
+        ANOMALIES = "ANOMALIES", "Anomalies"
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+        PENDING = "PENDING", "Pending"
+        RUNNING = "RUNNING", "Running"
+        DONE = "DONE", "Done"
+        FAILED = "FAILED", "Failed"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)

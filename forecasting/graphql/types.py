@@ -36,7 +36,6 @@ class SeriesType:
     """A forecast series; `champion` is the model in use ("seasonal_naive" when none beats it)."""
 
     code: str
-    kind: str
     resolution_minutes: int
     unit: str
     zone: str
@@ -44,6 +43,11 @@ class SeriesType:
     no_model_beats_naive: bool
     champion_selected_at: dt.datetime | None
     champion_metrics: JSON
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self) -> str:
+        """The API keeps the lower-case names it has always given (`feeder`, `tariff_class`, …)."""
+        return str(self.kind).lower()
 
     @strawberry_django.field(select_related=["weather_location"], only=["weather_location__code"])
     def weather_location(self) -> str | None:
@@ -65,12 +69,16 @@ class BacktestType:
     """A backtest of a series; `result` has the keys of `forecast_backtest --json` once `status` is done."""
 
     id: strawberry.ID
-    status: str
     options: JSON
     result: JSON | None
     error: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
+
+    @strawberry_django.field(only=["status"])
+    def status(self) -> str:
+        """`pending`, `done` or `failed` (the API's lower-case names)."""
+        return str(self.status).lower()
 
     @strawberry_django.field(select_related=["series"], only=["series__code"])
     def series(self) -> str:
@@ -82,8 +90,6 @@ class ForecastJobType:
     """A training or anomaly-detection run: `done` of `total` series finished, `result` per series code."""
 
     id: strawberry.ID
-    kind: str
-    status: str
     options: JSON
     total: int
     done: int
@@ -92,6 +98,16 @@ class ForecastJobType:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self) -> str:
+        """`training` or `anomalies` (the API's lower-case names)."""
+        return str(self.kind).lower()
+
+    @strawberry_django.field(only=["status"])
+    def status(self) -> str:
+        """`pending`, `running`, `done` or `failed` (the API's lower-case names)."""
+        return str(self.status).lower()
 
     @strawberry_django.field(only=["done", "total"])
     def progress(self) -> float:

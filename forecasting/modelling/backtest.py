@@ -176,14 +176,15 @@ def run_model(
         predicted = np.asarray(model.predict(history, X, targets), dtype=float)
         leads = lead_days(targets, origin, calendar)
         actual = y.reindex(targets).to_numpy(dtype=float)
+        frame = pool.bounds(predicted, leads, origin)
+        issued = frame.copy()
         if origin >= scored_from:
-            frame = pool.bounds(predicted, leads, origin)
             frame.insert(0, "target", targets)
             frame.insert(0, "origin", origin)
             frame["actual"] = actual
             scored.append(frame)
         pieces.append((targets, leads, predicted, actual))
-        pool.add(targets, leads, predicted, actual)
+        pool.add(targets, leads, predicted, actual, bounds=issued)
     forecasts = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
     return forecasts, fit_seconds, pool
 

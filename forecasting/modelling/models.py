@@ -40,7 +40,9 @@ def local_lag(index: pd.DatetimeIndex, days: int | np.ndarray, calendar: Calenda
 
 def lead_days(index: pd.DatetimeIndex, origin: pd.Timestamp, calendar: Calendar) -> np.ndarray:
     """The smallest k ≥ 1 per target such that the same local time k days earlier is before `origin`."""
-    k = np.floor(np.asarray((index - origin) / DAY, dtype=float)).astype(int) + 1
+    # From whole days elapsed (never more than the answer, even on a 25-hour day), then one more where the
+    # same local time k days earlier is not yet before the origin.
+    k = np.floor(np.asarray((index - origin) / DAY, dtype=float)).astype(int)
     k = np.maximum(k, 1)
     for _ in range(2):
         late = np.asarray(local_lag(index, k, calendar) >= origin)
@@ -161,6 +163,7 @@ class GradientBoosting:
         params: dict | None = None,
         target: str = "ratio",
         compact: bool | None = None,
+        origin_features: bool = True,
     ) -> None:
         # "ratio" (y / level: demand, PV) or "difference" (y − level: prices, which cross zero).
         self.target = target
@@ -171,10 +174,19 @@ class GradientBoosting:
         # None: COMPACT_PARAMS when the training set has fewer than COMPACT_BELOW_ROWS rows.
         self.compact = compact
         self._explicit = dict(params or {})
+        # Features of the forecast origin: lead time, the last value and the last day's mean before it.
+        self.origin_features = origin_features
         self.max_k = max(1, math.ceil(horizon / calendar.steps_per_day) + 1)
         self.model = None
 
-    def _rows(self, y: pd.Series, X: pd.DataFrame | None, t: pd.DatetimeIndex, k: np.ndarray) -> pd.DataFrame:
+    def _rows(
+        self,
+        y: pd.Series,
+        X: pd.DataFrame | None,
+        t: pd.DatetimeIndex,
+        k: np.ndarray,
+        origin: pd.DatetimeIndex,
+    ) -> pd.DataFrame:
         cal = self.calendar
         spd = cal.steps_per_day
         grid = pd.date_range(
@@ -194,6 +206,11 @@ class GradientBoosting:
         week = np.where(k <= 7, 7, 14)
         frame["lag_week"] = self._scaled(yg.reindex(local_lag(t, week, cal)).to_numpy(dtype=float), level)
         frame["day_mean_k"] = self._scaled(day_mean.reindex(cut).to_numpy(dtype=float), level)
+        if getattr(self, "origin_features", False):
+            before = origin - cal.step
+            frame["ahead_h"] = np.asarray((t - origin) / pd.Timedelta(hours=1), dtype=float)
+            frame["last"] = self._scaled(yg.reindex(before).to_numpy(dtype=float), level)
+            frame["last_day"] = self._scaled(day_mean.reindex(before).to_numpy(dtype=float), level)
         frame["level"] = level
         table = self._weather
         if table is not None:
@@ -204,6 +221,14 @@ class GradientBoosting:
             for name in self._weather_columns:
                 frame[f"wd_{name}"] = now[name].to_numpy() - then[name].to_numpy()
         return frame
+
+    def _training_origins(self, t: pd.DatetimeIndex, k: np.ndarray) -> pd.DatetimeIndex:
+        """The origin each training row stands for: the local midnight k − 1 days before its target's day
+        (so that `lead_days` of the target from it is k, as at prediction)."""
+        days = self.calendar.local(t).normalize() - pd.to_timedelta(k - 1, unit="D")
+        return days.tz_localize(self.calendar.zone, nonexistent="shift_forward", ambiguous=False).tz_convert(
+            "UTC"
+        )
 
     def _scaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
         return values - level if self.target == "difference" else values / level
@@ -235,7 +260,7 @@ class GradientBoosting:
         # One row per (target, lead day k), built in one pass: k = 1 for every target, then k = 2, ...
         leads = np.repeat(np.arange(1, self.max_k + 1), len(targets))
         tiled = targets[np.tile(np.arange(len(targets)), self.max_k)]
-        data = self._rows(y, X, tiled, leads)
+        data = self._rows(y, X, tiled, leads, self._training_origins(tiled, leads))
         values = np.tile(y.reindex(targets).to_numpy(dtype=float), self.max_k)
         label = self._scaled(values, data["level"].to_numpy())
         keep = np.isfinite(label)
@@ -252,12 +277,15 @@ class GradientBoosting:
         self._set_weather(X)
         origin = y.index[-1] + self.calendar.step
         k = lead_days(index, origin, self.calendar)
-        frame = self._rows(y, X, index, k)
+        frame = self._rows(y, X, index, k, pd.DatetimeIndex(np.repeat(origin, len(index))))
         scaled = self.model.predict(frame[self.features_])
         return self._unscaled(scaled, frame["level"].to_numpy())
 
 
 # --- Prophet ---------------------------------------------------------------------------------------------
+
+
+PROPHET_MAX_ROWS = 9_000
 
 
 class ProphetModel:
@@ -270,10 +298,18 @@ class ProphetModel:
 
     name = "prophet"
 
-    def __init__(self, calendar: Calendar, *, window_days: int = 365, daily_fourier: int = 8) -> None:
+    def __init__(
+        self,
+        calendar: Calendar,
+        *,
+        window_days: int = 365,
+        daily_fourier: int = 8,
+        max_rows: int = PROPHET_MAX_ROWS,
+    ) -> None:
         self.calendar = calendar
         self.window_days = window_days
         self.daily_fourier = daily_fourier
+        self.max_rows = max_rows
         self.model = None
 
     def _frame(self, index: pd.DatetimeIndex, X: pd.DataFrame | None) -> pd.DataFrame:
@@ -312,6 +348,11 @@ class ProphetModel:
         frame = self._frame(y.index, X)
         frame["y"] = y.to_numpy(dtype=float)
         frame = frame.dropna()
+        # A year of half-hourly (or finer) history is thinned to every n-th step: the daily shapes are
+        # smooth Fourier series, so hourly points fit them as well, at half the optimiser's cost.
+        stride = math.ceil(len(frame) / self.max_rows)
+        if stride > 1:
+            frame = frame.iloc[::stride]
         span_days = (y.index[-1] - y.index[0]) / DAY
         holidays = self._holidays(y.index)
         model = Prophet(

@@ -24,9 +24,10 @@ class UnknownSeries(DomainError):
 
 
 def series_list(*, kind: str | None = None, active: bool | None = True):
+    """Series of a kind (`feeder`, `tariff_class`…: the API's lower-case name, or the stored value)."""
     queryset = Series.objects.select_related("weather_location")
     if kind:
-        queryset = queryset.filter(kind=kind)
+        queryset = queryset.filter(kind=kind.upper())
     if active is not None:
         queryset = queryset.filter(active=active)
     return queryset.order_by("code", "id")
@@ -49,7 +50,7 @@ def series_history(*, series: Series, period_from: datetime, period_to: datetime
     if series.kind in (Series.Kind.FEEDER, Series.Kind.REGION, Series.Kind.PORTFOLIO):
         from metering.selectors.aggregates import load_aggregate_totals
 
-        level = "region" if series.kind == Series.Kind.PORTFOLIO else series.kind
+        level = "region" if series.kind == Series.Kind.PORTFOLIO else series.kind.lower()
         code = None if series.kind == Series.Kind.PORTFOLIO else series.code.split(":", 1)[1]
         rows = load_aggregate_totals(level=level, code=code, period_start=grid[0], period_end=period_to)
     else:

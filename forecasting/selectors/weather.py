@@ -18,7 +18,8 @@ def weather_location_get(*, code: str) -> WeatherLocation | None:
 
 
 def weather_location_for_area(*, kind: str, code: str) -> WeatherLocation | None:
-    area = WeatherArea.objects.select_related("location").filter(kind=kind, code=code).first()
+    """The location of a feeder or region (`kind` "feeder"/"region" as the API names it, any case)."""
+    area = WeatherArea.objects.select_related("location").filter(kind=kind.upper(), code=code).first()
     return area.location if area else None
 
 

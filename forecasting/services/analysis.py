@@ -58,7 +58,7 @@ def series_import_file(
     series, _ = Series.objects.update_or_create(
         code=code,
         defaults={
-            "kind": kind,
+            "kind": kind.upper(),  # the stored value (the API names kinds in lower case)
             "resolution_minutes": int(data.step / pd.Timedelta(minutes=1)),
             "zone": zone,
             "unit": unit,

@@ -16,7 +16,8 @@ def series_ensure_aggregates(*, zone: str, holidays: str = "", resolution_minute
     wanted = [("portfolio", Series.Kind.PORTFOLIO, None)]
     for level, kind in (("feeder", Series.Kind.FEEDER), ("region", Series.Kind.REGION)):
         wanted += [
-            (f"{level}:{code}", kind, areas.get((level, code))) for code in load_aggregate_codes(level=level)
+            (f"{level}:{code}", kind, areas.get((WeatherArea.Kind(kind.value), code)))
+            for code in load_aggregate_codes(level=level)
         ]
     existing = set(Series.objects.filter(code__in=[w[0] for w in wanted]).values_list("code", flat=True))
     created = []

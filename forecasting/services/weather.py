@@ -113,9 +113,12 @@ def weather_area_assign(*, kind: str, code: str, location_code: str) -> WeatherA
     location = WeatherLocation.objects.filter(code=location_code).first()
     if location is None:
         raise UnknownWeatherLocation(f"no weather location {location_code!r}", field="location_code")
-    if kind not in WeatherArea.Kind.values:
+    # The API names the kinds in lower case ("feeder", "region"); they are stored upper case.
+    if kind.upper() not in WeatherArea.Kind.values:
         raise DomainError(f"kind must be feeder or region, got {kind!r}", field="kind")
-    area, _ = WeatherArea.objects.update_or_create(kind=kind, code=code, defaults={"location": location})
+    area, _ = WeatherArea.objects.update_or_create(
+        kind=kind.upper(), code=code, defaults={"location": location}
+    )
     return area
 
 

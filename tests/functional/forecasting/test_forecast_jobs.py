@@ -135,7 +135,7 @@ def test_a_training_run_is_done_by_the_workers_with_progress_and_outcomes(
     assert (job["total"], job["done"], job["failed"], job["progress"]) == (2, 2, 1, 1.0)
     assert job["result"]["file:empty"].startswith("skipped: file:empty has 0 measured intervals")
     champion = Series.objects.get(code="file:load-a").champion
-    run = ModelRun.objects.get(series__code="file:load-a", purpose="train")
+    run = ModelRun.objects.get(series__code="file:load-a", purpose=ModelRun.Purpose.TRAIN)
     assert job["result"]["file:load-a"] == f"{champion} (selected), run {run.pk}"
     assert job["startedAt"] is not None
     assert job["finishedAt"] is not None
@@ -155,7 +155,7 @@ def test_a_retried_chunk_does_not_count_a_series_twice(loads):
     forecasting_job_chunk(pk=job.pk, series_codes=["file:empty"], now=NOW)
     job.refresh_from_db()
 
-    assert (job.done, job.failed, job.status) == (1, 1, "failed")
+    assert (job.done, job.failed, job.status) == (1, 1, ForecastingJob.Status.FAILED)
     assert job.finished_at == NOW
 
 
@@ -213,7 +213,7 @@ def test_admin_actions_start_runs(loads, client, staff, django_capture_on_commit
     jobs = list(ForecastingJob.objects.order_by("pk"))
     listing = client.get("/admin/forecasting/forecastingjob/")
 
-    assert [j.kind for j in jobs] == ["training", "anomalies"]
+    assert [j.kind for j in jobs] == [ForecastingJob.Kind.TRAINING, ForecastingJob.Kind.ANOMALIES]
     assert jobs[0].options["series"] == ["file:load-a", "file:load-b"]
     assert len(callbacks) == 2
     assert f"Training job {jobs[0].pk} started for 2 series".encode() in trained.content

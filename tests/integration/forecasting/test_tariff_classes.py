@@ -50,7 +50,7 @@ def test_each_class_becomes_a_series_and_a_reimport_changes_nothing(classes_file
     ]
     ev = Series.objects.get(code="tariff_class:EV")
     assert (ev.kind, ev.resolution_minutes, ev.zone, ev.holidays) == (
-        "tariff_class",
+        Series.Kind.TARIFF_CLASS,
         60,
         "Europe/London",
         "GB-ENG",

@@ -40,7 +40,7 @@ def test_training_selects_a_champion_stores_runs_and_issues_a_versioned_forecast
     assert outcome.selected
     assert series.champion == "lightgbm"
     assert not series.no_model_beats_naive
-    selection = ModelRun.objects.filter(series=series, purpose="select")
+    selection = ModelRun.objects.filter(series=series, purpose=ModelRun.Purpose.SELECT)
     assert sorted(selection.values_list("model", flat=True)) == ["lightgbm", "seasonal_naive"]
     run = ModelRun.objects.get(pk=outcome.run_id)
     assert run.data_hash

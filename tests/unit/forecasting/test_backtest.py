@@ -143,3 +143,77 @@ def test_a_short_history_gets_the_compact_gradient_boosting_model_with_the_same_
         predicted = model.predict(history, X, targets)
         mape = np.mean(np.abs(predicted - y.loc[targets].to_numpy()) / y.loc[targets].to_numpy()) * 100
         assert mape < 6.0
+
+
+def test_gradient_boosting_training_rows_stand_for_local_midnight_origins_across_dst():
+    from forecasting.modelling.models import GradientBoosting, lead_days
+
+    melbourne = Calendar(zone="Australia/Melbourne", step=pd.Timedelta(minutes=30))
+    # Daylight saving ended at 03:00 local on Sunday 6 April 2014 (a 25-hour day).
+    targets = pd.date_range("2014-04-04T13:00Z", "2014-04-08T13:00Z", freq="30min", inclusive="left")
+    model = GradientBoosting(melbourne, horizon=96)
+
+    for k in (1, 2, 3):
+        origins = model._training_origins(targets, np.full(len(targets), k))
+        local = origins.tz_convert("Australia/Melbourne")
+        assert (local.hour == 0).all()
+        assert (local.minute == 0).all()
+        for origin in origins.unique():
+            rows = origins == origin
+            assert (lead_days(targets[rows], origin, melbourne) == k).all()
+            assert (targets[rows] >= origin).all()
+
+
+def test_gradient_boosting_reads_the_last_values_before_the_origin_only():
+    from forecasting.modelling.models import GradientBoosting
+
+    y, X = demand_series(days=40)
+    origin = pd.Timestamp("2023-02-05T00:00Z")
+    history = y[y.index < origin]
+    model = GradientBoosting(CAL, horizon=24)
+    model.fit(history, X)
+    targets = pd.date_range(origin, periods=24, freq="h")
+    k = np.ones(24, dtype=int)
+
+    rows = model._rows(history, X, targets, k, pd.DatetimeIndex(np.repeat(origin, 24)))
+
+    level = rows["level"].to_numpy()
+    assert rows["ahead_h"].tolist() == list(range(24))
+    assert rows["last"].to_numpy() == pytest.approx(history.iloc[-1] / level)
+    assert rows["last_day"].to_numpy() == pytest.approx(history.iloc[-24:].mean() / level)
+
+
+def _coverage_after_a_change_of_regime(gamma: float) -> tuple[float, dict]:
+    """Daily forecasts of 24 hourly points with errors N(0, 1 %) for 40 days, then N(0, 2 %) for 20 days:
+    the 80 % coverage over the 20 days after the change, with bands from `ResidualPool(gamma=…)`."""
+    from forecasting.modelling.intervals import ResidualPool
+
+    rng = np.random.default_rng(3)
+    pool = ResidualPool(gamma=gamma)
+    hits = []
+    for day in range(60):
+        origin = pd.Timestamp("2023-01-01T00:00Z") + pd.Timedelta(days=day)
+        targets = pd.date_range(origin, periods=24, freq="h")
+        predicted = np.full(24, 100.0)
+        actual = predicted * (1 + rng.normal(0, 0.01 if day < 40 else 0.02, 24))
+        leads = np.ones(24, dtype=int)
+        bounds = pool.bounds(predicted, leads, origin)
+        if day >= 40:
+            hits += list((actual >= bounds["lower_80"]) & (actual <= bounds["upper_80"]))
+        pool.add(targets, leads, predicted, actual, bounds=bounds)
+    return float(np.mean(hits)), pool.as_json(last_days=28)
+
+
+def test_adaptive_intervals_recover_their_coverage_faster_after_a_change_of_regime():
+    from forecasting.modelling.intervals import ResidualPool
+
+    fixed, _ = _coverage_after_a_change_of_regime(0.0)
+    adapted, stored = _coverage_after_a_change_of_regime(0.1)
+
+    assert fixed < 0.65  # the 28-day window still holds mostly the calm errors
+    assert adapted > fixed + 0.08
+    assert abs(adapted - 0.80) < abs(fixed - 0.80)
+    # A stored pool keeps the adapted rate: widened bands (a miss rate below the nominal 20 %).
+    assert stored["miss_rate"]["80"] < 0.2
+    restored = ResidualPool.from_json(stored)
+    assert restored.miss_rate("80", pd.Timestamp("2023-03-02T00:00Z")) == stored["miss_rate"]["80"]
