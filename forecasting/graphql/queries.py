@@ -9,6 +9,7 @@ import strawberry_django
 from core.api.errors import api_error, not_found
 from core.api.permissions import ScopeRequired
 from core.errors import BAD_USER_INPUT
+from core.periods import check_period
 from forecasting.graphql.types import (
     BacktestType,
     ForecastInterval,
@@ -24,12 +25,13 @@ MAX_PERIOD = dt.timedelta(days=31)
 
 
 def _period(period_from: dt.datetime, period_to: dt.datetime) -> None:
-    if period_from.tzinfo is None or period_to.tzinfo is None:
-        raise api_error("periodFrom and periodTo need an offset.", BAD_USER_INPUT, field="periodFrom")
-    if period_to <= period_from:
-        raise api_error("periodTo must be after periodFrom.", BAD_USER_INPUT, field="periodTo")
-    if period_to - period_from > MAX_PERIOD:
-        raise api_error("The period may not exceed 31 days.", BAD_USER_INPUT, field="periodTo")
+    check_period(
+        period_from,
+        period_to,
+        fields=("periodFrom", "periodTo"),
+        longest=MAX_PERIOD,
+        error=lambda message, field: api_error(message, BAD_USER_INPUT, field=field),
+    )
 
 
 def _f(value: float) -> float | None:

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from core.errors import DomainError
 from core.jobs import enqueue_on_commit
+from core.periods import check_period
 from forecasting.models import ForecastingJob, Series
 from forecasting.selectors.forecasts import UnknownSeries
 from forecasting.services.analysis import anomalies_detect
@@ -82,12 +83,13 @@ def anomaly_job_start(
     findings replace earlier ones in the period and are listed in admin with their reason."""
     period_to = period_to or now
     period_from = period_from or period_to - DEFAULT_ANOMALY_PERIOD
-    if period_from.tzinfo is None or period_to.tzinfo is None:
-        raise InvalidForecastingJob("periodFrom and periodTo need an offset", field="periodFrom")
-    if period_to <= period_from:
-        raise InvalidForecastingJob("periodTo must be after periodFrom", field="periodTo")
-    if period_to - period_from > MAX_ANOMALY_PERIOD:
-        raise InvalidForecastingJob("the period may not exceed 366 days", field="periodTo")
+    check_period(
+        period_from,
+        period_to,
+        fields=("periodFrom", "periodTo"),
+        longest=MAX_ANOMALY_PERIOD,
+        error=InvalidForecastingJob,
+    )
     if not 0 < contamination < 0.5:
         raise InvalidForecastingJob("contamination must be between 0 and 0.5", field="contamination")
     codes = _series_codes(series_codes)
