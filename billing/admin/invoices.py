@@ -80,6 +80,12 @@ class InvoiceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
     readonly_fields = ("number", "status", "created_at", "issued_at", "due_date", "audit_trail")
 
+    def get_readonly_fields(self, request, obj=None):
+        """Every stored field is read-only, drafts included: amounts come from the rate engine (a draft is
+        re-rated from its readings at issue), so a hand edit would leave totals that no line explains.
+        Staff change invoices through the actions (issue, void, adjust), which go through the services."""
+        return [field.name for field in self.model._meta.fields] + ["audit_trail"]
+
     def has_add_permission(self, request) -> bool:
         return False  # invoices come from bill runs
 

@@ -77,13 +77,17 @@ def test_an_issued_or_void_invoice_cannot_be_deleted(staff_client, customer_a):
     assert Invoice.objects.count() == 2
 
 
-def test_a_draft_invoice_can_still_be_edited(staff_client, customer_a):
+def test_a_draft_invoice_is_shown_but_its_amounts_are_not_edited_by_hand(staff_client, customer_a):
     draft = make_invoice(customer_a, None, status=Invoice.Status.DRAFT)
+    net_before = draft.net_amount
 
     page = staff_client.get(f"/admin/billing/invoice/{draft.pk}/change/")
+    staff_client.post(f"/admin/billing/invoice/{draft.pk}/change/", {"net_amount": "999.99"})
 
     assert page.status_code == 200
-    assert b'name="net_amount"' in page.content
+    assert b'name="net_amount"' not in page.content
+    draft.refresh_from_db()
+    assert draft.net_amount == net_before
 
 
 def test_the_invoice_page_shows_its_audit_trail(staff_client, customer_a, staff):
