@@ -37,7 +37,7 @@ from grid.optimize.storage import (
 )
 from grid.selectors.storage import network_feeder_limits_kw
 from grid.services import storage_inputs as inputs
-from metering.models import MeterPoint
+from metering.selectors.readings import meter_point_get
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class FleetInputs:
 @transaction.atomic
 def battery_asset_upsert(*, code: str, meter_point_identifier: str, **values) -> BatteryAsset:
     """Create or change the battery `code` behind a meter point (fields as on BatteryAsset)."""
-    meter_point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
+    meter_point = meter_point_get(identifier=meter_point_identifier)
     if meter_point is None:
         raise UnableToSchedule(f"No meter point '{meter_point_identifier}'.", field="meterPointIdentifier")
     asset = BatteryAsset.objects.filter(code=code).first() or BatteryAsset(code=code)
