@@ -252,3 +252,17 @@ class TopologyEvent(models.Model):
     def __str__(self) -> str:
         element = f"{self.element_kind}:{self.element_name or self.element_index}"
         return f"{element} {self.action} @ {self.effective_at:%Y-%m-%d %H:%M}"
+
+
+# The element models by the pandapower table they store.
+ELEMENT_MODELS: dict[str, type[Element] | type[Switch]] = {
+    "bus": Bus,
+    "line": Line,
+    "trafo": Transformer,
+    "switch": Switch,
+    "ext_grid": ExtGrid,
+    "load": Load,
+    "sgen": StaticGenerator,
+    "gen": Generator,
+    "shunt": Shunt,
+}

@@ -21,31 +21,9 @@ from core.audit import log_entries_create
 from core.errors import NOT_FOUND, DomainError
 from grid.calc.powerflow import PowerFlowModel
 from grid.calc.tables import COLUMNS, NetworkDataError, net_to_tables, tables_to_net
-from grid.models import (
-    Bus,
-    ExtGrid,
-    Generator,
-    Line,
-    Load,
-    Network,
-    Shunt,
-    StaticGenerator,
-    Switch,
-    TopologyEvent,
-    Transformer,
-)
+from grid.models import ELEMENT_MODELS, Bus, Line, Network, TopologyEvent, Transformer
 
-MODELS: dict[str, type] = {
-    "bus": Bus,
-    "line": Line,
-    "trafo": Transformer,
-    "switch": Switch,
-    "ext_grid": ExtGrid,
-    "load": Load,
-    "sgen": StaticGenerator,
-    "gen": Generator,
-    "shunt": Shunt,
-}
+MODELS = ELEMENT_MODELS
 BATCH_SIZE = 5000
 CACHE_SIZE = 4
 

@@ -5,16 +5,9 @@ from datetime import datetime
 from django.db import transaction
 
 from core.errors import DomainError
-from grid.models import Bus, Line, Load, Network, StaticGenerator, Switch, TopologyEvent, Transformer
+from grid.models import ELEMENT_MODELS, Network, TopologyEvent
 
-KIND_MODELS = {
-    "line": Line,
-    "trafo": Transformer,
-    "switch": Switch,
-    "load": Load,
-    "sgen": StaticGenerator,
-    "bus": Bus,
-}
+KIND_MODELS = {kind: ELEMENT_MODELS[kind] for kind in ("line", "trafo", "switch", "load", "sgen", "bus")}
 
 
 class TopologyEventInvalid(DomainError):
