@@ -188,14 +188,14 @@ def topology_events_in_effect(*, network: Network, as_of: datetime) -> list[Topo
 
 def _apply_events(tables: dict[str, pd.DataFrame], events: list[TopologyEvent]) -> None:
     for event in events:
-        table = "trafo" if event.element_kind == "trafo" else event.element_kind
+        table = event.element_kind.lower()  # the pandapower table: line, trafo, switch, load, sgen, bus
         frame = tables[table]
         if event.element_index not in frame.index:
             continue
-        if event.action in ("open", "close"):
-            frame.at[event.element_index, "closed"] = event.action == "close"
+        if event.action in (TopologyEvent.Action.OPEN, TopologyEvent.Action.CLOSE):
+            frame.at[event.element_index, "closed"] = event.action == TopologyEvent.Action.CLOSE
         else:
-            frame.at[event.element_index, "in_service"] = event.action == "in_service"
+            frame.at[event.element_index, "in_service"] = event.action == TopologyEvent.Action.IN_SERVICE
 
 
 @dataclass
