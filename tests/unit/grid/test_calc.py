@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grid.calc.powerflow import PowerFlowModel
-from grid.calc.shedding import greedy_plan, shedding_plan
+from grid.calc.shedding import Tree, greedy_plan, shedding_plan
 from grid.calc.tables import NetworkDataError, net_to_tables, tables_to_net
 from tests.factories.grid import small_net
 
@@ -171,3 +171,20 @@ def test_a_bus_that_shedding_pushes_over_its_limit_is_reported_with_why(net):
     assert "go above their voltage limit once their loads are shed" in plan.message
     shed_names = list(model.load_names[plan.shed])
     assert independent_violations(tight, shed_names, load_scale=4.0) == 1
+
+
+def test_the_tree_has_the_depths_of_pandapowers_topology_graph(net):
+    import networkx as nx
+    import pandapower.topology as top
+
+    opened = copy.deepcopy(net)
+    opened.switch.loc[opened.switch["name"] == "S-B1", "closed"] = False  # feeder B cut off
+
+    tree = Tree(opened)
+
+    graph = top.create_nxgraph(opened, respect_switches=True, include_out_of_service=False)
+    depths = nx.single_source_shortest_path_length(graph, int(opened.ext_grid["bus"].iloc[0]))
+    assert {b: int(tree.depth[tree.position[b]]) for b in depths} == depths
+    unreached = set(opened.bus.index) - set(depths)
+    assert len(unreached) == 6
+    assert all(tree.depth[tree.position[b]] == -1 for b in unreached)
