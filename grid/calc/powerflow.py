@@ -8,7 +8,7 @@ the model warm-starts each run from the previous results (`init="results"`). Lim
 
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,21 @@ class PowerFlowResult:
     vm_pu: np.ndarray = field(repr=False)
     line_loading_percent: np.ndarray = field(repr=False)
     trafo_loading_percent: np.ndarray = field(repr=False)
-    violations: list[ViolationRow] = field(default_factory=list)
+    # The rows are built on first use: a search that only needs the arrays (shedding) skips them.
+    check: "Callable[[PowerFlowResult], list[ViolationRow]] | None" = field(
+        default=None, repr=False, compare=False
+    )
+    _violations: list[ViolationRow] | None = field(default=None, repr=False)
+
+    @property
+    def violations(self) -> list[ViolationRow]:
+        if self._violations is None:
+            self._violations = self.check(self) if self.check is not None else []
+        return self._violations
+
+    @violations.setter
+    def violations(self, rows: list[ViolationRow]) -> None:
+        self._violations = rows
 
     @property
     def min_vm_pu(self) -> float | None:
@@ -212,9 +226,7 @@ class PowerFlowModel:
         self._warm = converged
         seconds = time.perf_counter() - started
         if fast is not None:
-            result = PowerFlowResult(True, seconds, *fast)
-            result.violations = self.violations(result)
-            return result
+            return PowerFlowResult(True, seconds, *fast, check=self.violations)
         if not converged:
             nan = np.full
             return PowerFlowResult(
@@ -230,8 +242,8 @@ class PowerFlowModel:
             net.res_bus["vm_pu"].to_numpy(dtype=float).copy(),
             net.res_line["loading_percent"].to_numpy(dtype=float).copy(),
             net.res_trafo["loading_percent"].to_numpy(dtype=float).copy() if len(net.trafo) else np.zeros(0),
+            check=self.violations,
         )
-        result.violations = self.violations(result)
         return result
 
     def _recycled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -343,6 +355,16 @@ class PowerFlowModel:
                 return False
             raise
         return bool(self.net.converged)
+
+    def sheddable_breach(self, result: PowerFlowResult) -> bool:
+        """Whether `result` breaks a limit that shedding load can relieve (undervoltage or overload): the
+        rows of `violations` of those kinds, without building them."""
+        with np.errstate(invalid="ignore"):
+            return bool(
+                np.any(result.vm_pu < self.bus_min - 1e-9)
+                or np.any(result.line_loading_percent > self.line_max + 1e-9)
+                or np.any(result.trafo_loading_percent > self.trafo_max + 1e-9)
+            )
 
     def violations(self, result: PowerFlowResult) -> list[ViolationRow]:
         """Every limit broken in `result`, worst first per kind (buses, then lines, then transformers)."""

@@ -12,7 +12,18 @@ import numpy as np
 import pandas as pd
 
 # Columns stored per element table: (column, kind, default). Kinds: f float (NaN allowed when default is
-# None), i int, b bool, s str.
+# None), i int, b bool, s str. Loads and static generators store the same columns.
+INJECTION_COLUMNS: list[tuple[str, str, Any]] = [
+    ("name", "s", ""),
+    ("bus", "i", "required"),
+    ("p_mw", "f", "required"),
+    ("q_mvar", "f", 0.0),
+    ("sn_mva", "f", None),
+    ("scaling", "f", 1.0),
+    ("type", "s", ""),
+    ("profile", "s", ""),
+    ("in_service", "b", True),
+]
 COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
     "bus": [
         ("name", "s", ""),
@@ -85,28 +96,8 @@ COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
         ("slack_weight", "f", 1.0),
         ("in_service", "b", True),
     ],
-    "load": [
-        ("name", "s", ""),
-        ("bus", "i", "required"),
-        ("p_mw", "f", "required"),
-        ("q_mvar", "f", 0.0),
-        ("sn_mva", "f", None),
-        ("scaling", "f", 1.0),
-        ("type", "s", ""),
-        ("profile", "s", ""),
-        ("in_service", "b", True),
-    ],
-    "sgen": [
-        ("name", "s", ""),
-        ("bus", "i", "required"),
-        ("p_mw", "f", "required"),
-        ("q_mvar", "f", 0.0),
-        ("sn_mva", "f", None),
-        ("scaling", "f", 1.0),
-        ("type", "s", ""),
-        ("profile", "s", ""),
-        ("in_service", "b", True),
-    ],
+    "load": INJECTION_COLUMNS,
+    "sgen": INJECTION_COLUMNS,
     "gen": [
         ("name", "s", ""),
         ("bus", "i", "required"),
@@ -274,6 +265,81 @@ def _nan_none(values: np.ndarray) -> list[Any]:
     return [None if v == "" else v for v in values]
 
 
+# pandapower's create_lines_from_parameters / create_transformers_from_parameters: positional, then keywords.
+LINE_PARAMETERS = (
+    "from_bus",
+    "to_bus",
+    "length_km",
+    "r_ohm_per_km",
+    "x_ohm_per_km",
+    "c_nf_per_km",
+    "max_i_ka",
+)
+LINE_KEYWORDS = (
+    "name",
+    "std_type",
+    "type",
+    "g_us_per_km",
+    "df",
+    "parallel",
+    "in_service",
+    "max_loading_percent",
+)
+TRAFO_PARAMETERS = (
+    "hv_bus",
+    "lv_bus",
+    "sn_mva",
+    "vn_hv_kv",
+    "vn_lv_kv",
+    "vkr_percent",
+    "vk_percent",
+    "pfe_kw",
+    "i0_percent",
+)
+TRAFO_KEYWORDS = (
+    "shift_degree",
+    "tap_side",
+    "tap_neutral",
+    "tap_min",
+    "tap_max",
+    "tap_step_percent",
+    "tap_step_degree",
+    "tap_pos",
+    "tap_changer_type",
+    "name",
+    "std_type",
+    "parallel",
+    "df",
+    "in_service",
+    "max_loading_percent",
+)
+
+
+GEN_KEYWORDS = (
+    "vm_pu",
+    "sn_mva",
+    "min_q_mvar",
+    "max_q_mvar",
+    "scaling",
+    "slack",
+    "slack_weight",
+    "in_service",
+    "name",
+)
+
+
+def _arrays(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[np.ndarray]:
+    return [frame[column].to_numpy() for column in columns]
+
+
+def _keywords(frame: pd.DataFrame, columns: tuple[str, ...], *, text: set[str]) -> dict[str, Any]:
+    """Column arrays by name; `text` columns with "" as None (pandapower's missing value)."""
+    return {
+        column: _nan_none(frame[column].to_numpy()) if column in text else frame[column].to_numpy()
+        for column in columns
+    }
+
+
 def tables_to_net(tables: dict[str, pd.DataFrame], *, f_hz: float = 50.0, sn_mva: float = 1.0) -> Any:
     """A pandapower net with exactly these elements (their source indices kept)."""
     import pandapower as pp
@@ -301,52 +367,17 @@ def tables_to_net(tables: dict[str, pd.DataFrame], *, f_hz: float = 50.0, sn_mva
     if len(line):
         pp.create_lines_from_parameters(
             net,
-            line["from_bus"].to_numpy(),
-            line["to_bus"].to_numpy(),
-            line["length_km"].to_numpy(),
-            line["r_ohm_per_km"].to_numpy(),
-            line["x_ohm_per_km"].to_numpy(),
-            line["c_nf_per_km"].to_numpy(),
-            line["max_i_ka"].to_numpy(),
+            *_arrays(line, LINE_PARAMETERS),
             index=line.index.to_numpy(),
-            name=line["name"].to_numpy(),
-            std_type=_nan_none(line["std_type"].to_numpy()),
-            type=_nan_none(line["type"].to_numpy()),
-            g_us_per_km=line["g_us_per_km"].to_numpy(),
-            df=line["df"].to_numpy(),
-            parallel=line["parallel"].to_numpy(),
-            in_service=line["in_service"].to_numpy(),
-            max_loading_percent=line["max_loading_percent"].to_numpy(),
+            **_keywords(line, LINE_KEYWORDS, text={"std_type", "type"}),
         )
     trafo = tables["trafo"]
     if len(trafo):
         pp.create_transformers_from_parameters(
             net,
-            trafo["hv_bus"].to_numpy(),
-            trafo["lv_bus"].to_numpy(),
-            trafo["sn_mva"].to_numpy(),
-            trafo["vn_hv_kv"].to_numpy(),
-            trafo["vn_lv_kv"].to_numpy(),
-            trafo["vkr_percent"].to_numpy(),
-            trafo["vk_percent"].to_numpy(),
-            trafo["pfe_kw"].to_numpy(),
-            trafo["i0_percent"].to_numpy(),
-            shift_degree=trafo["shift_degree"].to_numpy(),
-            tap_side=_nan_none(trafo["tap_side"].to_numpy()),
-            tap_neutral=trafo["tap_neutral"].to_numpy(),
-            tap_min=trafo["tap_min"].to_numpy(),
-            tap_max=trafo["tap_max"].to_numpy(),
-            tap_step_percent=trafo["tap_step_percent"].to_numpy(),
-            tap_step_degree=trafo["tap_step_degree"].to_numpy(),
-            tap_pos=trafo["tap_pos"].to_numpy(),
-            tap_changer_type=_nan_none(trafo["tap_changer_type"].to_numpy()),
+            *_arrays(trafo, TRAFO_PARAMETERS),
             index=trafo.index.to_numpy(),
-            name=trafo["name"].to_numpy(),
-            std_type=_nan_none(trafo["std_type"].to_numpy()),
-            parallel=trafo["parallel"].to_numpy(),
-            df=trafo["df"].to_numpy(),
-            in_service=trafo["in_service"].to_numpy(),
-            max_loading_percent=trafo["max_loading_percent"].to_numpy(),
+            **_keywords(trafo, TRAFO_KEYWORDS, text={"tap_side", "tap_changer_type", "std_type"}),
         )
     switch = tables["switch"]
     if len(switch):
@@ -377,33 +408,21 @@ def tables_to_net(tables: dict[str, pd.DataFrame], *, f_hz: float = 50.0, sn_mva
         if len(frame):
             create(
                 net,
-                frame["bus"].to_numpy(),
-                frame["p_mw"].to_numpy(),
-                q_mvar=frame["q_mvar"].to_numpy(),
-                sn_mva=frame["sn_mva"].to_numpy(),
-                scaling=frame["scaling"].to_numpy(),
-                type=_nan_none(frame["type"].to_numpy()),
-                name=frame["name"].to_numpy(),
-                in_service=frame["in_service"].to_numpy(),
+                *_arrays(frame, ("bus", "p_mw")),
                 index=frame.index.to_numpy(),
-                profile=_nan_none(frame["profile"].to_numpy()),
+                **_keywords(
+                    frame,
+                    ("q_mvar", "sn_mva", "scaling", "type", "name", "in_service", "profile"),
+                    text={"type", "profile"},
+                ),
             )
     gen = tables["gen"]
     if len(gen):
         pp.create_gens(
             net,
-            gen["bus"].to_numpy(),
-            gen["p_mw"].to_numpy(),
-            vm_pu=gen["vm_pu"].to_numpy(),
-            sn_mva=gen["sn_mva"].to_numpy(),
-            min_q_mvar=gen["min_q_mvar"].to_numpy(),
-            max_q_mvar=gen["max_q_mvar"].to_numpy(),
-            scaling=gen["scaling"].to_numpy(),
-            slack=gen["slack"].to_numpy(),
-            slack_weight=gen["slack_weight"].to_numpy(),
-            in_service=gen["in_service"].to_numpy(),
-            name=gen["name"].to_numpy(),
+            *_arrays(gen, ("bus", "p_mw")),
             index=gen.index.to_numpy(),
+            **_keywords(gen, GEN_KEYWORDS, text=set()),
         )
     for index, row in tables["shunt"].iterrows():
         pp.create_shunt(

@@ -11,6 +11,7 @@ import strawberry_django
 from strawberry.scalars import JSON
 
 from grid import models
+from grid.graphql.types import choice_name
 from grid.selectors.storage import schedule_rows
 
 
@@ -61,11 +62,11 @@ class ScheduleIntervalType:
 @strawberry_django.type(models.ScheduleRun, name="ScheduleRun")
 class ScheduleRunType:
     id: strawberry.ID
-    kind: str
+    kind: str = choice_name("kind")
     tariff_code: str
     period_start: dt.datetime
     period_end: dt.datetime
-    status: str
+    status: str = choice_name("status")
     message: str
     objective: Decimal | None
     units: int

@@ -2,12 +2,22 @@
 
 import datetime as dt
 import enum
+from typing import Any
 
 import strawberry
 import strawberry_django
 from strawberry.scalars import JSON
 
 from grid import models
+
+
+def choice_name(field: str) -> Any:
+    """A stored choice (upper case, value == name) as the API has always named it: lower case."""
+
+    def resolve(root: Any) -> str:
+        return str(getattr(root, field)).lower()
+
+    return strawberry_django.field(resolver=resolve, only=[field])
 
 
 @strawberry.enum
@@ -22,7 +32,7 @@ class ScenarioKind(enum.Enum):
 @strawberry_django.type(models.Network, name="GridNetwork")
 class NetworkType:
     name: str
-    source: str
+    source: str = choice_name("source")
     source_reference: str
     min_vm_pu: float
     max_vm_pu: float
@@ -34,7 +44,7 @@ class ViolationType:
     interval_start: dt.datetime | None
     contingency: str
     element: str
-    kind: str
+    kind: str = choice_name("kind")
     value: float
     limit: float
 
@@ -42,8 +52,8 @@ class ViolationType:
 @strawberry_django.type(models.PowerFlowRun, name="PowerFlowRun")
 class PowerFlowRunType:
     id: strawberry.ID
-    kind: str
-    load_source: str
+    kind: str = choice_name("kind")
+    load_source: str = choice_name("load_source")
     as_of: dt.datetime
     period_start: dt.datetime | None
     period_end: dt.datetime | None
@@ -77,7 +87,7 @@ class SheddingPlanLoadType:
 @strawberry_django.type(models.SheddingPlan, name="SheddingPlan")
 class SheddingPlanType:
     id: strawberry.ID
-    status: str
+    status: str = choice_name("status")
     feasible: bool
     message: str
     period_start: dt.datetime | None
@@ -116,10 +126,10 @@ class ScenarioStepType:
 @strawberry_django.type(models.Scenario, name="Scenario")
 class ScenarioType:
     id: strawberry.ID
-    kind: str
+    kind: str = choice_name("kind")
     day_start: dt.datetime
     parameters: JSON
-    status: str
+    status: str = choice_name("status")
     error: str
     violation_steps: int
     peak_shed_mw: float

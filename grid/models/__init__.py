@@ -1,6 +1,7 @@
 """Models of the grid app, one module per sub-domain (network, operations, storage), for Django."""
 
 from grid.models.network import (
+    ELEMENT_MODELS,
     Bus,
     ExtGrid,
     Generator,
@@ -33,6 +34,7 @@ from grid.models.storage import (
 )
 
 __all__ = [
+    "ELEMENT_MODELS",
     "BalancingRun",
     "BatteryAsset",
     "Bus",

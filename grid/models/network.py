@@ -15,9 +15,9 @@ class Network(models.Model):
     """A network imported from SimBench, pandapower JSON or MATPOWER."""
 
     class Source(models.TextChoices):
-        SIMBENCH = "simbench", "SimBench"
-        PANDAPOWER = "pandapower", "pandapower JSON"
-        MATPOWER = "matpower", "MATPOWER"
+        SIMBENCH = "SIMBENCH", "SimBench"
+        PANDAPOWER = "PANDAPOWER", "pandapower JSON"
+        MATPOWER = "MATPOWER", "MATPOWER"
 
     name = models.CharField(max_length=100, unique=True)
     source = models.CharField(max_length=12, choices=Source.choices)
@@ -221,18 +221,18 @@ class TopologyEvent(models.Model):
     """
 
     class ElementKind(models.TextChoices):
-        LINE = "line", "Line"
-        TRAFO = "trafo", "Transformer"
-        SWITCH = "switch", "Switch"
-        LOAD = "load", "Load"
-        SGEN = "sgen", "Static generator"
-        BUS = "bus", "Bus"
+        LINE = "LINE", "Line"
+        TRAFO = "TRAFO", "Transformer"
+        SWITCH = "SWITCH", "Switch"
+        LOAD = "LOAD", "Load"
+        SGEN = "SGEN", "Static generator"
+        BUS = "BUS", "Bus"
 
     class Action(models.TextChoices):
-        OPEN = "open", "Open (switch)"
-        CLOSE = "close", "Close (switch)"
-        OUT_OF_SERVICE = "out_of_service", "Out of service"
-        IN_SERVICE = "in_service", "In service"
+        OPEN = "OPEN", "Open (switch)"
+        CLOSE = "CLOSE", "Close (switch)"
+        OUT_OF_SERVICE = "OUT_OF_SERVICE", "Out of service"
+        IN_SERVICE = "IN_SERVICE", "In service"
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="topology_events")
     element_kind = models.CharField(max_length=8, choices=ElementKind.choices)
@@ -252,3 +252,17 @@ class TopologyEvent(models.Model):
     def __str__(self) -> str:
         element = f"{self.element_kind}:{self.element_name or self.element_index}"
         return f"{element} {self.action} @ {self.effective_at:%Y-%m-%d %H:%M}"
+
+
+# The element models by the pandapower table they store.
+ELEMENT_MODELS: dict[str, type[Element] | type[Switch]] = {
+    "bus": Bus,
+    "line": Line,
+    "trafo": Transformer,
+    "switch": Switch,
+    "ext_grid": ExtGrid,
+    "load": Load,
+    "sgen": StaticGenerator,
+    "gen": Generator,
+    "shunt": Shunt,
+}

@@ -10,14 +10,14 @@ class PowerFlowRun(models.Model):
     """One power flow, a day of steps or an N-1 study, with its summary; violations are rows of their own."""
 
     class Kind(models.TextChoices):
-        SINGLE = "single", "Single"
-        HORIZON = "horizon", "Steps over a horizon"
-        N_MINUS_1 = "n_minus_1", "N-1 over MV lines"
+        SINGLE = "SINGLE", "Single"
+        HORIZON = "HORIZON", "Steps over a horizon"
+        N_MINUS_1 = "N_MINUS_1", "N-1 over MV lines"
 
     class LoadSource(models.TextChoices):
-        STORED = "stored", "Stored load values"
-        MEASURED = "measured", "Measured aggregates"
-        FORECAST = "forecast", "Forecasts"
+        STORED = "STORED", "Stored load values"
+        MEASURED = "MEASURED", "Measured aggregates"
+        FORECAST = "FORECAST", "Forecasts"
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
@@ -48,10 +48,10 @@ class Violation(models.Model):
     """A limit broken in a run: at a step (interval start) and, for N-1, with one element out."""
 
     class Kind(models.TextChoices):
-        OVERLOAD = "overload", "Overload"
-        UNDERVOLTAGE = "undervoltage", "Undervoltage"
-        OVERVOLTAGE = "overvoltage", "Overvoltage"
-        NOT_CONVERGED = "not_converged", "Power flow did not converge"
+        OVERLOAD = "OVERLOAD", "Overload"
+        UNDERVOLTAGE = "UNDERVOLTAGE", "Undervoltage"
+        OVERVOLTAGE = "OVERVOLTAGE", "Overvoltage"
+        NOT_CONVERGED = "NOT_CONVERGED", "Power flow did not converge"
 
     run = models.ForeignKey(PowerFlowRun, on_delete=models.CASCADE, related_name="violations")
     interval_start = models.DateTimeField(null=True, blank=True)
@@ -69,11 +69,11 @@ class SheddingPlan(models.Model):
     """Loads to shed so that every violation clears, lowest priority first, critical loads never."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "Proposed"
-        APPROVED = "approved", "Approved"
-        DISPATCHED = "dispatched", "Dispatched"
-        RESTORED = "restored", "Restored"
-        REJECTED = "rejected", "Rejected"
+        PROPOSED = "PROPOSED", "Proposed"
+        APPROVED = "APPROVED", "Approved"
+        DISPATCHED = "DISPATCHED", "Dispatched"
+        RESTORED = "RESTORED", "Restored"
+        REJECTED = "REJECTED", "Rejected"
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="shedding_plans")
     run = models.ForeignKey(PowerFlowRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -120,13 +120,13 @@ class Dispatch(models.Model):
     """A plan sent out as per-load instructions (shed), and later its restore."""
 
     class Kind(models.TextChoices):
-        SHED = "shed", "Shed"
-        RESTORE = "restore", "Restore"
+        SHED = "SHED", "Shed"
+        RESTORE = "RESTORE", "Restore"
 
     class Status(models.TextChoices):
-        SENDING = "sending", "Sending"
-        ACKNOWLEDGED = "acknowledged", "All acknowledged"
-        PARTIAL = "partial", "Some not acknowledged"
+        SENDING = "SENDING", "Sending"
+        ACKNOWLEDGED = "ACKNOWLEDGED", "All acknowledged"
+        PARTIAL = "PARTIAL", "Some not acknowledged"
 
     plan = models.ForeignKey(SheddingPlan, on_delete=models.CASCADE, related_name="dispatches")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -158,17 +158,17 @@ class Scenario(models.Model):
     """A day of steps under a stress (heat wave, cloudy day, outage, maintenance, evening ramp)."""
 
     class Kind(models.TextChoices):
-        HEAT_WAVE = "heat_wave", "Heat wave"
-        CLOUDY_DAY = "cloudy_day", "Cloudy day"
-        OUTAGE = "outage", "Outage"
-        MAINTENANCE = "maintenance", "Planned maintenance"
-        EVENING_RAMP = "evening_ramp", "Evening ramp"
+        HEAT_WAVE = "HEAT_WAVE", "Heat wave"
+        CLOUDY_DAY = "CLOUDY_DAY", "Cloudy day"
+        OUTAGE = "OUTAGE", "Outage"
+        MAINTENANCE = "MAINTENANCE", "Planned maintenance"
+        EVENING_RAMP = "EVENING_RAMP", "Evening ramp"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
+        PENDING = "PENDING", "Pending"
+        RUNNING = "RUNNING", "Running"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="scenarios")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -93,15 +93,15 @@ class ScheduleRun(models.Model):
     """One optimisation of the fleet over `[period_start, period_end)`."""
 
     class Kind(models.TextChoices):
-        DAY_AHEAD = "day_ahead", "Day ahead"
-        INTRADAY = "intraday", "Intraday"
-        WHAT_IF = "what_if", "What if"
+        DAY_AHEAD = "DAY_AHEAD", "Day ahead"
+        INTRADAY = "INTRADAY", "Intraday"
+        WHAT_IF = "WHAT_IF", "What if"
 
     class Status(models.TextChoices):
-        OPTIMAL = "optimal", "Optimal"
-        RUNNING = "running", "Subproblems being solved by workers"
-        TIME_LIMIT = "time_limit", "Stopped at the time limit with a feasible schedule"
-        INFEASIBLE = "infeasible", "Infeasible"
+        OPTIMAL = "OPTIMAL", "Optimal"
+        RUNNING = "RUNNING", "Subproblems being solved by workers"
+        TIME_LIMIT = "TIME_LIMIT", "Stopped at the time limit with a feasible schedule"
+        INFEASIBLE = "INFEASIBLE", "Infeasible"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     tariff_code = models.CharField(max_length=64)

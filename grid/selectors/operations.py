@@ -20,8 +20,8 @@ def shedding_plan_list(
     plans = SheddingPlan.objects.all()
     if network is not None:
         plans = plans.filter(network=network)
-    if status:
-        plans = plans.filter(status=status)
+    if status:  # the API's lower-case name or the stored value
+        plans = plans.filter(status=str(status).upper())
     return plans.order_by("-created_at", "-id")
 
 

@@ -17,7 +17,7 @@ def network_plot_svg(*, network: Network, max_buses: int = 3000) -> str:
     )
     overloaded: dict[str, float] = {}
     if run is not None:
-        for element, value in Violation.objects.filter(run=run, kind="overload").values_list(
+        for element, value in Violation.objects.filter(run=run, kind=Violation.Kind.OVERLOAD).values_list(
             "element", "value"
         ):
             overloaded[element] = value * 100

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from grid.models import Scenario, ScheduleInterval
+from grid.models import Scenario, ScheduleInterval, ScheduleRun
 from grid.selectors.storage import schedule_run_list
 from grid.services.feeders import network_feeders_map
 from grid.services.network import network_import, network_model
@@ -54,9 +54,9 @@ def storage_demo(
     # A demo run again keeps the day's schedule: once the grid demo has mapped the feeder onto the network,
     # its limit comes from the transformers and the inputs (so the run) would differ.
     run = schedule_run_list().filter(
-        tariff_code=tariff_code, period_start=start, period_end=end, kind="day_ahead"
+        tariff_code=tariff_code, period_start=start, period_end=end, kind=ScheduleRun.Kind.DAY_AHEAD
     ).order_by("pk").first() or storage_schedule_run(
-        tariff_code=tariff_code, period_start=start, period_end=end, kind="day_ahead", now=now
+        tariff_code=tariff_code, period_start=start, period_end=end, kind=ScheduleRun.Kind.DAY_AHEAD, now=now
     )
     rows = ScheduleInterval.objects.filter(run=run).values_list(
         "interval_start", "load_kw", "pv_kw", "charge_kw", "discharge_kw"
@@ -68,7 +68,8 @@ def storage_demo(
         after[start_at] = after.get(start_at, 0.0) + load - pv + charge - discharge
     peak_after = max(after.values()) if after else float("nan")
     return (
-        f" {len(points)} batteries on {feeder_code}, {start:%Y-%m-%d}: run {run.pk} {run.status}, net cost "
+        f" {len(points)} batteries on {feeder_code}, {start:%Y-%m-%d}: run {run.pk} {run.status.lower()},"
+        " net cost "
         f"{run.objective} GBP, feeder peak {peak:.1f} -> {peak_after:.1f} kW (limit {0.9 * peak:.1f}),"
         f" PV self-consumption {_pct(run.self_consumption_without_pct)} ->"
         f" {_pct(run.self_consumption_with_pct)};"
@@ -110,7 +111,11 @@ def grid_demo(*, now: datetime, feeder_codes: list[str]) -> str:
         )
     scenario = scenario_run(scenario_id=scenario.pk, now=now)
     return (
-        f"{network.name}: {len(feeder_codes)} feeders mapped; evening ramp {scenario.status}, "
+        f"{network.name}: {len(feeder_codes)} feeders mapped; evening ramp {scenario.status.lower()}, "
         f"{scenario.violation_steps} steps with violations, plan {scenario.peak_shed_mw:.2f} MW"
-        + (f" ({scenario.plan.status}, {scenario.plan.power_flows} power flows)" if scenario.plan else "")
+        + (
+            f" ({scenario.plan.status.lower()}, {scenario.plan.power_flows} power flows)"
+            if scenario.plan
+            else ""
+        )
     )

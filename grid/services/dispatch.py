@@ -28,6 +28,8 @@ class DispatchInvalid(DomainError):
 
 
 def openadr_event(*, plan: SheddingPlan, load: Load, kind: str, now: datetime) -> dict[str, Any]:
+    """One load's event; its id and name carry the lower-case kind (`shed`, `restore`) VENs have read."""
+    name = str(kind).lower()
     start = plan.period_start or now
     end = plan.period_end or start + timedelta(hours=1)
     duration_minutes = max(1, int((end - start).total_seconds() // 60))
@@ -39,9 +41,9 @@ def openadr_event(*, plan: SheddingPlan, load: Load, kind: str, now: datetime) -
     limit_kw = 0.0 if kind == Dispatch.Kind.SHED else None
     return {
         "objectType": "EVENT",
-        "event_id": f"plan-{plan.pk}-{kind}-load-{load.pk}",
+        "event_id": f"plan-{plan.pk}-{name}-load-{load.pk}",
         "programID": PROGRAM,
-        "eventName": f"{kind} plan {plan.pk}",
+        "eventName": f"{name} plan {plan.pk}",
         "priority": int(load.priority),
         "targets": targets,
         "intervalPeriod": {"start": start.isoformat(), "duration": f"PT{duration_minutes}M"},
@@ -74,7 +76,9 @@ def _dispatch(
             Dispatch.Kind.RESTORE: (SheddingPlan.Status.DISPATCHED, SheddingPlan.Status.RESTORED),
         }[kind]
         if plan.status not in allowed:
-            raise DispatchInvalid(f"plan {plan_id} is {plan.status}: cannot {kind}", field="plan_id")
+            raise DispatchInvalid(
+                f"plan {plan_id} is {plan.status.lower()}: cannot {str(kind).lower()}", field="plan_id"
+            )
         if kind == Dispatch.Kind.SHED and not plan.feasible:
             raise DispatchInvalid(
                 f"plan {plan_id} does not clear the violations; approve a feasible plan", field="plan_id"

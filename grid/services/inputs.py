@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DomainError
+from grid.models import PowerFlowRun
 from grid.services.network import BuiltNetwork
 
 STEP = timedelta(minutes=15)
@@ -71,7 +72,7 @@ def stored_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs:
         np.tile(model.load_q, (t, 1)),
         np.tile(model.sgen_p, (t, 1)),
         np.tile(model.sgen_q, (t, 1)),
-        "stored",
+        PowerFlowRun.LoadSource.STORED,
     )
 
 
@@ -91,7 +92,7 @@ def _profile_rows(file: str, first_row: int, count: int) -> pd.DataFrame:
 def simbench_profile_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs:
     """Each load and sgen times its SimBench profile at the same quarter hour of the (2016) profile year."""
     base = stored_inputs(built=built, steps=steps)
-    base.source = "stored"
+    base.source = PowerFlowRun.LoadSource.STORED
     net = built.model.net
     start = steps[0]
     year_start = start.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -128,7 +129,7 @@ def measured_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs
     from metering.selectors.aggregates import load_aggregate_list
 
     base = stored_inputs(built=built, steps=steps)
-    base.source = "stored"  # "measured" once a feeder has rows
+    base.source = PowerFlowRun.LoadSource.STORED  # MEASURED once a feeder has rows
     end = steps[-1] + STEP
     for code in sorted({c for c in built.load_feeder if c}):
         rows = list(
@@ -166,7 +167,7 @@ def forecast_inputs(
     """Loads and sgens linked to a feeder follow forecasting's demand and PV forecasts for it."""
     selectors = _forecasting()
     base = stored_inputs(built=built, steps=steps)
-    base.source = "forecast"
+    base.source = PowerFlowRun.LoadSource.FORECAST
     end = steps[-1] + STEP
     found = False
     for code in sorted({c for c in built.load_feeder if c}):

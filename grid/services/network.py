@@ -21,31 +21,9 @@ from core.audit import log_entries_create
 from core.errors import NOT_FOUND, DomainError
 from grid.calc.powerflow import PowerFlowModel
 from grid.calc.tables import COLUMNS, NetworkDataError, net_to_tables, tables_to_net
-from grid.models import (
-    Bus,
-    ExtGrid,
-    Generator,
-    Line,
-    Load,
-    Network,
-    Shunt,
-    StaticGenerator,
-    Switch,
-    TopologyEvent,
-    Transformer,
-)
+from grid.models import ELEMENT_MODELS, Bus, Line, Network, TopologyEvent, Transformer
 
-MODELS: dict[str, type] = {
-    "bus": Bus,
-    "line": Line,
-    "trafo": Transformer,
-    "switch": Switch,
-    "ext_grid": ExtGrid,
-    "load": Load,
-    "sgen": StaticGenerator,
-    "gen": Generator,
-    "shunt": Shunt,
-}
+MODELS = ELEMENT_MODELS
 BATCH_SIZE = 5000
 CACHE_SIZE = 4
 
@@ -210,14 +188,14 @@ def topology_events_in_effect(*, network: Network, as_of: datetime) -> list[Topo
 
 def _apply_events(tables: dict[str, pd.DataFrame], events: list[TopologyEvent]) -> None:
     for event in events:
-        table = "trafo" if event.element_kind == "trafo" else event.element_kind
+        table = event.element_kind.lower()  # the pandapower table: line, trafo, switch, load, sgen, bus
         frame = tables[table]
         if event.element_index not in frame.index:
             continue
-        if event.action in ("open", "close"):
-            frame.at[event.element_index, "closed"] = event.action == "close"
+        if event.action in (TopologyEvent.Action.OPEN, TopologyEvent.Action.CLOSE):
+            frame.at[event.element_index, "closed"] = event.action == TopologyEvent.Action.CLOSE
         else:
-            frame.at[event.element_index, "in_service"] = event.action == "in_service"
+            frame.at[event.element_index, "in_service"] = event.action == TopologyEvent.Action.IN_SERVICE
 
 
 @dataclass

@@ -134,7 +134,7 @@ def _store(
                 interval_start=at,
                 contingency=contingency,
                 element=v.element,
-                kind=v.kind,
+                kind=Violation.Kind(v.kind.upper()),
                 value=v.value,
                 limit=v.limit,
             )

@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.jobs import enqueue_on_commit
 from core.periods import check_instant
 from grid.calc import scenarios as shapes
-from grid.models import Network, Scenario, ScenarioStep
+from grid.models import Network, PowerFlowRun, Scenario, ScenarioStep
 from grid.services.balancing import scenario_balancing_record
 from grid.services.inputs import (
     StepInputs,
@@ -44,7 +44,7 @@ def day_inputs(*, network: Network, built: BuiltNetwork, day_start: datetime) ->
     steps = steps_of(start=day_start, count=STEPS)
     if any(built.load_feeder):
         measured = measured_inputs(built=built, steps=steps)
-        if measured.source == "measured":
+        if measured.source == PowerFlowRun.LoadSource.MEASURED:
             return measured.scaled(sgen=shapes.typical_pv_shape(STEPS))
     if network.source == Network.Source.SIMBENCH:
         return simbench_profile_inputs(built=built, steps=steps)
@@ -63,8 +63,10 @@ def scenario_create(
     enqueue: bool = False,
 ) -> Scenario:
     """Record a scenario (PENDING); with `enqueue`, the grid queue runs it once the transaction commits."""
-    if kind not in Scenario.Kind.values:
-        raise ScenarioInvalid(f"{kind}: not one of {', '.join(Scenario.Kind.values)}", field="kind")
+    kinds = [value.lower() for value in Scenario.Kind.values]  # the names the API and admin callers use
+    if str(kind).lower() not in kinds:
+        raise ScenarioInvalid(f"{kind}: not one of {', '.join(kinds)}", field="kind")
+    kind = Scenario.Kind(str(kind).upper())
     check_instant(day_start, field="day_start", error=ScenarioInvalid)
     scenario = Scenario.objects.create(
         network=network, kind=kind, day_start=day_start, parameters=parameters or {}, created_at=now

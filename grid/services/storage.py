@@ -37,7 +37,7 @@ from grid.optimize.storage import (
 )
 from grid.selectors.storage import network_feeder_limits_kw
 from grid.services import storage_inputs as inputs
-from metering.models import MeterPoint
+from metering.selectors.readings import meter_point_get
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class FleetInputs:
 @transaction.atomic
 def battery_asset_upsert(*, code: str, meter_point_identifier: str, **values) -> BatteryAsset:
     """Create or change the battery `code` behind a meter point (fields as on BatteryAsset)."""
-    meter_point = MeterPoint.objects.filter(identifier=meter_point_identifier).first()
+    meter_point = meter_point_get(identifier=meter_point_identifier)
     if meter_point is None:
         raise UnableToSchedule(f"No meter point '{meter_point_identifier}'.", field="meterPointIdentifier")
     asset = BatteryAsset.objects.filter(code=code).first() or BatteryAsset(code=code)
@@ -256,8 +256,10 @@ def storage_schedule_run(
     With `fan_out`, the run is stored as `running` and its subproblems (one per limited feeder, blocks of 40
     other units) go to Celery workers as a chord once the transaction commits: each worker solves one and
     counts it in `jobs_done`; the chord's callback assembles the schedule, writes the rows and, with
-    `mqtt_url`, dispatches it. `queue` overrides the grid queue (tests' own worker).
+    `mqtt_url`, dispatches it. `queue` overrides the grid queue (tests' own worker). `kind` is a
+    `ScheduleRun.Kind` or its lower-case name.
     """
+    kind = ScheduleRun.Kind(str(kind).upper())
     fleet = fleet_inputs(
         tariff_code=tariff_code,
         period_start=period_start,
@@ -300,7 +302,7 @@ def _infeasible(run: ScheduleRun, error: Exception) -> ScheduleRun:
 
 def _run_complete(run: ScheduleRun, fleet: FleetInputs, schedule) -> None:
     problem = fleet.problem
-    run.status = schedule.status
+    run.status = ScheduleRun.Status(schedule.status.upper())  # the optimiser says optimal or time_limit
     run.objective = Decimal(str(round(schedule.objective, 4)))
     run.seconds = schedule.seconds
     run.feeders_coupled = schedule.feeders_coupled

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from forecasting.selectors.forecasts import ForecastNotFound, UnknownSeries, forecast_frame
-from metering.models import MeterPoint
+
+
+class MeterPoint(Protocol):
+    """What these inputs read of a meter point (metering's `MeterPoint`, as its selectors return it)."""
+
+    identifier: str
+    has_pv: bool
+
 
 HALF_HOUR = timedelta(minutes=30)
 LOAD_HISTORY = timedelta(days=7)

@@ -5,16 +5,9 @@ from datetime import datetime
 from django.db import transaction
 
 from core.errors import DomainError
-from grid.models import Bus, Line, Load, Network, StaticGenerator, Switch, TopologyEvent, Transformer
+from grid.models import ELEMENT_MODELS, Network, TopologyEvent
 
-KIND_MODELS = {
-    "line": Line,
-    "trafo": Transformer,
-    "switch": Switch,
-    "load": Load,
-    "sgen": StaticGenerator,
-    "bus": Bus,
-}
+KIND_MODELS = {kind: ELEMENT_MODELS[kind] for kind in ("line", "trafo", "switch", "load", "sgen", "bus")}
 
 
 class TopologyEventInvalid(DomainError):
@@ -42,11 +35,11 @@ def topology_event_record(
         raise TopologyEventInvalid(
             f"{element}: use KIND:NAME with KIND one of {', '.join(KIND_MODELS)}", field="element"
         )
-    if action not in TopologyEvent.Action.values:
-        raise TopologyEventInvalid(
-            f"{action}: not one of {', '.join(TopologyEvent.Action.values)}", field="action"
-        )
-    if (kind == "switch") != (action in ("open", "close")):
+    actions = [value.lower() for value in TopologyEvent.Action.values]  # the names callers use
+    if action.lower() not in actions:
+        raise TopologyEventInvalid(f"{action}: not one of {', '.join(actions)}", field="action")
+    action = TopologyEvent.Action(action.upper())
+    if (kind == "switch") != (action in (TopologyEvent.Action.OPEN, TopologyEvent.Action.CLOSE)):
         raise TopologyEventInvalid(
             f"{element}: switches open/close; other elements go out_of_service/in_service", field="action"
         )
@@ -57,7 +50,7 @@ def topology_event_record(
         raise TopologyEventInvalid(f"{element}: no such {kind} in {network.name}", field="element")
     event, _ = TopologyEvent.objects.get_or_create(
         network=network,
-        element_kind=kind,
+        element_kind=TopologyEvent.ElementKind(kind.upper()),
         element_index=row,
         action=action,
         effective_at=effective_at,

@@ -26,7 +26,7 @@ def storage_schedules_due_task(*, now: str | None = None) -> list[dict]:
         mqtt_url=settings.GRID_MQTT_URL if settings.GRID_STORAGE_DISPATCH else None,
         fan_out=settings.GRID_STORAGE_FAN_OUT,
     )
-    return [{"run": run.pk, "kind": run.kind, "status": run.status} for run in runs]
+    return [{"run": run.pk, "kind": run.kind.lower(), "status": run.status.lower()} for run in runs]
 
 
 @shared_task
@@ -46,4 +46,4 @@ def storage_block_solve_task(*, run_id: int, payload: dict) -> dict:
 def storage_schedule_collect_task(answers: list[dict], *, run_id: int, mqtt_url: str | None = None) -> dict:
     """The chord's callback: assemble the run from its subproblems' answers, store it, dispatch it."""
     run = storage_schedule_collect(run_id=run_id, answers=answers, now=timezone.now(), mqtt_url=mqtt_url)
-    return {"run": run.pk, "status": run.status, "jobs_done": run.jobs_done}
+    return {"run": run.pk, "status": run.status.lower(), "jobs_done": run.jobs_done}

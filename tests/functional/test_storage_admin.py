@@ -65,9 +65,9 @@ def test_an_assets_page_draws_its_latest_day_and_changes_are_audited(client, sta
 def test_the_runs_list_shows_progress_and_a_scenarios_balancing_page_draws_the_batteries(client, staff, run):
     from grid.models import Network, Scenario, ScenarioBalancing
 
-    network = Network.objects.create(name="n", source="pandapower")
+    network = Network.objects.create(name="n", source="PANDAPOWER")
     scenario = Scenario.objects.create(
-        network=network, kind="evening_ramp", day_start=START, created_at=START
+        network=network, kind="EVENING_RAMP", day_start=START, created_at=START
     )
     record = ScenarioBalancing.objects.create(
         scenario=scenario,

@@ -190,9 +190,9 @@ RUNS = "query { scheduleRuns(limit: 5) { id status jobsTotal jobsDone } }"
 def scenario_balancing():
     from grid.models import Network, Scenario, ScenarioBalancing
 
-    network = Network.objects.create(name="n", source="pandapower")
+    network = Network.objects.create(name="n", source="PANDAPOWER")
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    scenario = Scenario.objects.create(network=network, kind="evening_ramp", day_start=now, created_at=now)
+    scenario = Scenario.objects.create(network=network, kind="EVENING_RAMP", day_start=now, created_at=now)
     ScenarioBalancing.objects.create(
         scenario=scenario,
         bands=["Normal"] * 96,

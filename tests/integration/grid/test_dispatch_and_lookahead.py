@@ -123,10 +123,10 @@ def test_lookahead_stores_violations_per_step_and_proposes_a_plan(network):
     outcome = grid_lookahead(network=network, now=NOW, hours=1)
 
     run = PowerFlowRun.objects.get()
-    assert (run.kind, run.steps, run.load_source) == ("horizon", 4, "stored")
+    assert (run.kind, run.steps, run.load_source) == ("HORIZON", 4, "STORED")
     assert run.period_start == dt.datetime(2026, 1, 1, 17, 0, tzinfo=dt.UTC)
     assert outcome.violation_steps == 4
-    assert run.violations.filter(kind="overload", element="trafo:T1").count() == 4
+    assert run.violations.filter(kind="OVERLOAD", element="trafo:T1").count() == 4
     assert outcome.plan is not None
     assert outcome.plan.feasible
     assert outcome.plan.run_id == run.pk

@@ -79,7 +79,7 @@ def test_simbench_import_by_code():
     )
 
     network = Network.objects.get(name="simbench")
-    assert (network.source, network.source_reference) == ("simbench", CODE)
+    assert (network.source, network.source_reference) == ("SIMBENCH", CODE)
     assert Bus.objects.filter(network=network).count() == 15
     assert run_json("grid_powerflow", "simbench")["converged"] is True
 
@@ -227,7 +227,7 @@ def test_matpower_case_is_imported_with_bus_numbers_as_names(tmp_path):
     )
 
     network = Network.objects.get(name="case9")
-    assert network.source == "matpower"
+    assert network.source == "MATPOWER"
     assert Bus.objects.filter(network=network).count() == 9
     payload = run_json("grid_powerflow", "case9")
     assert payload["converged"] is True

@@ -63,11 +63,11 @@ def test_an_eager_chord_gives_the_same_schedule_as_the_in_process_solve(django_c
         started = storage_schedule_run(
             tariff_code=tariff, period_start=START, period_end=END, kind="what_if", now=NOW, fan_out=True
         )
-    assert started.status == "running"
+    assert started.status == "RUNNING"
     assert started.jobs_total == 2  # F1 jointly, F2's units in one block
     run = ScheduleRun.objects.get(pk=started.pk)
 
-    assert run.status == "optimal", run.message
+    assert run.status == "OPTIMAL", run.message
     assert run.jobs_done == run.jobs_total == 2
     assert run.feeders_coupled == direct.feeders_coupled == ["F1"]
     assert float(run.objective) == pytest.approx(float(direct.objective), abs=1e-3)
@@ -89,7 +89,7 @@ def test_limits_that_cannot_be_met_make_the_run_infeasible_with_its_feeder(
         )
     run.refresh_from_db()
 
-    assert run.status == "infeasible"
+    assert run.status == "INFEASIBLE"
     assert run.message.startswith("feeder F1: the limits cannot be met over the day")
     assert not ScheduleInterval.objects.filter(run=run).exists()
 
@@ -111,18 +111,18 @@ def test_a_real_worker_solves_the_subproblems_from_redis_and_reports_progress():
             fan_out=True,
             queue=queue,
         )
-        assert run.status == "running"
+        assert run.status == "RUNNING"
         seen = set()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             run.refresh_from_db()
             seen.add(run.jobs_done)
-            if run.status != "running":
+            if run.status != "RUNNING":
                 break
             time.sleep(0.1)
         assert worker.poll() is None
 
-    assert run.status == "optimal", run.message
+    assert run.status == "OPTIMAL", run.message
     assert run.jobs_done == run.jobs_total == 2
     assert max(seen) == 2
     assert ScheduleInterval.objects.filter(run=run).count() == UNITS * 48

@@ -93,7 +93,7 @@ def test_a_local_day_has_its_own_number_of_quarter_hours_and_local_prices(
 def test_a_dst_day_schedule_is_feasible_and_ends_at_least_where_it_started(tou_fleet, day, steps):
     run = storage_schedule_day(tariff_code=tou_fleet, day=day, kind="day_ahead", now=NOW)
 
-    assert run.status == "optimal"
+    assert run.status == "OPTIMAL"
     assert run.intervals == steps
     start, end = schedule_day_bounds(day)
     assert (run.period_start, run.period_end) == (start, end)
@@ -116,7 +116,7 @@ def test_the_day_ahead_job_plans_the_next_local_day(tou_fleet):
         tariff_code=tou_fleet, now=datetime(2026, 3, 28, 23, 30, tzinfo=UTC), mqtt_url=None
     )
 
-    day_ahead = next(run for run in runs if run.kind == "day_ahead")
+    day_ahead = next(run for run in runs if run.kind == "DAY_AHEAD")
     assert day_ahead.intervals == 92
     assert day_ahead.period_start == datetime(2026, 3, 29, tzinfo=UTC)
     assert day_ahead.period_end == datetime(2026, 3, 29, 23, tzinfo=UTC)

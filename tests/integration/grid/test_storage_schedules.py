@@ -73,7 +73,7 @@ def test_a_day_ahead_run_stores_a_feasible_row_per_unit_and_interval(fleet):
         tariff_code=fleet, period_start=START, period_end=END, kind="day_ahead", now=NOW
     )
 
-    assert run.status == "optimal"
+    assert run.status == "OPTIMAL"
     assert run.units == 5
     assert run.intervals == 48
     assert ScheduleInterval.objects.filter(run=run).count() == 5 * 48
@@ -113,7 +113,7 @@ def test_a_changed_feeder_limit_makes_a_new_run_that_keeps_it(fleet):
     )
 
     assert second.pk != first.pk
-    assert second.status == "optimal"
+    assert second.status == "OPTIMAL"
     assert second.feeders_coupled == ["F1"]
 
 
@@ -124,7 +124,7 @@ def test_limits_that_cannot_be_met_are_stored_as_an_infeasible_run_without_rows(
         tariff_code=fleet, period_start=START, period_end=END, kind="day_ahead", now=NOW
     )
 
-    assert run.status == "infeasible"
+    assert run.status == "INFEASIBLE"
     assert run.message.startswith("feeder F1:")
     assert not ScheduleInterval.objects.filter(run=run).exists()
 
@@ -134,7 +134,7 @@ def test_due_schedules_wait_for_prices_then_run_once(fleet):
     assert [run.kind for run in early] == []  # no prices for the 14th or the 15th yet... the 14th neither
 
     runs = storage_schedules_due(tariff_code=fleet, now=NOW, mqtt_url=None)
-    assert [run.kind for run in runs] == ["day_ahead"]
+    assert [run.kind for run in runs] == ["DAY_AHEAD"]
     assert storage_schedules_due(tariff_code=fleet, now=NOW, mqtt_url=None)[0].pk == runs[0].pk
 
 

@@ -71,7 +71,7 @@ def test_demo_loads_the_utility_bills_january_and_prints_working_logins(capsys):
     assert ledger_verify().ok
     assert first["api_clients"] == 1
     assert first["batteries"] == 50  # 50 households got a battery and PV, and the fleet was scheduled once
-    assert first["schedule_runs"] == ["optimal"]
+    assert first["schedule_runs"] == ["OPTIMAL"]
     invoice = customer.invoices.get()
     assert {line.band for line in invoice.lines.all()} == {"dynamic", ""}  # DEMO-0001 is a dToU household
     assert (str(invoice.period_start), str(invoice.period_end), invoice.currency) == (

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grid.calc.powerflow import PowerFlowModel
-from grid.calc.shedding import greedy_plan, shedding_plan
+from grid.calc.shedding import Tree, greedy_plan, shedding_plan
 from grid.calc.tables import NetworkDataError, net_to_tables, tables_to_net
 from tests.factories.grid import small_net
 
@@ -124,3 +124,67 @@ def test_critical_loads_are_never_shed(model, priorities, scale):
     assert plan.critical_shed == 0
     if plan.feasible:
         assert not [v for v in plan.violations_after if v.kind != "overvoltage"]
+
+
+def test_greedy_in_batches_stops_at_the_same_load_as_one_at_a_time(model, net):
+    priority = 1 + np.arange(len(net.load)) % 4
+
+    one = greedy_plan(model, priority=priority, load_scale=4.0, sgen_scale=0.0, batch=1)
+    batched = greedy_plan(model, priority=priority, load_scale=4.0, sgen_scale=0.0, batch=5)
+
+    assert one.feasible
+    assert batched.feasible
+    assert list(model.load_names[batched.shed]) == list(model.load_names[one.shed])
+    assert batched.power_flows < one.power_flows
+    assert independent_violations(net, list(model.load_names[batched.shed]), load_scale=4.0) == 0
+
+
+def test_greedy_sheds_one_load_per_power_flow(model, net):
+    priority = np.full(len(net.load), 3)
+
+    greedy = greedy_plan(model, priority=priority, load_scale=4.0, sgen_scale=0.0)
+
+    assert greedy.feasible
+    assert greedy.power_flows == 1 + int(greedy.shed.sum())
+
+
+def test_plan_restores_per_transformer_and_sheds_no_more_than_the_greedy_here(model, net):
+    priority = np.full(len(net.load), 3)
+
+    plan = shedding_plan(model, priority=priority, load_scale=4.0, sgen_scale=0.0)
+    greedy = greedy_plan(model, priority=priority, load_scale=4.0, sgen_scale=0.0)
+
+    assert plan.feasible
+    assert plan.shed_mw <= greedy.shed_mw + 1e-9
+
+
+def test_a_bus_that_shedding_pushes_over_its_limit_is_reported_with_why(net):
+    tight = copy.deepcopy(net)
+    tight.bus.loc[tight.bus["name"] == "A1", "max_vm_pu"] = 0.98  # 0.908 pu at 4x load, 0.989 once A3-A6 shed
+    model = PowerFlowModel(copy.deepcopy(tight))
+
+    plan = shedding_plan(model, priority=np.full(len(tight.load), 3), load_scale=4.0, sgen_scale=0.0)
+
+    assert plan.feasible
+    assert [(v.element, v.kind) for v in plan.violations_after] == [("bus:A1", "overvoltage")]
+    assert not [v for v in plan.violations_before if v.kind == "overvoltage"]
+    assert "go above their voltage limit once their loads are shed" in plan.message
+    shed_names = list(model.load_names[plan.shed])
+    assert independent_violations(tight, shed_names, load_scale=4.0) == 1
+
+
+def test_the_tree_has_the_depths_of_pandapowers_topology_graph(net):
+    import networkx as nx
+    import pandapower.topology as top
+
+    opened = copy.deepcopy(net)
+    opened.switch.loc[opened.switch["name"] == "S-B1", "closed"] = False  # feeder B cut off
+
+    tree = Tree(opened)
+
+    graph = top.create_nxgraph(opened, respect_switches=True, include_out_of_service=False)
+    depths = nx.single_source_shortest_path_length(graph, int(opened.ext_grid["bus"].iloc[0]))
+    assert {b: int(tree.depth[tree.position[b]]) for b in depths} == depths
+    unreached = set(opened.bus.index) - set(depths)
+    assert len(unreached) == 6
+    assert all(tree.depth[tree.position[b]] == -1 for b in unreached)
