@@ -148,6 +148,7 @@ def measured_inputs(*, built: BuiltNetwork, steps: list[datetime]) -> StepInputs
         mask = built.load_feeder == code
         base.load_p[:, mask] *= shape[:, None]
         base.load_q[:, mask] *= shape[:, None]
+        base.source = PowerFlowRun.LoadSource.MEASURED
     return base
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 
 from core.errors import DomainError
+from core.periods import check_instant
 from grid.models import ELEMENT_MODELS, Network, TopologyEvent
 
 KIND_MODELS = {kind: ELEMENT_MODELS[kind] for kind in ("line", "trafo", "switch", "load", "sgen", "bus")}
@@ -27,8 +28,7 @@ def topology_event_record(
     """Record `element` (`KIND:NAME`, e.g. `switch:S1`, `line:L7`) changing at `effective_at`.
 
     Switches open/close; other elements go out_of_service/in_service. The same event twice is one event."""
-    if effective_at.tzinfo is None:
-        raise TopologyEventInvalid("effective_at needs a time zone", field="effective_at")
+    check_instant(effective_at, field="effective_at", error=TopologyEventInvalid)
     kind, _, name = element.partition(":")
     model = KIND_MODELS.get(kind)
     if model is None or not name:
