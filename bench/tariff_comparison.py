@@ -8,7 +8,8 @@ measured at up to 5,000 accounts and the full scale is EXTRAPOLATED (labelled as
    (flat, tiered, tou with GB holidays, indexed on a synthetic market, dynamic with a synthetic published
    series) + the current tariff, one year (2023, 17,520 half-hours each), in 1 and in 2 processes;
 2. loading (with DATABASE_URL): the comparison's loading of M accounts' agreements, meters and a year of
-   readings from PostgreSQL (one row per meter), as `billing.services.comparison` does per chunk;
+   readings from PostgreSQL (one row per meter, from the packed reading days), as
+   `billing.services.comparison` does per chunk;
 3. end to end (with DATABASE_URL): the whole comparison from PostgreSQL.
 
     .venv/bin/python bench/tariff_comparison.py [--accounts 2000] [--workers 2]
@@ -16,11 +17,13 @@ measured at up to 5,000 accounts and the full scale is EXTRAPOLATED (labelled as
         --skip-engine --db-accounts 5000 --e2e-accounts 5000 --compare-loaders 300
 
 `--db-accounts M` seeds M accounts with a year of readings once (set-based: bulk inserts and one
-`INSERT … SELECT generate_series` per 250 meters; about 118 bytes a reading in PostgreSQL, 10 GB for 5,000)
-and times the loading; `--e2e-accounts M` runs the whole comparison (loading overlapped with the engine, 5
-tariffs: flat (current), flat, tiered, ToU, indexed) over them; `--compare-loaders K` compares the old
-per-reading and the per-meter loaders on K meters. Figures at 100,000 accounts are EXTRAPOLATED linearly
-from the per-account cost (chunks of 500 accounts are independent), by wall time and by CPU time.
+`INSERT … SELECT generate_series` per 250 meters, then their reading days packed as the ingest does; about
+118 bytes a reading in PostgreSQL, 10 GB for 5,000) and times the loading; `--e2e-accounts M` runs the whole
+comparison (loading overlapped with the engine, 5 tariffs: flat (current), flat, tiered, ToU, indexed) over
+them; `--compare-loaders K` compares the per-reading loader, the per-meter loader packing `metering_reading`
+(before reading days) and the per-meter loader reading the packed reading days (`metering_readingday`, now)
+on K meters. Figures at 100,000 accounts are EXTRAPOLATED linearly from the per-account cost (chunks of 500
+accounts are independent), by wall time and by CPU time.
 """
 
 import argparse
@@ -42,6 +45,7 @@ from pricing import engine as rates
 from pricing.documents import parse_tariff_document
 
 YEAR_FROM = datetime(2023, 1, 1, tzinfo=UTC)
+YEAR_TO = datetime(2024, 1, 1, tzinfo=UTC)
 HALF_HOURS = 365 * 48
 TARGET_ACCOUNTS, TARGET_TARIFFS, TARGET_SECONDS = 100_000, 5, 600
 
@@ -182,6 +186,7 @@ def seed_accounts(accounts: int) -> list[int]:
     from django.db import connection, transaction
 
     from billing.models import Agreement, Customer
+    from metering.ingest import rebuild_reading_days
     from metering.models import Meter, MeterPoint
     from metering.partitions import ensure_reading_partitions
     from pricing.models import Tariff
@@ -241,11 +246,14 @@ def seed_accounts(accounts: int) -> list[int]:
                         datetime(2023, 12, 31, 23, 30, tzinfo=UTC),
                     ],
                 )
+            # written around the ingest: pack their reading days as every ingest path does
+            rebuild_reading_days(meter_ids=[m.pk for m in meters], start=YEAR_FROM, end=YEAR_TO)
         print(f"seeded accounts {first + 1}–{numbers[-1] + 1}/{accounts} "
               f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)  # fmt: skip
     if existing < accounts:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE metering_reading")
+            cursor.execute("ANALYZE metering_readingday")
     return list(
         Customer.objects.filter(account_number__startswith="BENCH-CMP-")
         .order_by("pk")
@@ -394,9 +402,10 @@ def bench_end_to_end(accounts: int) -> None:
 
 
 def bench_loaders(meters: int) -> None:
-    """The per-reading loader (`reading_arrays`: binary COPY, one message per reading) against the per-meter
-    one (`meter_reading_arrays`: one row per meter) on the same `meters` seeded meters' year, twice each:
-    wall, this process's CPU and its PostgreSQL backend's CPU."""
+    """The per-reading loader (`reading_arrays`: binary COPY, one message per reading), the per-meter one
+    packing `metering_reading` (before reading days) and the per-meter one reading the packed reading days
+    (`meter_reading_arrays`) on the same `meters` seeded meters' year, twice each: wall, this process's CPU
+    and its PostgreSQL backend's CPU."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
 
@@ -416,7 +425,10 @@ def bench_loaders(meters: int) -> None:
         backend = cursor.fetchone()[0]
     loaders = {
         "per reading (reading_arrays)": lambda: reading_arrays(meter_ids=ids, start=start, end=end),
-        "per meter (meter_reading_arrays)": lambda: list(
+        "per meter from the readings (before reading days)": lambda: _per_meter_from_readings(
+            ids, start, end
+        ),
+        "per meter from reading days (meter_reading_arrays)": lambda: list(
             meter_reading_arrays(meter_ids=ids, start=start, end=end)
         ),
     }
@@ -427,6 +439,30 @@ def bench_loaders(meters: int) -> None:
             print(f"loader {name}: {len(ids)} meter-years in {time.perf_counter() - wall:.2f} s wall, CPU "
                   f"{time.process_time() - cpu:.2f} s here + {_process_cpu(backend) - server:.2f} s in PostgreSQL; "
                   f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+def _per_meter_from_readings(ids: np.ndarray, start: datetime, end: datetime) -> int:
+    """The per-meter loader as it was before reading days: the server packs each meter's readings from
+    `metering_reading` (one row per reading scanned); returns the readings received."""
+    from django.db import connection
+
+    query = (
+        "COPY (SELECT meter_id, string_agg(timestamptz_send(interval_start), ''::bytea), "
+        "string_agg(int8send((energy_kwh * 10000)::bigint), ''::bytea), "
+        "string_agg(int2send(quality::smallint), ''::bytea) "
+        "FROM metering_reading WHERE meter_id = ANY(%s) AND interval_start >= %s AND interval_start < %s "
+        "GROUP BY meter_id) TO STDOUT (FORMAT BINARY)"
+    )
+    received = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(query, [[int(i) for i in ids], start, end]) as copy,
+    ):
+        copy.set_types(["int8", "bytea", "bytea", "bytea"])
+        for _, starts, kwh, _quality in copy.rows():
+            received += len(np.frombuffer(kwh, dtype=">i8"))
+            np.frombuffer(starts, dtype=">i8")
+    return received
 
 
 def main() -> None:

@@ -56,14 +56,41 @@ class Cohort:
 class Scenario:
     """A sensitivity scenario: price level (× every rate), PV penetration (a share of the non-prosumer
     accounts gets a synthetic PV system of `pv_annual_kwh`, exports credited by `export_tariff_code` if
-    given), and a consumer response hook (the balancing model's, when it exists)."""
+    given), and consumer response: `consumer_response` applies the balancing model's response (the hook
+    config names in `BILLING_CONSUMER_RESPONSE`, see `consumer_response_hook`), `response` any other hook
+    (it wins when both are given)."""
 
     name: str = "base"
     price_factor: Decimal = Decimal("1")
     pv_share: float = 0.0
     pv_annual_kwh: float = 3000.0
     export_tariff_code: str | None = None
+    consumer_response: bool = False
     response: comparison.ConsumerResponse | None = field(default=None, compare=False)
+
+
+def consumer_response_hook() -> comparison.ConsumerResponse:
+    """The consumer-response hook config injects: `settings.BILLING_CONSUMER_RESPONSE` names a callable
+    (dotted path) returning a `ConsumerResponse`; config points it at the grid's balancing model
+    (`grid.services.balancing.consumer_response_hook`), which billing does not import."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "BILLING_CONSUMER_RESPONSE", "")
+    if not path:
+        raise UnableToCompareTariffs(
+            "No consumer-response model is configured (BILLING_CONSUMER_RESPONSE).", field="consumer_response"
+        )
+    hook: comparison.ConsumerResponse = import_string(path)()
+    return hook
+
+
+def _with_hooks(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The scenarios asking for the balancing model's response get its hook (built once)."""
+    if not any(s.consumer_response and s.response is None for s in scenarios):
+        return list(scenarios)
+    hook = consumer_response_hook()
+    return [replace(s, response=hook) if s.consumer_response and s.response is None else s for s in scenarios]
 
 
 @dataclass
@@ -184,6 +211,7 @@ def tariff_comparison_compute_scenarios(
 ) -> list[ComparisonResult]:
     """`tariff_comparison_compute` for several scenarios, loading each chunk's readings once for all."""
     tariffs = _check(tariff_codes, period_start, period_end)
+    scenarios = _with_hooks(scenarios)
     if customer_ids is None:
         customer_ids = cohort_customer_ids(cohort=cohort, period_start=period_start, period_end=period_end)
     context = RunContext(period_start, period_end)
@@ -505,6 +533,7 @@ def tariff_comparison_run_start(
 ) -> TariffComparisonRun:
     """Store a comparison run (PENDING) and enqueue it once the transaction commits."""
     codes = list(_check(tariff_codes, period_start, period_end))
+    _with_hooks(scenarios)  # refuse a consumer-response scenario now when no model is configured
     run = TariffComparisonRun.objects.create(
         tariff_codes=codes,
         period_start=period_start,
@@ -517,6 +546,7 @@ def tariff_comparison_run_start(
                 "pv_share": s.pv_share,
                 "pv_annual_kwh": s.pv_annual_kwh,
                 "export_tariff_code": s.export_tariff_code,
+                "consumer_response": s.consumer_response,
             }
             for s in scenarios
         ],
@@ -541,6 +571,7 @@ def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffCompar
             pv_share=s["pv_share"],
             pv_annual_kwh=s["pv_annual_kwh"],
             export_tariff_code=s.get("export_tariff_code"),
+            consumer_response=s.get("consumer_response", False),
         )
         for s in run.scenarios
     ]
