@@ -401,6 +401,57 @@ def bench_end_to_end(accounts: int) -> None:
           f"above, and divide the sum by the cores for a lower bound); target {TARGET_SECONDS / 60:.0f} min")  # fmt: skip
 
 
+def _e2e_share(ids: list[int], codes: list[str]) -> tuple[float, float, float]:
+    """One process's share of the end-to-end comparison (a fresh interpreter: spawn): wall, this process's
+    CPU and its PostgreSQL backend's CPU, in seconds."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from billing.services.comparison import tariff_comparison_compute_scenarios
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    server, started, cpu = _process_cpu(backend), time.perf_counter(), time.process_time()
+    tariff_comparison_compute_scenarios(
+        tariff_codes=codes, period_start=date(2023, 1, 1), period_end=date(2024, 1, 1), customer_ids=ids
+    )
+    return time.perf_counter() - started, time.process_time() - cpu, _process_cpu(backend) - server
+
+
+def bench_end_to_end_parallel(accounts: int, workers: int) -> None:
+    """The whole comparison with the cohort split over `workers` processes (chunks of 500 accounts are
+    independent, as separate Celery tasks of one stored run would compute them): wall for all, CPU of the
+    processes and of their PostgreSQL backends (the loader threads' backends are not counted)."""
+    import multiprocessing
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    ids = seed_accounts(accounts)
+    codes = _ensure_bench_tariffs()
+    shares = [ids[i::workers] for i in range(workers)]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_e2e_share, shares, [codes] * workers))
+    wall = time.perf_counter() - started
+    cpu = sum(r[1] for r in results)
+    server = sum(r[2] for r in results)
+    print(f"end to end in {workers} processes: {len(ids):,} accounts × {len(codes)} tariffs × 2023: {wall:.1f} s wall "
+          f"(slowest share {max(r[0] for r in results):.1f} s, including Django start-up), CPU {cpu:.1f} s in the "
+          f"processes + {server:.1f} s in their main PostgreSQL backends = {(cpu + server) / len(ids) * 1000:.1f} ms "
+          f"per account; load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"EXTRAPOLATED end to end for {TARGET_ACCOUNTS:,} accounts × {len(codes)} tariffs on {workers} cores: "
+          f"{TARGET_ACCOUNTS * wall / len(ids) / 60:.1f} min at this run's wall rate; "
+          f"{TARGET_ACCOUNTS * (cpu + server) / len(ids) / workers / 60:.1f} min if the {workers} cores were ours "
+          f"(CPU ÷ {workers}); target {TARGET_SECONDS / 60:.0f} min")  # fmt: skip
+
+
 def bench_loaders(meters: int) -> None:
     """The per-reading loader (`reading_arrays`: binary COPY, one message per reading), the per-meter one
     packing `metering_reading` (before reading days) and the per-meter one reading the packed reading days
@@ -482,6 +533,12 @@ def main() -> None:
         "--compare-loaders", type=int, default=0, help="per-reading vs per-meter loader on that many meters"
     )
     parser.add_argument("--skip-engine", action="store_true", help="skip the engine-only measurement")
+    parser.add_argument(
+        "--e2e-workers",
+        type=int,
+        default=0,
+        help="also run the end-to-end comparison with the cohort split over that many processes",
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
           "(shared with other work: figures are upper bounds)")  # fmt: skip
@@ -491,6 +548,8 @@ def main() -> None:
         bench_loading(args.db_accounts)
     if args.e2e_accounts:
         bench_end_to_end(args.e2e_accounts)
+    if args.e2e_workers and args.e2e_accounts:
+        bench_end_to_end_parallel(args.e2e_accounts, args.e2e_workers)
     if args.compare_loaders:
         bench_loaders(args.compare_loaders)
 

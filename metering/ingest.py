@@ -146,7 +146,8 @@ def _merge_postgresql(rows: StagedRows, *, quality: int, source: int, received_a
             # The meter-days of the written rows (new or replaced, not the unchanged ones).
             _touch_table(cursor)
             cursor.execute(
-                f"INSERT INTO reading_day_touch SELECT DISTINCT s.meter_id, {_UTC_DAY.format(t='s')} "
+                "INSERT INTO reading_day_touch (meter_id, day) "
+                f"SELECT DISTINCT s.meter_id, {_UTC_DAY.format(t='s')} "
                 "FROM reading_stage s"
                 + (
                     " WHERE NOT EXISTS (SELECT 1 FROM reading_match m WHERE m.meter_id = s.meter_id "
@@ -155,7 +156,7 @@ def _merge_postgresql(rows: StagedRows, *, quality: int, source: int, received_a
                     else ""
                 )
             )
-            refresh_reading_days(cursor, lo=period["lo"], hi=period["hi"])
+            refresh_reading_days(cursor, lo=period["lo"], hi=period["hi"], staged_quality=quality)
         cursor.execute("TRUNCATE reading_stage, reading_match")
     return MergeCounts(written=inserted + revised, revised=revised, unchanged=matched - revised)
 
@@ -175,11 +176,11 @@ PACKED_DAY_COLUMNS = (
 def _touch_table(cursor) -> None:
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS reading_day_touch (meter_id bigint, day date, "
-        "PRIMARY KEY (meter_id, day)) ON COMMIT DELETE ROWS"
+        "fresh boolean NOT NULL DEFAULT false, PRIMARY KEY (meter_id, day)) ON COMMIT DELETE ROWS"
     )
 
 
-def refresh_reading_days(cursor, *, lo: datetime, hi: datetime) -> int:
+def refresh_reading_days(cursor, *, lo: datetime, hi: datetime, staged_quality: int | None = None) -> int:
     """Rebuild the packed day rows (`metering_readingday`) of the meter-days listed in the temporary table
     `reading_day_touch` from the readings, in the caller's transaction; `[lo, hi]` bounds the readings'
     starts (partition pruning). Returns the number of days rebuilt; empties `reading_day_touch`.
@@ -189,6 +190,10 @@ def refresh_reading_days(cursor, *, lo: datetime, hi: datetime) -> int:
     are aggregated by a later statement, whose snapshot (READ COMMITTED) includes every writer that held
     the row before; a writer that waits rebuilds after this one commits. Both statements go through the
     primary key, so their cost does not depend on the tables' statistics.
+
+    From a merge (`staged_quality`: the quality it wrote), a day whose row this call inserted (none existed,
+    committed or pending) had no readings before this merge, so all its readings are the staged rows: it is
+    packed from `reading_stage` without reading `metering_reading` (the bulk case: new days).
     """
     cursor.execute("SELECT count(*) FROM reading_day_touch")
     days = cursor.fetchone()[0]
@@ -197,10 +202,31 @@ def refresh_reading_days(cursor, *, lo: datetime, hi: datetime) -> int:
     if days > 1_000:
         cursor.execute("ANALYZE reading_day_touch")
     cursor.execute(
-        "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+        "WITH locked AS (INSERT INTO metering_readingday AS d "
+        "(meter_id, day, starts, kwh_e4, quality, reading_count) "
         "SELECT meter_id, day, ''::bytea, ''::bytea, ''::bytea, 0 FROM reading_day_touch "
-        "ORDER BY meter_id, day ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count"
+        "ORDER BY meter_id, day ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count "
+        "RETURNING d.meter_id, d.day, d.xmax = 0 AS inserted) "
+        "UPDATE reading_day_touch t SET fresh = true FROM locked l "
+        "WHERE l.inserted AND t.meter_id = l.meter_id AND t.day = l.day"
     )
+    fresh = cursor.rowcount if staged_quality is not None else 0
+    if fresh:
+        cursor.execute(
+            "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+            "SELECT t.meter_id, t.day, "
+            "string_agg(timestamptz_send(s.interval_start), ''::bytea ORDER BY s.interval_start), "
+            "string_agg(int8send(s.kwh_e4), ''::bytea ORDER BY s.interval_start), "
+            "string_agg(int2send(%s::smallint), ''::bytea ORDER BY s.interval_start), count(*) "
+            "FROM reading_day_touch t JOIN reading_stage s ON s.meter_id = t.meter_id "
+            f"AND {_UTC_DAY.format(t='s')} = t.day WHERE t.fresh GROUP BY t.meter_id, t.day "
+            "ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, kwh_e4 = excluded.kwh_e4, "
+            "quality = excluded.quality, reading_count = excluded.reading_count",
+            [staged_quality],
+        )
+    if fresh == days:
+        cursor.execute("TRUNCATE reading_day_touch")
+        return int(days)
     first = datetime.combine(lo.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
     last = datetime.combine(hi.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     cursor.execute(
@@ -209,9 +235,10 @@ def refresh_reading_days(cursor, *, lo: datetime, hi: datetime) -> int:
         + PACKED_DAY_COLUMNS
         + " FROM reading_day_touch t JOIN metering_reading r ON r.meter_id = t.meter_id "
         f"AND r.interval_start >= {_DAY_START.format(t='t')} AND r.interval_start < {_DAY_END.format(t='t')} "
-        "WHERE r.interval_start >= %s AND r.interval_start < %s GROUP BY t.meter_id, t.day "
-        "ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, kwh_e4 = excluded.kwh_e4, "
-        "quality = excluded.quality, reading_count = excluded.reading_count",
+        "WHERE r.interval_start >= %s AND r.interval_start < %s"
+        + (" AND NOT t.fresh" if fresh else "")
+        + " GROUP BY t.meter_id, t.day ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, "
+        "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
         [first, last],
     )
     cursor.execute("TRUNCATE reading_day_touch")
@@ -221,7 +248,8 @@ def refresh_reading_days(cursor, *, lo: datetime, hi: datetime) -> int:
 def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: datetime) -> int:
     """Rebuild the packed day rows of the given meters (all when None) for the UTC days that have readings
     starting in `[start, end)`, from the readings (PostgreSQL; call inside a transaction). For readings
-    written around the ingest (raw SQL, restores); returns the number of days rebuilt.
+    written or deleted around the ingest (raw SQL, restores; run it while nothing ingests into these meters);
+    day rows of the period left without readings are deleted. Returns the number of days rebuilt.
 
     The same two steps as `refresh_reading_days` (rows inserted or locked first, in key order; then
     aggregated in a later snapshot), each one pass over the readings of the meters in the period, grouped by
@@ -254,6 +282,15 @@ def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: d
             "GROUP BY 1, 2 ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, "
             "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
             params,
+        )
+        # Days left without readings (readings deleted around the services, e.g. by a bench) keep no row.
+        cursor.execute(
+            "DELETE FROM metering_readingday d WHERE d.day >= %s AND d.day < %s"
+            + (" AND d.meter_id = ANY(%s)" if meter_ids is not None else "")
+            + " AND NOT EXISTS (SELECT 1 FROM metering_reading r WHERE r.meter_id = d.meter_id "
+            f"AND r.interval_start >= {_DAY_START.format(t='d')} "
+            f"AND r.interval_start < {_DAY_END.format(t='d')})",
+            [first.date(), last.date(), *params[2:]],
         )
     return int(days)
 

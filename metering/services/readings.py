@@ -548,7 +548,8 @@ class UnableToRebuildReadingDays(DomainError):
 @transaction.atomic
 def reading_days_rebuild(*, start: datetime, end: datetime, meter_ids: list[int] | None = None) -> int:
     """Rebuild the packed reading days (`ReadingDay`) of the given meters (all when None) from the readings
-    starting in `[start, end)`, e.g. after readings were written around the ingest (raw SQL, a restore).
+    starting in `[start, end)`, e.g. after readings were written or deleted around the ingest (raw SQL, a
+    restore); days left without readings lose their row.
     Every ingest path keeps them in step by itself; PostgreSQL only (0 elsewhere). Returns the days rebuilt.
     """
     check_period(start, end, fields=("start", "end"), error=UnableToRebuildReadingDays)

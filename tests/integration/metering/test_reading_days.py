@@ -173,6 +173,11 @@ def test_readings_written_around_the_ingest_are_found_after_a_rebuild():
     assert rebuilt == 1
     assert loaded([meter.pk])[meter.pk][1] == [42] * 48
     assert_days_match_readings([meter.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM metering_reading WHERE meter_id = %s", [meter.pk])
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=[meter.pk])
+    assert loaded([meter.pk]) == {}
+    assert not ReadingDay.objects.filter(meter=meter).exists()
     with pytest.raises(UnableToRebuildReadingDays) as refused:
         reading_days_rebuild(start=DAY, end=DAY)
     assert refused.value.field == "end"
