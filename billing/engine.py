@@ -390,7 +390,9 @@ def _iso(seconds: np.datetime64) -> str:
 # ordered readings) are the same objects each time. The last few results are kept by the meters' identity
 # and the window, so a meter's readings are checked and ordered once for all the tariffs.
 _Readings = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-_READINGS_CACHE: dict[tuple, tuple[tuple[MeterSeries, ...], _Readings]] = {}
+_READINGS_CACHE: dict[
+    tuple[tuple[int, ...], datetime, datetime], tuple[tuple[MeterSeries, ...], _Readings]
+] = {}
 _READINGS_CACHE_SIZE = 16
 
 
