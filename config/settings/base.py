@@ -423,6 +423,9 @@ GRID_CONSUMER_RESPONSE_FILE = env("GRID_CONSUMER_RESPONSE_FILE", default="")
 BILLING_CONSUMER_RESPONSE = env(
     "BILLING_CONSUMER_RESPONSE", default="grid.services.balancing.consumer_response_hook"
 )
+# A stored tariff comparison run on more accounts than this is split into chunks of this many, computed by
+# the billing workers as a Celery chord (docs/tariff-analytics.md); smaller runs stay in one task.
+BILLING_COMPARISON_CHUNK_ACCOUNTS = env.int("BILLING_COMPARISON_CHUNK_ACCOUNTS", default=2000)
 # Power factor turning a transformer's sn_mva into the kW limit of the feeders behind it (networks mapped
 # onto feeders; docs/storage.md).
 GRID_STORAGE_POWER_FACTOR = env.float("GRID_STORAGE_POWER_FACTOR", default=0.95)
