@@ -500,10 +500,13 @@ def _energy_lines(
 
     before = 0  # consumption of the period before the version's first interval (tiers are cumulative)
     for i, version in enumerate(versions):
-        mask = which == i
-        if not mask.any():
-            continue
-        v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
+        if len(versions) == 1:
+            v_starts, v_kwh, v_est = starts, kwh_e4, estimated  # every interval (none is outside: above)
+        else:
+            mask = which == i
+            if not mask.any():
+                continue
+            v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
         try:
             series, codes, uniques, event = _unit_rates_cached(version, v_starts)
         except (rates.MissingPrice, rates.UnpricedEvent) as exc:
@@ -525,17 +528,21 @@ def _energy_lines(
                 piece_kwh.append(v_kwh[event])
                 piece_rate.append(series.rate_micros[event])
                 piece_estimated.append(v_est[event])
-        else:
-            if event.any():
-                ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
-                piece_kwh.append(v_kwh[event])
-                piece_rate.append(series.rate_micros[event])
-                piece_estimated.append(v_est[event])
+        elif event.any():
+            ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
+            piece_kwh.append(v_kwh[event])
+            piece_rate.append(series.rate_micros[event])
+            piece_estimated.append(v_est[event])
             plain = ~event
             ids.append(group_ids(f"{i}|{ENERGY}|", codes[plain], uniques))
             piece_kwh.append(v_kwh[plain])
             piece_rate.append(series.rate_micros[plain])
             piece_estimated.append(v_est[plain])
+        else:  # no event interval: every interval is plain energy
+            ids.append(group_ids(f"{i}|{ENERGY}|", codes, uniques))
+            piece_kwh.append(v_kwh)
+            piece_rate.append(series.rate_micros)
+            piece_estimated.append(v_est)
         before += int(v_kwh.sum())
     if not vocabulary:
         return []
