@@ -283,14 +283,17 @@ def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: d
             "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
             params,
         )
-        # Days left without readings (readings deleted around the services, e.g. by a bench) keep no row.
+        # Days left without readings (readings deleted around the services, e.g. by a bench) keep no row:
+        # the period's day rows of the meters EXCEPT the (meter, day)s with readings, a set difference
+        # (hashed or sorted) rather than a lookup per day row, whose plan right after a bulk insert (no
+        # statistics yet) can scan the readings once per row.
+        rows = "d.day >= %s AND d.day < %s" + (" AND d.meter_id = ANY(%s)" if meter_ids is not None else "")
         cursor.execute(
-            "DELETE FROM metering_readingday d WHERE d.day >= %s AND d.day < %s"
-            + (" AND d.meter_id = ANY(%s)" if meter_ids is not None else "")
-            + " AND NOT EXISTS (SELECT 1 FROM metering_reading r WHERE r.meter_id = d.meter_id "
-            f"AND r.interval_start >= {_DAY_START.format(t='d')} "
-            f"AND r.interval_start < {_DAY_END.format(t='d')})",
-            [first.date(), last.date(), *params[2:]],
+            "DELETE FROM metering_readingday g USING ("
+            f"SELECT d.meter_id, d.day FROM metering_readingday d WHERE {rows} "
+            f"EXCEPT SELECT DISTINCT r.meter_id, {day} FROM metering_reading r WHERE {where}"
+            ") gone WHERE g.meter_id = gone.meter_id AND g.day = gone.day",
+            [first.date(), last.date(), *params[2:], *params],
         )
     return int(days)
 
