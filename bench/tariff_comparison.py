@@ -22,7 +22,8 @@ measured at up to 5,000 accounts and the full scale is EXTRAPOLATED (labelled as
 comparison (loading overlapped with the engine, 5 tariffs: flat (current), flat, tiered, ToU, indexed) over
 them; `--compare-loaders K` compares the per-reading loader, the per-meter loader packing `metering_reading`
 (before reading days) and the per-meter loader reading the packed reading days (`metering_readingday`, now)
-on K meters. Figures at 100,000 accounts are EXTRAPOLATED linearly from the per-account cost (chunks of 500
+on K meters; `--run-workers W` (with REDIS_URL) runs a stored comparison run over the e2e accounts on W real
+Celery workers, fanned out in chunks as a chord. Figures at 100,000 accounts are EXTRAPOLATED linearly from the per-account cost (chunks of 500
 accounts are independent), by wall time and by CPU time.
 """
 
@@ -422,6 +423,74 @@ def _e2e_share(ids: list[int], codes: list[str]) -> tuple[float, float, float]:
     return time.perf_counter() - started, time.process_time() - cpu, _process_cpu(backend) - server
 
 
+def bench_stored_run(accounts: int, workers: int) -> None:
+    """A stored comparison run (`tariff_comparison_run_start`) over the seeded accounts on `workers` real
+    Celery workers (solo pool, one process each) on a fresh Redis queue: the run's task fans the cohort out
+    in chunks of `accounts / (2 × workers)` as a chord, the workers bill the chunks, the last task computes
+    the statistics. Wall from the start to COMPLETED, CPU of the worker processes (their PostgreSQL backends
+    not counted). Needs REDIS_URL."""
+    import subprocess
+    import uuid
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from billing.models import TariffComparisonRun
+    from billing.services.comparison import Cohort, tariff_comparison_run_start
+    from config.celery import app
+
+    if not settings.REDIS_URL:
+        print("stored run: skipped (no REDIS_URL)")
+        return
+    seed_accounts(accounts)
+    codes = _ensure_bench_tariffs()
+    chunk = max(1, accounts // (2 * workers))
+    queue = f"bench-cmp-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "BILLING_COMPARISON_CHUNK_ACCOUNTS": str(chunk), "CELERY_TASK_ALWAYS_EAGER": "false"}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+               "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    processes = [
+        subprocess.Popen([*command, "-n", f"{queue}-{k}@%h"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for k in range(workers)
+    ]
+    app.conf.task_always_eager = False
+    try:
+        time.sleep(10)  # the workers' start-up, not timed
+        cpu_before = [_process_cpu(p.pid) for p in processes]
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        run = tariff_comparison_run_start(
+            tariff_codes=codes,
+            period_start=date(2023, 1, 1),
+            period_end=date(2024, 1, 1),
+            cohort=Cohort(feeder_code="BENCH"),
+            now=datetime.now(UTC),
+            queue=queue,
+        )
+        while run.status in (TariffComparisonRun.Status.PENDING, TariffComparisonRun.Status.RUNNING):
+            time.sleep(0.2)
+            run.refresh_from_db()
+        seconds = time.perf_counter() - started
+        cpu = [_process_cpu(p.pid) - before for p, before in zip(processes, cpu_before, strict=True)]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+    bills = len(run.results[0]["bills"]) if run.results else 0
+    print(f"stored run on {workers} Celery workers (chunks of {chunk}): {run.status} {run.error} "
+          f"{run.progress_done:,}/{run.progress_total:,} accounts × {len(codes)} tariffs × 2023 in "
+          f"{seconds:.1f} s wall ({bills:,} accounts' bills), CPU per worker "
+          f"{', '.join(f'{c:.1f}' for c in cpu)} s = {sum(cpu) / max(bills, 1) * 1000:.1f} ms per account; "
+          f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"EXTRAPOLATED stored run for {TARGET_ACCOUNTS:,} accounts on {workers} workers: "
+          f"{TARGET_ACCOUNTS * seconds / max(bills, 1) / 60:.1f} min at this run's wall rate; "
+          f"{TARGET_ACCOUNTS * sum(cpu) / max(bills, 1) / workers / 60:.1f} min if the {workers} cores were "
+          f"the workers' (their CPU ÷ {workers}; PostgreSQL's loading CPU not counted)")  # fmt: skip
+
+
 def bench_end_to_end_parallel(accounts: int, workers: int) -> None:
     """The whole comparison with the cohort split over `workers` processes (chunks of 500 accounts are
     independent, as separate Celery tasks of one stored run would compute them): wall for all, CPU of the
@@ -534,6 +603,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-engine", action="store_true", help="skip the engine-only measurement")
     parser.add_argument(
+        "--run-workers",
+        type=int,
+        default=0,
+        help="also run a stored comparison run over the e2e accounts on that many real Celery workers",
+    )
+    parser.add_argument(
         "--e2e-workers",
         type=int,
         default=0,
@@ -550,6 +625,8 @@ def main() -> None:
         bench_end_to_end(args.e2e_accounts)
     if args.e2e_workers and args.e2e_accounts:
         bench_end_to_end_parallel(args.e2e_accounts, args.e2e_workers)
+    if args.run_workers and args.e2e_accounts:
+        bench_stored_run(args.e2e_accounts, args.run_workers)
     if args.compare_loaders:
         bench_loaders(args.compare_loaders)
 
