@@ -674,7 +674,10 @@ def tariff_comparison_run_execute(
         status=TariffComparisonRun.Status.RUNNING, progress_done=0, progress_total=total, started_at=now
     )
     if total > size:
-        run.chunks.all().delete()  # a run started again: its chunks are computed again
+        if run.status != TariffComparisonRun.Status.RUNNING:
+            run.chunks.all().delete()  # a failed run started again: its chunks are computed again
+        # A redelivered task (RUNNING) sends the chunks again: those stored already are kept and not
+        # recomputed, the others are stored once, whichever chord's task gets there first.
         chosen = [comparison.chosen_accounts(ids, s.pv_share) if s.pv_share else set() for s in scenarios]
         payloads = [
             {

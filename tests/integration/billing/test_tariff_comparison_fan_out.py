@@ -43,6 +43,12 @@ def start(monkeypatch, queue: str | None = None) -> TariffComparisonRun:
     )
 
 
+def cohort_ids() -> list[int]:
+    return service.cohort_customer_ids(
+        cohort=Cohort(), period_start=date(2024, 10, 1), period_end=date(2024, 11, 1)
+    )
+
+
 def in_one_task(monkeypatch, settings) -> list[dict]:
     settings.BILLING_COMPARISON_CHUNK_ACCOUNTS = 1000
     run = tariff_comparison_run_execute(run_id=start(monkeypatch).pk, now=NOW)
@@ -85,9 +91,7 @@ def test_a_redelivered_chunk_is_stored_and_counted_once(monkeypatch, settings):
     make_cohort()
     run = start(monkeypatch)
     TariffComparisonRun.objects.filter(pk=run.pk).update(status="RUNNING", progress_total=5)
-    ids = sorted(run_ids for run_ids in service.cohort_customer_ids(
-        cohort=Cohort(), period_start=date(2024, 10, 1), period_end=date(2024, 11, 1)
-    ))  # fmt: skip
+    ids = cohort_ids()
     payload = {"index": 0, "customer_ids": ids[:2], "pv_accounts": [[], [ids[0]]]}
 
     for _ in range(2):
@@ -126,3 +130,36 @@ def test_a_real_worker_computes_the_chunks_from_redis_and_reports_progress(monke
     assert seen <= {0, 2, 4, 5}
     assert 5 in seen
     same_results(run.results, single)
+
+
+@pytest.mark.django_db
+def test_a_redelivered_run_task_keeps_the_chunks_stored_and_completes_with_the_same_results(
+    monkeypatch, settings
+):
+    from billing import comparison
+
+    make_cohort()
+    single = in_one_task(monkeypatch, settings)
+    settings.BILLING_COMPARISON_CHUNK_ACCOUNTS = 2
+    run = start(monkeypatch)
+    TariffComparisonRun.objects.filter(pk=run.pk).update(status="RUNNING", progress_total=5)
+    ids = service.cohort_customer_ids(
+        cohort=Cohort(), period_start=date(2024, 10, 1), period_end=date(2024, 11, 1)
+    )
+    chosen = comparison.chosen_accounts(ids, 0.4)
+    first = {"index": 0, "customer_ids": ids[:2], "pv_accounts": [[], sorted(chosen.intersection(ids[:2]))]}
+    tariff_comparison_run_chunk(run_id=run.pk, payload=first, now=NOW)
+    kept = TariffComparisonChunk.objects.get(run=run, index=0)
+    account = next(iter(kept.tallies[0]["bills"]))
+    kept.tallies[0]["bills"][account]["TOU"] = "1.00"  # marked: a recomputed chunk would not have it
+    kept.save()
+
+    run = tariff_comparison_run_execute(run_id=run.pk, now=NOW)  # the run's task delivered again
+
+    assert (run.status, run.progress_done) == ("COMPLETED", 5)
+    assert run.results[0]["bills"][account]["TOU"] == "1.00"
+    assert run.results[0]["bills"][account]["TOU"] != single[0]["bills"][account]["TOU"]
+    others = [a for a in single[0]["bills"] if a != account]
+    assert len(others) == 4
+    for result, expected in zip(run.results, single, strict=True):
+        assert {a: result["bills"][a] for a in others} == {a: expected["bills"][a] for a in others}
