@@ -39,7 +39,9 @@ DAY = datetime(2024, 1, 15, tzinfo=UTC)
 
 def setup_meters(n: int) -> np.ndarray:
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE metering_reading, metering_readingrevision, metering_aggregatedirty")
+        cursor.execute(
+            "TRUNCATE metering_reading, metering_readingday, metering_readingrevision, metering_aggregatedirty"
+        )
     have = Meter.objects.filter(serial__startswith="BENCH-").count()
     if have < n:
         print(f"creating {n - have} meter points and meters ...", flush=True)
@@ -151,7 +153,9 @@ def main() -> None:
                 serial = serials[meter_id]
                 out.writelines(f"{serial},{starts[i]},{ends[i]},{kwh[m * 48 + i]:.4f}\n" for i in range(48))
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE metering_reading, metering_readingrevision, metering_aggregatedirty")
+            cursor.execute(
+                "TRUNCATE metering_reading, metering_readingday, metering_readingrevision, metering_aggregatedirty"
+            )
         started = time.perf_counter()
         call_command("readings_import", str(path), "--no-progress", verbosity=0)
         file_s = time.perf_counter() - started

@@ -196,7 +196,7 @@ def percentiles(values: list[float]) -> str:
 
 
 def setup_meters(n: int) -> list[int]:
-    from metering.models import Meter, Reading, ReadingRevision
+    from metering.models import Meter, Reading, ReadingDay, ReadingRevision
     from metering.services.meters import meter_install, meter_point_create
 
     have = set(Meter.objects.filter(serial__startswith="BENCH-MQTT-").values_list("serial", flat=True))
@@ -214,6 +214,7 @@ def setup_meters(n: int) -> list[int]:
         Meter.objects.filter(serial__in=[SERIAL.format(i) for i in range(n)]).values_list("id", flat=True)
     )
     Reading.objects.filter(meter_id__in=ids).delete()
+    ReadingDay.objects.filter(meter_id__in=ids).delete()
     ReadingRevision.objects.filter(meter_id__in=ids).delete()
     return ids
 

@@ -29,6 +29,7 @@ import numpy as np
 from django.core.management import call_command
 from django.db import connection
 
+from metering.ingest import rebuild_reading_days
 from metering.models import AggregateDirty, DataIssue, Meter, MeterPoint, Quality, Reading, Source
 from metering.services import vee as vee_service
 from metering.services.aggregates import aggregates_refresh
@@ -118,6 +119,10 @@ def _delete_readings(meter_ids: np.ndarray, start: datetime, end: datetime) -> N
                 f"DELETE FROM {table} WHERE meter_id = ANY(%s) AND interval_start >= %s AND interval_start < %s",  # noqa: S608
                 [meter_ids.tolist(), start, end],
             )
+    # deleted around the ingest: repack the touched reading days (their other readings stay)
+    rebuild_reading_days(
+        meter_ids=meter_ids.tolist(), start=start - timedelta(days=1), end=end + timedelta(days=1)
+    )
 
 
 class LoadTimer:

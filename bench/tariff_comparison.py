@@ -8,7 +8,8 @@ measured at up to 5,000 accounts and the full scale is EXTRAPOLATED (labelled as
    (flat, tiered, tou with GB holidays, indexed on a synthetic market, dynamic with a synthetic published
    series) + the current tariff, one year (2023, 17,520 half-hours each), in 1 and in 2 processes;
 2. loading (with DATABASE_URL): the comparison's loading of M accounts' agreements, meters and a year of
-   readings from PostgreSQL (one row per meter), as `billing.services.comparison` does per chunk;
+   readings from PostgreSQL (one row per meter, from the packed reading days), as
+   `billing.services.comparison` does per chunk;
 3. end to end (with DATABASE_URL): the whole comparison from PostgreSQL.
 
     .venv/bin/python bench/tariff_comparison.py [--accounts 2000] [--workers 2]
@@ -16,11 +17,14 @@ measured at up to 5,000 accounts and the full scale is EXTRAPOLATED (labelled as
         --skip-engine --db-accounts 5000 --e2e-accounts 5000 --compare-loaders 300
 
 `--db-accounts M` seeds M accounts with a year of readings once (set-based: bulk inserts and one
-`INSERT … SELECT generate_series` per 250 meters; about 118 bytes a reading in PostgreSQL, 10 GB for 5,000)
-and times the loading; `--e2e-accounts M` runs the whole comparison (loading overlapped with the engine, 5
-tariffs: flat (current), flat, tiered, ToU, indexed) over them; `--compare-loaders K` compares the old
-per-reading and the per-meter loaders on K meters. Figures at 100,000 accounts are EXTRAPOLATED linearly
-from the per-account cost (chunks of 500 accounts are independent), by wall time and by CPU time.
+`INSERT … SELECT generate_series` per 250 meters, then their reading days packed as the ingest does; about
+118 bytes a reading in PostgreSQL, 10 GB for 5,000) and times the loading; `--e2e-accounts M` runs the whole
+comparison (loading overlapped with the engine, 5 tariffs: flat (current), flat, tiered, ToU, indexed) over
+them; `--compare-loaders K` compares the per-reading loader, the per-meter loader packing `metering_reading`
+(before reading days) and the per-meter loader reading the packed reading days (`metering_readingday`, now)
+on K meters; `--run-workers W` (with REDIS_URL) runs a stored comparison run over the e2e accounts on W real
+Celery workers, fanned out in chunks as a chord. Figures at 100,000 accounts are EXTRAPOLATED linearly from the per-account cost (chunks of 500
+accounts are independent), by wall time and by CPU time.
 """
 
 import argparse
@@ -42,6 +46,7 @@ from pricing import engine as rates
 from pricing.documents import parse_tariff_document
 
 YEAR_FROM = datetime(2023, 1, 1, tzinfo=UTC)
+YEAR_TO = datetime(2024, 1, 1, tzinfo=UTC)
 HALF_HOURS = 365 * 48
 TARGET_ACCOUNTS, TARGET_TARIFFS, TARGET_SECONDS = 100_000, 5, 600
 
@@ -182,6 +187,7 @@ def seed_accounts(accounts: int) -> list[int]:
     from django.db import connection, transaction
 
     from billing.models import Agreement, Customer
+    from metering.ingest import rebuild_reading_days
     from metering.models import Meter, MeterPoint
     from metering.partitions import ensure_reading_partitions
     from pricing.models import Tariff
@@ -241,11 +247,14 @@ def seed_accounts(accounts: int) -> list[int]:
                         datetime(2023, 12, 31, 23, 30, tzinfo=UTC),
                     ],
                 )
+            # written around the ingest: pack their reading days as every ingest path does
+            rebuild_reading_days(meter_ids=[m.pk for m in meters], start=YEAR_FROM, end=YEAR_TO)
         print(f"seeded accounts {first + 1}–{numbers[-1] + 1}/{accounts} "
               f"({time.perf_counter() - started:.1f} s)", file=sys.stderr)  # fmt: skip
     if existing < accounts:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE metering_reading")
+            cursor.execute("ANALYZE metering_readingday")
     return list(
         Customer.objects.filter(account_number__startswith="BENCH-CMP-")
         .order_by("pk")
@@ -393,10 +402,135 @@ def bench_end_to_end(accounts: int) -> None:
           f"above, and divide the sum by the cores for a lower bound); target {TARGET_SECONDS / 60:.0f} min")  # fmt: skip
 
 
+def _e2e_share(ids: list[int], codes: list[str]) -> tuple[float, float, float]:
+    """One process's share of the end-to-end comparison (a fresh interpreter: spawn): wall, this process's
+    CPU and its PostgreSQL backend's CPU, in seconds."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from billing.services.comparison import tariff_comparison_compute_scenarios
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    server, started, cpu = _process_cpu(backend), time.perf_counter(), time.process_time()
+    tariff_comparison_compute_scenarios(
+        tariff_codes=codes, period_start=date(2023, 1, 1), period_end=date(2024, 1, 1), customer_ids=ids
+    )
+    return time.perf_counter() - started, time.process_time() - cpu, _process_cpu(backend) - server
+
+
+def bench_stored_run(accounts: int, workers: int) -> None:
+    """A stored comparison run (`tariff_comparison_run_start`) over the seeded accounts on `workers` real
+    Celery workers (solo pool, one process each) on a fresh Redis queue: the run's task fans the cohort out
+    in chunks of `accounts / (2 × workers)` as a chord, the workers bill the chunks, the last task computes
+    the statistics. Wall from the start to COMPLETED, CPU of the worker processes (their PostgreSQL backends
+    not counted). Needs REDIS_URL."""
+    import subprocess
+    import uuid
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from billing.models import TariffComparisonRun
+    from billing.services.comparison import Cohort, tariff_comparison_run_start
+    from config.celery import app
+
+    if not settings.REDIS_URL:
+        print("stored run: skipped (no REDIS_URL)")
+        return
+    seed_accounts(accounts)
+    codes = _ensure_bench_tariffs()
+    chunk = max(1, accounts // (2 * workers))
+    queue = f"bench-cmp-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "BILLING_COMPARISON_CHUNK_ACCOUNTS": str(chunk), "CELERY_TASK_ALWAYS_EAGER": "false"}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
+               "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    processes = [
+        subprocess.Popen([*command, "-n", f"{queue}-{k}@%h"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for k in range(workers)
+    ]
+    app.conf.task_always_eager = False
+    try:
+        time.sleep(10)  # the workers' start-up, not timed
+        measured = []
+        for _ in range(2):  # the first run warms the workers (imports, first tasks), the second is timed
+            cpu_before = [_process_cpu(p.pid) for p in processes]
+            load_before = os.getloadavg()[0]
+            started = time.perf_counter()
+            run = tariff_comparison_run_start(
+                tariff_codes=codes,
+                period_start=date(2023, 1, 1),
+                period_end=date(2024, 1, 1),
+                cohort=Cohort(feeder_code="BENCH"),
+                now=datetime.now(UTC),
+                queue=queue,
+            )
+            while run.status in (TariffComparisonRun.Status.PENDING, TariffComparisonRun.Status.RUNNING):
+                time.sleep(0.2)
+                run.refresh_from_db()
+            seconds = time.perf_counter() - started
+            cpu = [_process_cpu(p.pid) - before for p, before in zip(processes, cpu_before, strict=True)]
+            measured.append((seconds, cpu))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+    bills = len(run.results[0]["bills"]) if run.results else 0
+    print(f"stored run, first (cold workers): {measured[0][0]:.1f} s wall, CPU "
+          f"{', '.join(f'{c:.1f}' for c in measured[0][1])} s")  # fmt: skip
+    print(f"stored run on {workers} Celery workers (chunks of {chunk}): {run.status} {run.error} "
+          f"{run.progress_done:,}/{run.progress_total:,} accounts × {len(codes)} tariffs × 2023 in "
+          f"{seconds:.1f} s wall ({bills:,} accounts' bills), CPU per worker "
+          f"{', '.join(f'{c:.1f}' for c in cpu)} s = {sum(cpu) / max(bills, 1) * 1000:.1f} ms per account; "
+          f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"EXTRAPOLATED stored run for {TARGET_ACCOUNTS:,} accounts on {workers} workers: "
+          f"{TARGET_ACCOUNTS * seconds / max(bills, 1) / 60:.1f} min at this run's wall rate; "
+          f"{TARGET_ACCOUNTS * sum(cpu) / max(bills, 1) / workers / 60:.1f} min if the {workers} cores were "
+          f"the workers' (their CPU ÷ {workers}; PostgreSQL's loading CPU not counted)")  # fmt: skip
+
+
+def bench_end_to_end_parallel(accounts: int, workers: int) -> None:
+    """The whole comparison with the cohort split over `workers` processes (chunks of 500 accounts are
+    independent, as separate Celery tasks of one stored run would compute them): wall for all, CPU of the
+    processes and of their PostgreSQL backends (the loader threads' backends are not counted)."""
+    import multiprocessing
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    import django
+
+    django.setup()
+    ids = seed_accounts(accounts)
+    codes = _ensure_bench_tariffs()
+    shares = [ids[i::workers] for i in range(workers)]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_e2e_share, shares, [codes] * workers))
+    wall = time.perf_counter() - started
+    cpu = sum(r[1] for r in results)
+    server = sum(r[2] for r in results)
+    print(f"end to end in {workers} processes: {len(ids):,} accounts × {len(codes)} tariffs × 2023: {wall:.1f} s wall "
+          f"(slowest share {max(r[0] for r in results):.1f} s, including Django start-up), CPU {cpu:.1f} s in the "
+          f"processes + {server:.1f} s in their main PostgreSQL backends = {(cpu + server) / len(ids) * 1000:.1f} ms "
+          f"per account; load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"EXTRAPOLATED end to end for {TARGET_ACCOUNTS:,} accounts × {len(codes)} tariffs on {workers} cores: "
+          f"{TARGET_ACCOUNTS * wall / len(ids) / 60:.1f} min at this run's wall rate; "
+          f"{TARGET_ACCOUNTS * (cpu + server) / len(ids) / workers / 60:.1f} min if the {workers} cores were ours "
+          f"(CPU ÷ {workers}); target {TARGET_SECONDS / 60:.0f} min")  # fmt: skip
+
+
 def bench_loaders(meters: int) -> None:
-    """The per-reading loader (`reading_arrays`: binary COPY, one message per reading) against the per-meter
-    one (`meter_reading_arrays`: one row per meter) on the same `meters` seeded meters' year, twice each:
-    wall, this process's CPU and its PostgreSQL backend's CPU."""
+    """The per-reading loader (`reading_arrays`: binary COPY, one message per reading), the per-meter one
+    packing `metering_reading` (before reading days) and the per-meter one reading the packed reading days
+    (`meter_reading_arrays`) on the same `meters` seeded meters' year, twice each: wall, this process's CPU
+    and its PostgreSQL backend's CPU."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
 
@@ -416,7 +550,10 @@ def bench_loaders(meters: int) -> None:
         backend = cursor.fetchone()[0]
     loaders = {
         "per reading (reading_arrays)": lambda: reading_arrays(meter_ids=ids, start=start, end=end),
-        "per meter (meter_reading_arrays)": lambda: list(
+        "per meter from the readings (before reading days)": lambda: _per_meter_from_readings(
+            ids, start, end
+        ),
+        "per meter from reading days (meter_reading_arrays)": lambda: list(
             meter_reading_arrays(meter_ids=ids, start=start, end=end)
         ),
     }
@@ -427,6 +564,30 @@ def bench_loaders(meters: int) -> None:
             print(f"loader {name}: {len(ids)} meter-years in {time.perf_counter() - wall:.2f} s wall, CPU "
                   f"{time.process_time() - cpu:.2f} s here + {_process_cpu(backend) - server:.2f} s in PostgreSQL; "
                   f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+def _per_meter_from_readings(ids: np.ndarray, start: datetime, end: datetime) -> int:
+    """The per-meter loader as it was before reading days: the server packs each meter's readings from
+    `metering_reading` (one row per reading scanned); returns the readings received."""
+    from django.db import connection
+
+    query = (
+        "COPY (SELECT meter_id, string_agg(timestamptz_send(interval_start), ''::bytea), "
+        "string_agg(int8send((energy_kwh * 10000)::bigint), ''::bytea), "
+        "string_agg(int2send(quality::smallint), ''::bytea) "
+        "FROM metering_reading WHERE meter_id = ANY(%s) AND interval_start >= %s AND interval_start < %s "
+        "GROUP BY meter_id) TO STDOUT (FORMAT BINARY)"
+    )
+    received = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(query, [[int(i) for i in ids], start, end]) as copy,
+    ):
+        copy.set_types(["int8", "bytea", "bytea", "bytea"])
+        for _, starts, kwh, _quality in copy.rows():
+            received += len(np.frombuffer(kwh, dtype=">i8"))
+            np.frombuffer(starts, dtype=">i8")
+    return received
 
 
 def main() -> None:
@@ -446,6 +607,18 @@ def main() -> None:
         "--compare-loaders", type=int, default=0, help="per-reading vs per-meter loader on that many meters"
     )
     parser.add_argument("--skip-engine", action="store_true", help="skip the engine-only measurement")
+    parser.add_argument(
+        "--run-workers",
+        type=int,
+        default=0,
+        help="also run a stored comparison run over the e2e accounts on that many real Celery workers",
+    )
+    parser.add_argument(
+        "--e2e-workers",
+        type=int,
+        default=0,
+        help="also run the end-to-end comparison with the cohort split over that many processes",
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
           "(shared with other work: figures are upper bounds)")  # fmt: skip
@@ -455,6 +628,10 @@ def main() -> None:
         bench_loading(args.db_accounts)
     if args.e2e_accounts:
         bench_end_to_end(args.e2e_accounts)
+    if args.e2e_workers and args.e2e_accounts:
+        bench_end_to_end_parallel(args.e2e_accounts, args.e2e_workers)
+    if args.run_workers and args.e2e_accounts:
+        bench_stored_run(args.e2e_accounts, args.run_workers)
     if args.compare_loaders:
         bench_loaders(args.compare_loaders)
 

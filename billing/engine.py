@@ -296,9 +296,36 @@ def _iso(seconds: np.datetime64) -> str:
     return (_EPOCH + timedelta(seconds=int(seconds.astype(np.int64)))).strftime("%Y-%m-%dT%H:%MZ")
 
 
+# A comparison bills one account's agreements under several tariffs: the meters (and so their checked,
+# ordered readings) are the same objects each time. The last few results are kept by the meters' identity
+# and the window, so a meter's readings are checked and ordered once for all the tariffs.
+_Readings = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_READINGS_CACHE: dict[
+    tuple[tuple[int, ...], datetime, datetime], tuple[tuple[MeterSeries, ...], _Readings]
+] = {}
+_READINGS_CACHE_SIZE = 16
+
+
 def _complete_readings(
     agreement: AgreementInput, meters: Sequence[MeterSeries], window_from: datetime, window_to: datetime
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> _Readings:
+    """`_checked_readings`, kept for the last few (meters, window): the arrays are shared, never written."""
+    key = (tuple(id(m) for m in meters), window_from, window_to)
+    hit = _READINGS_CACHE.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], meters, strict=True)):
+        return hit[1]
+    readings = _checked_readings(agreement, meters, window_from, window_to)
+    for array in readings:
+        array.flags.writeable = False
+    if len(_READINGS_CACHE) >= _READINGS_CACHE_SIZE:
+        _READINGS_CACHE.pop(next(iter(_READINGS_CACHE)))
+    _READINGS_CACHE[key] = (tuple(meters), readings)
+    return readings
+
+
+def _checked_readings(
+    agreement: AgreementInput, meters: Sequence[MeterSeries], window_from: datetime, window_to: datetime
+) -> _Readings:
     """The readings of `meters` whose starts fall in the window, in start order, with each interval's
     length; raise `BillHeld` naming the gap if an interval of a meter's installed time has no reading."""
     parts = []
@@ -336,6 +363,12 @@ def _complete_readings(
 
 def _version_index(versions: Sequence[PricedVersion], starts: np.ndarray) -> np.ndarray:
     """The position in `versions` (sorted, non-overlapping) of the version valid at each start; -1 if none."""
+    if len(versions) == 1 and len(starts):
+        only = versions[0]  # the common case: one version covering every interval
+        if starts[0] >= _instant(only.valid_from) and (
+            only.valid_to is None or starts[-1] < _instant(only.valid_to)
+        ):
+            return np.zeros(len(starts), dtype=np.int64)
     index = np.full(len(starts), -1, dtype=np.int64)
     for i, version in enumerate(versions):
         inside = starts >= _instant(version.valid_from)
@@ -377,10 +410,13 @@ def _energy_lines(
 
     before = 0  # consumption of the period before the version's first interval (tiers are cumulative)
     for i, version in enumerate(versions):
-        mask = which == i
-        if not mask.any():
-            continue
-        v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
+        if len(versions) == 1:
+            v_starts, v_kwh, v_est = starts, kwh_e4, estimated  # every interval (none is outside: above)
+        else:
+            mask = which == i
+            if not mask.any():
+                continue
+            v_starts, v_kwh, v_est = starts[mask], kwh_e4[mask], estimated[mask]
         try:
             series, codes, uniques, event = _unit_rates_cached(version, v_starts)
         except (rates.MissingPrice, rates.UnpricedEvent) as exc:
@@ -402,17 +438,21 @@ def _energy_lines(
                 piece_kwh.append(v_kwh[event])
                 piece_rate.append(series.rate_micros[event])
                 piece_estimated.append(v_est[event])
-        else:
-            if event.any():
-                ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
-                piece_kwh.append(v_kwh[event])
-                piece_rate.append(series.rate_micros[event])
-                piece_estimated.append(v_est[event])
+        elif event.any():
+            ids.append(group_ids(f"{i}|{EVENT}|", codes[event], uniques))
+            piece_kwh.append(v_kwh[event])
+            piece_rate.append(series.rate_micros[event])
+            piece_estimated.append(v_est[event])
             plain = ~event
             ids.append(group_ids(f"{i}|{ENERGY}|", codes[plain], uniques))
             piece_kwh.append(v_kwh[plain])
             piece_rate.append(series.rate_micros[plain])
             piece_estimated.append(v_est[plain])
+        else:  # no event interval: every interval is plain energy
+            ids.append(group_ids(f"{i}|{ENERGY}|", codes, uniques))
+            piece_kwh.append(v_kwh)
+            piece_rate.append(series.rate_micros)
+            piece_estimated.append(v_est)
         before += int(v_kwh.sum())
     if not vocabulary:
         return []
@@ -568,7 +608,7 @@ def _demand_lines(
     sign: int,
 ) -> list[Line]:
     """Per version with a demand rate: the highest average kW of its intervals × rate_per_kw."""
-    if not len(starts):
+    if not len(starts) or all(v.document.demand_rate_per_kw is None for v in versions):
         return []
     which = _version_index(versions, starts)
     # Average kW in 0.0001 kW units, exactly: kwh_e4 × 3600 / seconds (meter resolutions divide an hour).

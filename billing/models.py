@@ -482,3 +482,22 @@ class TariffComparisonRun(models.Model):
 
     def __str__(self) -> str:
         return f"comparison {self.pk} {self.period_start}–{self.period_end} {', '.join(self.tariff_codes)}"
+
+
+class TariffComparisonChunk(models.Model):
+    """One chunk of a fanned-out comparison run, stored by the Celery task that computed it: per scenario
+    its accounts' bills, held reasons and prosumer energy (`tallies`); one row per (run, index), so a
+    retried chunk replaces nothing and counts once. The run's statistics are computed over all chunks."""
+
+    run = models.ForeignKey(TariffComparisonRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    accounts = models.PositiveIntegerField()
+    tallies = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="tariff_comparison_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"comparison {self.run_id} chunk {self.index}"

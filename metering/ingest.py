@@ -8,7 +8,7 @@ temporary table filled with executemany.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import connection
@@ -142,8 +142,160 @@ def _merge_postgresql(rows: StagedRows, *, quality: int, source: int, received_a
             params,
         )
         inserted = cursor.rowcount
+        if inserted or revised:
+            # The meter-days of the written rows (new or replaced, not the unchanged ones).
+            _touch_table(cursor)
+            cursor.execute(
+                "INSERT INTO reading_day_touch (meter_id, day) "
+                f"SELECT DISTINCT s.meter_id, {_UTC_DAY.format(t='s')} "
+                "FROM reading_stage s"
+                + (
+                    " WHERE NOT EXISTS (SELECT 1 FROM reading_match m WHERE m.meter_id = s.meter_id "
+                    "AND m.interval_start = s.interval_start AND NOT m.replaces)"
+                    if matched - revised
+                    else ""
+                )
+            )
+            refresh_reading_days(cursor, lo=period["lo"], hi=period["hi"], staged_quality=quality)
         cursor.execute("TRUNCATE reading_stage, reading_match")
     return MergeCounts(written=inserted + revised, revised=revised, unchanged=matched - revised)
+
+
+_UTC_DAY = "({t}.interval_start AT TIME ZONE 'UTC')::date"
+_DAY_START = "({t}.day::timestamp AT TIME ZONE 'UTC')"
+_DAY_END = "(({t}.day + 1)::timestamp AT TIME ZONE 'UTC')"
+# One meter-day's readings packed as metering.models.ReadingDay stores them, in start order.
+PACKED_DAY_COLUMNS = (
+    "string_agg(timestamptz_send(r.interval_start), ''::bytea ORDER BY r.interval_start) AS starts, "
+    "string_agg(int8send((r.energy_kwh * 10000)::bigint), ''::bytea ORDER BY r.interval_start) AS kwh_e4, "
+    "string_agg(int2send(r.quality::smallint), ''::bytea ORDER BY r.interval_start) AS quality, "
+    "count(*) AS n"
+)
+
+
+def _touch_table(cursor) -> None:
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS reading_day_touch (meter_id bigint, day date, "
+        "fresh boolean NOT NULL DEFAULT false, PRIMARY KEY (meter_id, day)) ON COMMIT DELETE ROWS"
+    )
+
+
+def refresh_reading_days(cursor, *, lo: datetime, hi: datetime, staged_quality: int | None = None) -> int:
+    """Rebuild the packed day rows (`metering_readingday`) of the meter-days listed in the temporary table
+    `reading_day_touch` from the readings, in the caller's transaction; `[lo, hi]` bounds the readings'
+    starts (partition pruning). Returns the number of days rebuilt; empties `reading_day_touch`.
+
+    Concurrent writers of the same meter-day serialise on its row: one statement inserts (or, when it
+    exists, locks by a no-op update) every touched row through the unique index, in key order; the readings
+    are aggregated by a later statement, whose snapshot (READ COMMITTED) includes every writer that held
+    the row before; a writer that waits rebuilds after this one commits. Both statements go through the
+    primary key, so their cost does not depend on the tables' statistics.
+
+    From a merge (`staged_quality`: the quality it wrote), a day whose row this call inserted (none existed,
+    committed or pending) had no readings before this merge, so all its readings are the staged rows: it is
+    packed from `reading_stage` without reading `metering_reading` (the bulk case: new days).
+    """
+    cursor.execute("SELECT count(*) FROM reading_day_touch")
+    days = cursor.fetchone()[0]
+    if not days:
+        return 0
+    if days > 1_000:
+        cursor.execute("ANALYZE reading_day_touch")
+    cursor.execute(
+        "WITH locked AS (INSERT INTO metering_readingday AS d "
+        "(meter_id, day, starts, kwh_e4, quality, reading_count) "
+        "SELECT meter_id, day, ''::bytea, ''::bytea, ''::bytea, 0 FROM reading_day_touch "
+        "ORDER BY meter_id, day ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count "
+        "RETURNING d.meter_id, d.day, d.xmax = 0 AS inserted) "
+        "UPDATE reading_day_touch t SET fresh = true FROM locked l "
+        "WHERE l.inserted AND t.meter_id = l.meter_id AND t.day = l.day"
+    )
+    fresh = cursor.rowcount if staged_quality is not None else 0
+    if fresh:
+        cursor.execute(
+            "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+            "SELECT t.meter_id, t.day, "
+            "string_agg(timestamptz_send(s.interval_start), ''::bytea ORDER BY s.interval_start), "
+            "string_agg(int8send(s.kwh_e4), ''::bytea ORDER BY s.interval_start), "
+            "string_agg(int2send(%s::smallint), ''::bytea ORDER BY s.interval_start), count(*) "
+            "FROM reading_day_touch t JOIN reading_stage s ON s.meter_id = t.meter_id "
+            f"AND {_UTC_DAY.format(t='s')} = t.day WHERE t.fresh GROUP BY t.meter_id, t.day "
+            "ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, kwh_e4 = excluded.kwh_e4, "
+            "quality = excluded.quality, reading_count = excluded.reading_count",
+            [staged_quality],
+        )
+    if fresh == days:
+        cursor.execute("TRUNCATE reading_day_touch")
+        return int(days)
+    first = datetime.combine(lo.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    last = datetime.combine(hi.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    cursor.execute(
+        "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+        "SELECT t.meter_id, t.day, "
+        + PACKED_DAY_COLUMNS
+        + " FROM reading_day_touch t JOIN metering_reading r ON r.meter_id = t.meter_id "
+        f"AND r.interval_start >= {_DAY_START.format(t='t')} AND r.interval_start < {_DAY_END.format(t='t')} "
+        "WHERE r.interval_start >= %s AND r.interval_start < %s"
+        + (" AND NOT t.fresh" if fresh else "")
+        + " GROUP BY t.meter_id, t.day ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, "
+        "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
+        [first, last],
+    )
+    cursor.execute("TRUNCATE reading_day_touch")
+    return int(days)
+
+
+def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: datetime) -> int:
+    """Rebuild the packed day rows of the given meters (all when None) for the UTC days that have readings
+    starting in `[start, end)`, from the readings (PostgreSQL; call inside a transaction). For readings
+    written or deleted around the ingest (raw SQL, restores; run it while nothing ingests into these meters);
+    day rows of the period left without readings are deleted. Returns the number of days rebuilt.
+
+    The same two steps as `refresh_reading_days` (rows inserted or locked first, in key order; then
+    aggregated in a later snapshot), each one pass over the readings of the meters in the period, grouped by
+    (meter, day): no per-day lookups, so a year of many meters costs one scan."""
+    if connection.vendor != "postgresql":
+        return 0
+    first = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    last = datetime.combine(
+        (end.astimezone(UTC) - timedelta(microseconds=1)).date() + timedelta(days=1),
+        datetime.min.time(),
+        tzinfo=UTC,
+    )
+    where = "r.interval_start >= %s AND r.interval_start < %s" + (
+        " AND r.meter_id = ANY(%s)" if meter_ids is not None else ""
+    )
+    params = [first, last] + ([[int(i) for i in meter_ids]] if meter_ids is not None else [])
+    day = _UTC_DAY.format(t="r")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+            f"SELECT DISTINCT r.meter_id, {day}, ''::bytea, ''::bytea, ''::bytea, 0 FROM metering_reading r "
+            f"WHERE {where} ORDER BY 1, 2 "
+            "ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count",
+            params,
+        )
+        days = cursor.rowcount
+        cursor.execute(
+            "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
+            f"SELECT r.meter_id, {day}, {PACKED_DAY_COLUMNS} FROM metering_reading r WHERE {where} "
+            "GROUP BY 1, 2 ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, "
+            "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
+            params,
+        )
+        # Days left without readings (readings deleted around the services, e.g. by a bench) keep no row:
+        # the period's day rows of the meters EXCEPT the (meter, day)s with readings, a set difference
+        # (hashed or sorted) rather than a lookup per day row, whose plan right after a bulk insert (no
+        # statistics yet) can scan the readings once per row.
+        rows = "d.day >= %s AND d.day < %s" + (" AND d.meter_id = ANY(%s)" if meter_ids is not None else "")
+        cursor.execute(
+            "DELETE FROM metering_readingday g USING ("
+            f"SELECT d.meter_id, d.day FROM metering_readingday d WHERE {rows} "
+            f"EXCEPT SELECT DISTINCT r.meter_id, {day} FROM metering_reading r WHERE {where}"
+            ") gone WHERE g.meter_id = gone.meter_id AND g.day = gone.day",
+            [first.date(), last.date(), *params[2:], *params],
+        )
+    return int(days)
 
 
 def as_datetime(value: np.datetime64) -> datetime:

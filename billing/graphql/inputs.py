@@ -66,6 +66,11 @@ class TariffComparisonInput:
     price_factor: Decimal = Decimal("1")
     pv_share: float = 0.0
     export_tariff_code: str | None = None
+    consumer_response: bool = strawberry.field(
+        default=False,
+        description="Bill each candidate on the consumption the balancing model's consumer response predicts "
+        "under its rates.",
+    )
 
 
 def tariff_comparison_cohort(input: TariffComparisonInput) -> comparison.Cohort:
@@ -78,10 +83,13 @@ def tariff_comparison_cohort(input: TariffComparisonInput) -> comparison.Cohort:
 
 def tariff_comparison_scenario(input: TariffComparisonInput) -> comparison.Scenario:
     return comparison.Scenario(
-        name="base" if input.price_factor == 1 and not input.pv_share else "scenario",
+        name="base"
+        if input.price_factor == 1 and not input.pv_share and not input.consumer_response
+        else "scenario",
         price_factor=input.price_factor,
         pv_share=input.pv_share,
         export_tariff_code=input.export_tariff_code or None,
+        consumer_response=input.consumer_response,
     )
 
 

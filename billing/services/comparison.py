@@ -22,14 +22,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import connection, connections, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from billing import comparison, engine
-from billing.models import Agreement, Customer, TariffComparisonRun
+from billing.models import Agreement, Customer, TariffComparisonChunk, TariffComparisonRun
 from billing.services.bill_loading import RunContext, account_inputs
 from billing.services.bill_runs import MAX_PERIOD_DAYS
 from core.errors import DomainError
-from core.jobs import enqueue_on_commit
+from core.jobs import enqueue_on_commit, task_by_name
 from pricing.selectors.tariffs import TariffDirection, tariff_list
 
 EXECUTE_TASK = "billing.tasks.comparison.tariff_comparison_execute_task"
@@ -56,14 +56,41 @@ class Cohort:
 class Scenario:
     """A sensitivity scenario: price level (× every rate), PV penetration (a share of the non-prosumer
     accounts gets a synthetic PV system of `pv_annual_kwh`, exports credited by `export_tariff_code` if
-    given), and a consumer response hook (the balancing model's, when it exists)."""
+    given), and consumer response: `consumer_response` applies the balancing model's response (the hook
+    config names in `BILLING_CONSUMER_RESPONSE`, see `consumer_response_hook`), `response` any other hook
+    (it wins when both are given)."""
 
     name: str = "base"
     price_factor: Decimal = Decimal("1")
     pv_share: float = 0.0
     pv_annual_kwh: float = 3000.0
     export_tariff_code: str | None = None
+    consumer_response: bool = False
     response: comparison.ConsumerResponse | None = field(default=None, compare=False)
+
+
+def consumer_response_hook() -> comparison.ConsumerResponse:
+    """The consumer-response hook config injects: `settings.BILLING_CONSUMER_RESPONSE` names a callable
+    (dotted path) returning a `ConsumerResponse`; config points it at the grid's balancing model
+    (`grid.services.balancing.consumer_response_hook`), which billing does not import."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "BILLING_CONSUMER_RESPONSE", "")
+    if not path:
+        raise UnableToCompareTariffs(
+            "No consumer-response model is configured (BILLING_CONSUMER_RESPONSE).", field="consumer_response"
+        )
+    hook: comparison.ConsumerResponse = import_string(path)()
+    return hook
+
+
+def _with_hooks(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The scenarios asking for the balancing model's response get its hook (built once)."""
+    if not any(s.consumer_response and s.response is None for s in scenarios):
+        return list(scenarios)
+    hook = consumer_response_hook()
+    return [replace(s, response=hook) if s.consumer_response and s.response is None else s for s in scenarios]
 
 
 @dataclass
@@ -170,6 +197,33 @@ class _Tally:
         self.generated = 0.0
         self.prosumers: dict[str, dict] = {}
 
+    def as_json(self) -> dict:
+        """A JSON-safe form of a chunk's tally (Decimals as strings), merged by `_Tally.merged`."""
+        return {
+            "bills": {a: {t: _text(v) for t, v in b.items()} for a, b in self.bills.items()},
+            "held": dict(self.held),
+            "energy": dict(self.energy),
+            "generated": self.generated,
+            "prosumers": self.prosumers,
+        }
+
+    @classmethod
+    def merged(cls, parts: Sequence[dict]) -> "_Tally":
+        """The tally of a whole cohort from its chunks' `as_json` forms, in chunk order."""
+        tally = cls()
+        for part in parts:
+            for account, bills in part["bills"].items():
+                tally.bills[account] = {t: None if v is None else Decimal(v) for t, v in bills.items()}
+            for account, reasons in part["held"].items():
+                tally.held[account].update(reasons)
+            for code, (used, consumed) in part["energy"].items():
+                totals = tally.energy[code]
+                totals[0] += used
+                totals[1] += consumed
+            tally.generated += part["generated"]
+            tally.prosumers.update(part["prosumers"])
+        return tally
+
 
 def tariff_comparison_compute_scenarios(
     *,
@@ -183,7 +237,38 @@ def tariff_comparison_compute_scenarios(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[ComparisonResult]:
     """`tariff_comparison_compute` for several scenarios, loading each chunk's readings once for all."""
+    tariffs, tallies = _compute_tallies(
+        tariff_codes=tariff_codes,
+        period_start=period_start,
+        period_end=period_end,
+        cohort=cohort,
+        scenarios=scenarios,
+        customer_ids=customer_ids,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+    return [
+        _result(scenario, tally, tariffs, period_start, period_end)
+        for scenario, tally in zip(scenarios, tallies, strict=True)
+    ]
+
+
+def _compute_tallies(
+    *,
+    tariff_codes: Sequence[str],
+    period_start: date,
+    period_end: date,
+    cohort: Cohort = Cohort(),
+    scenarios: Sequence[Scenario] = (Scenario(),),
+    customer_ids: Sequence[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+    pv_accounts: Sequence[set[int]] | None = None,
+) -> tuple[dict[str, int], list[_Tally]]:
+    """Every account's bills per scenario; `pv_accounts`: the PV scenarios' chosen accounts when the
+    caller chose them over a larger cohort (a chunk of a fanned-out run), else chosen among these."""
     tariffs = _check(tariff_codes, period_start, period_end)
+    scenarios = _with_hooks(scenarios)
     if customer_ids is None:
         customer_ids = cohort_customer_ids(cohort=cohort, period_start=period_start, period_end=period_end)
     context = RunContext(period_start, period_end)
@@ -203,9 +288,11 @@ def tariff_comparison_compute_scenarios(
     context.load_tariffs([*tariffs.values(), *exports.values()])
     numbers = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "account_number"))
     tallies = [_Tally() for _ in scenarios]
-    chosen = [
-        comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
-    ]
+    if pv_accounts is None:
+        pv_accounts = [
+            comparison.chosen_accounts(customer_ids, s.pv_share) if s.pv_share else set() for s in scenarios
+        ]
+    chosen = list(pv_accounts)
     done = 0
     for chunk, inputs in chunk_inputs(list(customer_ids), context, chunk_size=chunk_size):
         for scenario, tally, prosumers in zip(scenarios, tallies, chosen, strict=True):
@@ -224,10 +311,7 @@ def tariff_comparison_compute_scenarios(
         done += len(chunk)
         if progress is not None:
             progress(done, len(customer_ids))
-    return [
-        _result(scenario, tally, tariffs, period_start, period_end)
-        for scenario, tally in zip(scenarios, tallies, strict=True)
-    ]
+    return tariffs, tallies
 
 
 def _compare_account(
@@ -493,6 +577,13 @@ def _prosumer_row(energy: comparison.ProsumerEnergy) -> dict:
 # --- stored runs (Celery) ---------------------------------------------------------------------------
 
 
+CHUNK_TASK = "billing.tasks.comparison.tariff_comparison_chunk_task"
+COLLECT_TASK = "billing.tasks.comparison.tariff_comparison_collect_task"
+# A stored run on more accounts than this is split into chunks of this many, computed by the workers as a
+# Celery chord (settings.BILLING_COMPARISON_CHUNK_ACCOUNTS overrides it); smaller runs stay in one task.
+RUN_CHUNK_ACCOUNTS = 2000
+
+
 @transaction.atomic
 def tariff_comparison_run_start(
     *,
@@ -502,9 +593,12 @@ def tariff_comparison_run_start(
     cohort: Cohort,
     scenarios: Sequence[Scenario] = (Scenario(),),
     now: datetime,
+    queue: str | None = None,
 ) -> TariffComparisonRun:
-    """Store a comparison run (PENDING) and enqueue it once the transaction commits."""
+    """Store a comparison run (PENDING) and enqueue it once the transaction commits (on `queue` if given,
+    else the billing queue; its chunks follow it)."""
     codes = list(_check(tariff_codes, period_start, period_end))
+    _with_hooks(scenarios)  # refuse a consumer-response scenario now when no model is configured
     run = TariffComparisonRun.objects.create(
         tariff_codes=codes,
         period_start=period_start,
@@ -517,37 +611,85 @@ def tariff_comparison_run_start(
                 "pv_share": s.pv_share,
                 "pv_annual_kwh": s.pv_annual_kwh,
                 "export_tariff_code": s.export_tariff_code,
+                "consumer_response": s.consumer_response,
             }
             for s in scenarios
         ],
         status=TariffComparisonRun.Status.PENDING,
         created_at=now,
     )
-    enqueue_on_commit(EXECUTE_TASK, run_id=run.pk)
+    if queue is None:
+        enqueue_on_commit(EXECUTE_TASK, run_id=run.pk)
+    else:
+        run_id = run.pk
+        transaction.on_commit(
+            lambda: task_by_name(EXECUTE_TASK).apply_async(
+                kwargs={"run_id": run_id, "queue": queue}, queue=queue
+            ),
+            robust=True,
+        )
     return run
 
 
-def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffComparisonRun:
-    """Compute a stored run (all scenarios per chunk of accounts), recording progress in accounts done."""
-    run = TariffComparisonRun.objects.get(pk=run_id)
-    if run.status == TariffComparisonRun.Status.COMPLETED:
-        return run
-    cohort = Cohort(**{k: tuple(v) if isinstance(v, list) else v for k, v in run.cohort.items()})
-    ids = cohort_customer_ids(cohort=cohort, period_start=run.period_start, period_end=run.period_end)
-    scenarios = [
+def _run_scenarios(run: TariffComparisonRun) -> list[Scenario]:
+    return [
         Scenario(
             name=s["name"],
             price_factor=Decimal(s["price_factor"]),
             pv_share=s["pv_share"],
             pv_annual_kwh=s["pv_annual_kwh"],
             export_tariff_code=s.get("export_tariff_code"),
+            consumer_response=s.get("consumer_response", False),
         )
         for s in run.scenarios
     ]
+
+
+def _run_failed(run_id: int, exc: Exception, now: datetime) -> None:
+    TariffComparisonRun.objects.filter(pk=run_id).update(
+        status=TariffComparisonRun.Status.FAILED,
+        error=f"{type(exc).__name__}: {exc}"[:500],
+        finished_at=now,
+    )
+
+
+def tariff_comparison_run_execute(
+    *, run_id: int, now: datetime, queue: str | None = None
+) -> TariffComparisonRun:
+    """Compute a stored run (all scenarios per chunk of accounts), recording progress in accounts done.
+
+    A cohort larger than `RUN_CHUNK_ACCOUNTS` is fanned out: its chunks go to the workers as a Celery
+    chord (on `queue` if given, else the billing queue), each stores its bills (`TariffComparisonChunk`),
+    and the last step computes the statistics over all of them (`tariff_comparison_run_collect`); the run
+    stays RUNNING meanwhile and is returned as such."""
+    run = TariffComparisonRun.objects.get(pk=run_id)
+    if run.status == TariffComparisonRun.Status.COMPLETED:
+        return run
+    cohort = Cohort(**{k: tuple(v) if isinstance(v, list) else v for k, v in run.cohort.items()})
+    ids = cohort_customer_ids(cohort=cohort, period_start=run.period_start, period_end=run.period_end)
+    scenarios = _run_scenarios(run)
     total = len(ids)
+    size = _run_chunk_accounts()
     TariffComparisonRun.objects.filter(pk=run.pk).update(
         status=TariffComparisonRun.Status.RUNNING, progress_done=0, progress_total=total, started_at=now
     )
+    if total > size:
+        if run.status != TariffComparisonRun.Status.RUNNING:
+            run.chunks.all().delete()  # a failed run started again: its chunks are computed again
+        # A redelivered task (RUNNING) sends the chunks again: those stored already are kept and not
+        # recomputed, the others are stored once, whichever chord's task gets there first.
+        chosen = [comparison.chosen_accounts(ids, s.pv_share) if s.pv_share else set() for s in scenarios]
+        payloads = [
+            {
+                "index": index,
+                "customer_ids": ids[first : first + size],
+                "pv_accounts": [sorted(c.intersection(ids[first : first + size])) for c in chosen],
+            }
+            for index, first in enumerate(range(0, total, size))
+        ]
+        _chord_send(run.pk, payloads, queue)
+        run.refresh_from_db()
+        return run
 
     def progress(done: int, _: int) -> None:
         TariffComparisonRun.objects.filter(pk=run.pk).update(progress_done=done)
@@ -565,11 +707,7 @@ def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffCompar
             )
         ]
     except Exception as exc:
-        TariffComparisonRun.objects.filter(pk=run.pk).update(
-            status=TariffComparisonRun.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:500],
-            finished_at=now,
-        )
+        _run_failed(run.pk, exc, now)
         raise
     TariffComparisonRun.objects.filter(pk=run.pk).update(
         status=TariffComparisonRun.Status.COMPLETED,
@@ -577,6 +715,90 @@ def tariff_comparison_run_execute(*, run_id: int, now: datetime) -> TariffCompar
         results=results,
         finished_at=now,
     )
+    run.refresh_from_db()
+    return run
+
+
+def _run_chunk_accounts() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "BILLING_COMPARISON_CHUNK_ACCOUNTS", RUN_CHUNK_ACCOUNTS))
+
+
+def _chord_send(run_id: int, payloads: list[dict], queue: str | None) -> None:
+    from celery import chord
+
+    options = {"queue": queue} if queue else {}
+    header = [task_by_name(CHUNK_TASK).si(run_id=run_id, payload=p).set(**options) for p in payloads]
+    body = task_by_name(COLLECT_TASK).si(run_id=run_id, chunks=len(payloads)).set(**options)
+    chord(header)(body)
+
+
+def tariff_comparison_run_chunk(*, run_id: int, payload: dict, now: datetime) -> int:
+    """Compute one chunk of a fanned-out run and store its tallies once (a retried or redelivered chunk
+    finds its row and stores nothing); progress is the accounts of the chunks stored. Returns the index."""
+    run = TariffComparisonRun.objects.get(pk=run_id)
+    index = payload["index"]
+    if run.status != TariffComparisonRun.Status.RUNNING or run.chunks.filter(index=index).exists():
+        return index
+    try:
+        _, tallies = _compute_tallies(
+            tariff_codes=run.tariff_codes,
+            period_start=run.period_start,
+            period_end=run.period_end,
+            scenarios=_run_scenarios(run),
+            customer_ids=payload["customer_ids"],
+            pv_accounts=[set(c) for c in payload["pv_accounts"]],
+        )
+    except Exception as exc:
+        _run_failed(run_id, exc, now)
+        raise
+    with transaction.atomic():
+        TariffComparisonChunk.objects.bulk_create(
+            [
+                TariffComparisonChunk(
+                    run_id=run_id,
+                    index=index,
+                    accounts=len(payload["customer_ids"]),
+                    tallies=[tally.as_json() for tally in tallies],
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        done = TariffComparisonChunk.objects.filter(run_id=run_id).aggregate(n=Sum("accounts"))["n"] or 0
+        TariffComparisonRun.objects.filter(pk=run_id).update(progress_done=done)
+    return index
+
+
+def tariff_comparison_run_collect(*, run_id: int, chunks: int, now: datetime) -> TariffComparisonRun:
+    """The statistics of a fanned-out run over all its chunks' bills, computed once (idempotent)."""
+    run = TariffComparisonRun.objects.get(pk=run_id)
+    if run.status != TariffComparisonRun.Status.RUNNING:
+        return run
+    parts = list(run.chunks.order_by("index").values_list("tallies", flat=True))
+    if len(parts) != chunks:
+        _run_failed(run_id, RuntimeError(f"{chunks - len(parts)} of {chunks} chunks are missing"), now)
+        run.refresh_from_db()
+        return run
+    tariffs = dict.fromkeys(run.tariff_codes, 0)
+    results = [
+        _result(
+            scenario,
+            _Tally.merged([part[k] for part in parts]),
+            tariffs,
+            run.period_start,
+            run.period_end,
+        ).as_json()
+        for k, scenario in enumerate(_run_scenarios(run))
+    ]
+    with transaction.atomic():
+        TariffComparisonRun.objects.filter(pk=run_id).update(
+            status=TariffComparisonRun.Status.COMPLETED,
+            progress_done=run.progress_total,
+            results=results,
+            finished_at=now,
+        )
+        run.chunks.all().delete()  # their bills are in the results now
     run.refresh_from_db()
     return run
 
@@ -695,6 +917,8 @@ __all__ = [
     "comparison_csv",
     "comparison_xlsx",
     "tariff_comparison_compute",
+    "tariff_comparison_run_chunk",
+    "tariff_comparison_run_collect",
     "tariff_comparison_run_execute",
     "tariff_comparison_run_start",
 ]

@@ -417,6 +417,15 @@ GRID_STORAGE_TIME_ZONE = env("GRID_STORAGE_TIME_ZONE", default="Europe/London")
 # A consumer-response model file (grid.optimize.response.ResponseModel.save) for balancing; "" = the 2013
 # London trial's.
 GRID_CONSUMER_RESPONSE_FILE = env("GRID_CONSUMER_RESPONSE_FILE", default="")
+# The consumer-response hook of billing's tariff comparison (scenarios with `consumer_response`): a dotted
+# path to a callable returning `(starts, kwh_e4, rate_micros) -> kwh_e4`. Config injects the grid's balancing
+# model here (billing and grid do not import each other); "" refuses such scenarios.
+BILLING_CONSUMER_RESPONSE = env(
+    "BILLING_CONSUMER_RESPONSE", default="grid.services.balancing.consumer_response_hook"
+)
+# A stored tariff comparison run on more accounts than this is split into chunks of this many, computed by
+# the billing workers as a Celery chord (docs/tariff-analytics.md); smaller runs stay in one task.
+BILLING_COMPARISON_CHUNK_ACCOUNTS = env.int("BILLING_COMPARISON_CHUNK_ACCOUNTS", default=2000)
 # Power factor turning a transformer's sn_mva into the kW limit of the feeders behind it (networks mapped
 # onto feeders; docs/storage.md).
 GRID_STORAGE_POWER_FACTOR = env.float("GRID_STORAGE_POWER_FACTOR", default=0.95)

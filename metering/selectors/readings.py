@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -277,34 +277,42 @@ def meter_reading_arrays(
     (memory holds one meter at a time; the caller keeps what it needs). Meters without readings are not
     yielded; order of meters is unspecified.
 
-    On PostgreSQL the server packs each meter's readings into three byte strings (`string_agg` of the
-    8-byte binary forms), sent by binary COPY: one COPY message per meter instead of one per reading, and
-    numpy reads the bytes without a Python object per reading (docs/tariff-analytics.md, "Loading")."""
+    On PostgreSQL the readings come from the packed reading days (`metering.models.ReadingDay`, one row
+    per meter and UTC day, kept in step with the readings by every merge): the server concatenates each
+    meter's days into three byte strings, sent by binary COPY (one COPY message per meter), and numpy reads
+    them without a Python object per reading; the first and last days are cut to [start, end) here
+    (docs/metering.md "Reading days", docs/tariff-analytics.md "Loading")."""
     if connection.vendor != "postgresql":
         yield from _split_by_meter(reading_arrays(meter_ids=meter_ids, start=start, end=end))
         return
+    if end <= start:
+        return
+    first_day = start.astimezone(UTC).date()
+    last_day = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    pg_epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    lo_us, hi_us = ((t - pg_epoch) // timedelta(microseconds=1) for t in (start, end))
     query = (
-        "COPY (SELECT meter_id, string_agg(timestamptz_send(interval_start), ''::bytea), "
-        "string_agg(int8send((energy_kwh * 10000)::bigint), ''::bytea), "
-        "string_agg(int2send(quality::smallint), ''::bytea) "
-        "FROM metering_reading WHERE meter_id = ANY(%s) AND interval_start >= %s AND interval_start < %s "
+        "COPY (SELECT meter_id, string_agg(starts, ''::bytea ORDER BY day), "
+        "string_agg(kwh_e4, ''::bytea ORDER BY day), string_agg(quality, ''::bytea ORDER BY day) "
+        "FROM metering_readingday WHERE meter_id = ANY(%s) AND day >= %s AND day <= %s "
         "GROUP BY meter_id) TO STDOUT (FORMAT BINARY)"
     )
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(query, [[int(i) for i in meter_ids], start, end]) as copy,
+        cursor.cursor.copy(query, [[int(i) for i in meter_ids], first_day, last_day]) as copy,
     ):
         copy.set_types(["int8", "bytea", "bytea", "bytea"])
         for meter_id, starts, kwh, quality in copy.rows():
-            start_s = np.frombuffer(starts, dtype=">i8") // 1_000_000 + PG_EPOCH_S
+            start_us = np.frombuffer(starts, dtype=">i8").astype(np.int64)
             kwh_e4 = np.frombuffer(kwh, dtype=">i8").astype(np.int64)
             qualities = np.frombuffer(quality, dtype=">i2").astype(np.int8)
-            if len(start_s) > 1 and not bool((start_s[1:] > start_s[:-1]).all()):
-                # Aggregates see a meter's rows in partition and index order, i.e. by start; sort anyway
-                # when they come otherwise (a plan change must not reorder the series).
-                order = np.argsort(start_s, kind="stable")
-                start_s, kwh_e4, qualities = start_s[order], kwh_e4[order], qualities[order]
-            yield MeterReadingArrays(int(meter_id), start_s.astype(np.int64), kwh_e4, qualities)
+            if len(start_us) and (start_us[0] < lo_us or start_us[-1] >= hi_us):
+                # Whole UTC days were read (in start order): keep [start, end).
+                inside = (start_us >= lo_us) & (start_us < hi_us)
+                start_us, kwh_e4, qualities = start_us[inside], kwh_e4[inside], qualities[inside]
+            if len(start_us):
+                seconds = start_us // 1_000_000 + PG_EPOCH_S
+                yield MeterReadingArrays(int(meter_id), seconds, kwh_e4, qualities)
 
 
 def _split_by_meter(block: ReadingArraysBlock) -> Iterator[MeterReadingArrays]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from core.errors import DomainError
-from core.periods import is_aware
+from core.periods import check_period, is_aware
 from core.results import MAX_REJECT_DETAILS, IngestResult
 from metering.blocks import Block, BlockShapeError, blocks_to_arrays
-from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings
+from metering.ingest import MergeCounts, StagedRows, as_datetime, merge_readings, rebuild_reading_days
 from metering.models import (
     AggregateDirty,
     IngestBatch,
@@ -89,7 +89,8 @@ def readings_ingest(
 def _merge_with_retry(
     groups: list[tuple[StagedRows, int]], meters, *, source: int, now: datetime
 ) -> MergeCounts:
-    """Merge each (rows, quality) group and mark the touched feeder intervals, in one transaction.
+    """Merge each (rows, quality) group and mark the touched feeder intervals, in one transaction (the
+    merge also rebuilds the touched reading days, `metering.ingest.refresh_reading_days`).
 
     A concurrent batch that inserted some of the same intervals first makes the insert fail on the key;
     the retry then finds them stored and counts them as duplicates or revisions.
@@ -109,7 +110,15 @@ def _merge_with_retry(
         except IntegrityError:
             if attempt == 2:
                 raise
+        except OperationalError as exc:
+            # Two batches locking the same reading days in another order (docs/metering.md, "Reading
+            # days"): PostgreSQL aborts one; it runs again.
+            if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+DEADLOCK_DETECTED = "40P01"
 
 
 def aggregate_mark_dirty(*, rows: StagedRows, meters) -> None:
@@ -377,3 +386,18 @@ def _serials_in(path, file_format: str) -> list[str]:
         .unique()
         .tolist()
     )
+
+
+class UnableToRebuildReadingDays(DomainError):
+    code = "reading_days_invalid"
+
+
+@transaction.atomic
+def reading_days_rebuild(*, start: datetime, end: datetime, meter_ids: list[int] | None = None) -> int:
+    """Rebuild the packed reading days (`ReadingDay`) of the given meters (all when None) from the readings
+    starting in `[start, end)`, e.g. after readings were written or deleted around the ingest (raw SQL, a
+    restore); days left without readings lose their row.
+    Every ingest path keeps them in step by itself; PostgreSQL only (0 elsewhere). Returns the days rebuilt.
+    """
+    check_period(start, end, fields=("start", "end"), error=UnableToRebuildReadingDays)
+    return rebuild_reading_days(meter_ids=meter_ids, start=start, end=end)

@@ -33,6 +33,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pv-share", action="append", default=[], help="add a PV-penetration scenario")
         parser.add_argument("--export-tariff", help="credits the PV scenarios' exports")
+        parser.add_argument(
+            "--consumer-response",
+            action="store_true",
+            help="add a scenario with the balancing model's consumer response",
+        )
         parser.add_argument("--csv", type=Path)
         parser.add_argument("--xlsx", type=Path)
 
@@ -52,6 +57,8 @@ class Command(BaseCommand):
                 )
                 for s in options["pv_share"]
             ]
+            if options["consumer_response"]:
+                scenarios.append(Scenario(name="consumer response", consumer_response=True))
         except (ValueError, InvalidOperation) as exc:
             raise CommandError(
                 f"--from/--to are YYYY-MM-DD, --price-factor and --pv-share numbers: {exc}"

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 
 from billing.models import Invoice, TariffComparisonRun
 from tests.conftest import error_codes
@@ -105,3 +106,39 @@ def test_a_refused_comparison_is_an_error_with_its_code(cohort, gql_as, staff):
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert result["errors"][0]["extensions"]["domainCode"] == "tariff_comparison_invalid"
     assert result["data"] is None or result["data"].get("tariffComparison") is None
+
+
+HALVE_ABOVE_HALF = "tests.integration.billing.test_comparison_readings_and_response.halve_high_rate_hook"
+SCENARIO = """query($input: TariffComparisonInput!) { tariffComparison(input: $input) {
+  scenario summaries { tariffCode total } } }"""
+
+
+@override_settings(BILLING_CONSUMER_RESPONSE=HALVE_ABOVE_HALF)
+def test_consumer_response_bills_each_candidate_on_the_injected_models_consumption(cohort, gql_as, staff):
+    make_tariff("PEAKY", document={
+        "format": "tariff/v1", "currency": "GBP", "timezone": "Europe/London",
+        "energy": {"kind": "flat", "rate_per_kwh": "0.60"},
+    })  # fmt: skip
+    query = gql_as(staff)
+    variables = {**INPUT, "tariffCodes": ["CHEAP", "PEAKY"]}
+
+    base = query(SCENARIO, {"input": variables})["data"]["tariffComparison"]
+    responded = query(SCENARIO, {"input": {**variables, "consumerResponse": True}})
+    responded = responded["data"]["tariffComparison"]
+
+    totals = {s["tariffCode"]: s["total"] for s in base["summaries"]}
+    after = {s["tariffCode"]: s["total"] for s in responded["summaries"]}
+    # 2 accounts × 1490 half-hours × 0.1 kWh × 0.60 = 178.80; the hook halves energy priced above 0.5/kWh
+    assert (base["scenario"], responded["scenario"]) == ("base", "scenario")
+    assert (totals["PEAKY"], after["PEAKY"]) == ("178.80", "89.40")
+    assert totals["CHEAP"] == after["CHEAP"] == "59.60"
+
+
+@override_settings(BILLING_CONSUMER_RESPONSE="")
+def test_a_consumer_response_run_without_a_model_is_refused_naming_the_field(cohort, gql_as, staff):
+    result = gql_as(staff)(RUN_START, {"input": {**INPUT, "consumerResponse": True}})
+
+    assert result["data"]["tariffComparisonRunStart"]["messages"] == [
+        {"code": "tariff_comparison_invalid", "field": "consumerResponse"}
+    ]
+    assert not TariffComparisonRun.objects.exists()

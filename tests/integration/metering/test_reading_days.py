@@ -1,0 +1,224 @@
+"""Packed reading days (`ReadingDay`, PostgreSQL): every ingest path keeps them equal to the readings, so the
+per-meter loader (which reads them) returns exactly what the readings table holds, revisions included."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.db import connection, transaction
+
+from metering.models import Quality, Reading, ReadingDay, Source
+from metering.partitions import ensure_reading_partitions
+from metering.selectors.readings import meter_reading_arrays, reading_arrays
+from metering.services.readings import (
+    ReadingBlockInput,
+    UnableToRebuildReadingDays,
+    reading_days_rebuild,
+    readings_from_inputs,
+    readings_import_file,
+    readings_ingest_blocks,
+    readings_ingest_for_meter,
+)
+from metering.services.telemetry import mqtt_batch_store
+from metering.services.vee import vee_run
+from tests.factories.metering import half_hours, ingest, make_meter
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="a PostgreSQL layout (others read the readings)"
+    ),
+]
+
+DAY = datetime(2024, 3, 31, tzinfo=UTC)  # the spring DST change in London
+WIDE = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def loaded(meter_ids: list[int], start=WIDE[0], end=WIDE[1]) -> dict[int, tuple[list, list, list]]:
+    ids = np.array(meter_ids, dtype=np.int64)
+    return {
+        r.meter_id: (r.start_s.tolist(), r.kwh_e4.tolist(), r.quality.tolist())
+        for r in meter_reading_arrays(meter_ids=ids, start=start, end=end)
+    }
+
+
+def in_readings(meter_ids: list[int], start=WIDE[0], end=WIDE[1]) -> dict[int, tuple[list, list, list]]:
+    block = reading_arrays(meter_ids=np.array(meter_ids, dtype=np.int64), start=start, end=end)
+    out = {}
+    for meter_id in sorted(set(block.meter_id.tolist())):
+        mine = np.flatnonzero(block.meter_id == meter_id)
+        order = mine[np.argsort(block.start_s[mine])]
+        out[meter_id] = (
+            block.start_s[order].tolist(),
+            block.kwh_e4[order].tolist(),
+            block.quality[order].tolist(),
+        )
+    return out
+
+
+def assert_days_match_readings(meter_ids: list[int]) -> None:
+    assert loaded(meter_ids) == in_readings(meter_ids)
+    days = ReadingDay.objects.filter(meter_id__in=meter_ids)
+    assert (
+        sum(days.values_list("reading_count", flat=True))
+        == Reading.objects.filter(meter_id__in=meter_ids).count()
+    )
+
+
+def test_bulk_ingest_then_a_correction_and_an_estimate_keep_the_days_equal_to_the_readings():
+    meter = make_meter("RD-1")
+    ingest(meter, half_hours(DAY - timedelta(hours=2), 50, "0.2500"))  # 2 UTC days
+    days = ReadingDay.objects.filter(meter=meter).order_by("day")
+    assert list(days.values_list("day", "reading_count")) == [
+        (DAY.date() - timedelta(days=1), 4),
+        (DAY.date(), 46),
+    ]
+
+    ingest(meter, half_hours(DAY + timedelta(hours=5), 2, ["1.2345", "0.0001"]), now=NOW)  # a correction
+    ingest(meter, half_hours(DAY + timedelta(hours=6), 1, "9.0000"), quality=Quality.ESTIMATED)  # refused
+    ingest(meter, half_hours(DAY + timedelta(days=1), 1, "0.3333"), quality=Quality.ESTIMATED)  # new day
+
+    start_s, kwh_e4, quality = loaded([meter.pk])[meter.pk]
+    five = start_s.index(int((DAY + timedelta(hours=5)).timestamp()))
+    assert kwh_e4[five : five + 3] == [12345, 1, 2500]
+    assert (kwh_e4[-1], quality[-1]) == (3333, Quality.ESTIMATED)
+    assert len(start_s) == 51
+    assert_days_match_readings([meter.pk])
+
+
+def test_the_loader_cuts_whole_days_to_the_window():
+    meter = make_meter("RD-2")
+    ingest(meter, half_hours(DAY, 48, [str(Decimal(i) / 100) for i in range(48)]))
+
+    got = loaded([meter.pk], DAY + timedelta(hours=1), DAY + timedelta(hours=2, minutes=30))
+
+    assert got[meter.pk][1] == [200, 300, 400]
+    assert loaded([meter.pk], DAY + timedelta(days=1), DAY + timedelta(days=2)) == {}
+
+
+def test_graphql_mqtt_block_file_and_vee_writes_all_reach_the_days(tmp_path: Path):
+    graphql, mqtt, blocks, filed, estimated = (make_meter(f"RD-P{i}") for i in range(5))
+
+    readings_ingest_for_meter(
+        meter_serial=graphql.serial, readings=half_hours(DAY, 3, "0.1000"), source=Source.GRAPHQL, now=NOW
+    )
+    readings_ingest_for_meter(  # the same client corrects one interval
+        meter_serial=graphql.serial,
+        readings=half_hours(DAY + timedelta(minutes=30), 1, "0.7000"),
+        source=Source.GRAPHQL,
+        now=NOW + timedelta(hours=1),
+    )
+    mqtt_batch_store(
+        readings=readings_from_inputs(mqtt.pk, half_hours(DAY, 2, ["0.0100", "0.0200"])),
+        dead_letters=[],
+        max_payload_bytes=65536,
+        now=NOW,
+    )
+    readings_ingest_blocks(
+        blocks=[
+            ReadingBlockInput(
+                meter_serial=blocks.serial,
+                start=DAY,
+                resolution_s=1800,
+                values=["0.5", "0.6", "0.7"],
+                qualities=["ACTUAL", "ESTIMATED", "ACTUAL"],
+            )
+        ],
+        source=Source.GRAPHQL,
+        now=NOW,
+    )
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "meter_serial,interval_start,interval_end,kwh\n"
+        f"{filed.serial},2024-03-31T00:00:00Z,2024-03-31T00:30:00Z,0.4321\n"
+        f"{filed.serial},2024-03-31T00:30:00Z,2024-03-31T01:00:00Z,0.1234\n"
+    )
+    readings_import_file(path=path, now=NOW)
+    # VEE: a day with a 3-interval hole is filled by interpolation
+    values = [str(Decimal(1000 + 10 * j) / 10_000) for j in range(48)]
+    ingest(estimated, half_hours(DAY - timedelta(days=28), 28 * 48, "0.1000"))
+    full = half_hours(DAY, 48, values)
+    ingest(estimated, full[:6] + full[9:])
+    vee_run(period_start=DAY, period_end=DAY + timedelta(days=1), as_of=DAY + timedelta(days=1, hours=6))
+
+    got = loaded([m.pk for m in (graphql, mqtt, blocks, filed, estimated)], DAY, DAY + timedelta(days=1))
+    assert got[graphql.pk][1] == [1000, 7000, 1000]
+    assert got[mqtt.pk][1] == [100, 200]
+    assert got[blocks.pk][1:] == ([5000, 6000, 7000], [1, 2, 1])
+    assert got[filed.pk][1] == [4321, 1234]
+    assert got[estimated.pk][1][5:10] == [1050, 1060, 1070, 1080, 1090]  # 1060–1080 estimated
+    assert got[estimated.pk][2][5:10] == [1, 2, 2, 2, 1]
+    assert_days_match_readings([m.pk for m in (graphql, mqtt, blocks, filed, estimated)])
+
+
+def test_readings_written_around_the_ingest_are_found_after_a_rebuild():
+    meter = make_meter("RD-3")
+    ensure_reading_partitions(DAY, DAY)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metering_reading (meter_id, interval_start, interval_end, energy_kwh, quality, "
+            "source, received_at) SELECT %s, t, t + interval '30 minutes', 0.0042, 1, 2, %s "
+            "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '30 minutes') AS t",
+            [meter.pk, NOW, DAY, DAY + timedelta(hours=23, minutes=30)],
+        )
+    assert loaded([meter.pk]) == {}
+
+    rebuilt = reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=[meter.pk])
+
+    assert rebuilt == 1
+    assert loaded([meter.pk])[meter.pk][1] == [42] * 48
+    assert_days_match_readings([meter.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM metering_reading WHERE meter_id = %s", [meter.pk])
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=[meter.pk])
+    assert loaded([meter.pk]) == {}
+    assert not ReadingDay.objects.filter(meter=meter).exists()
+    with pytest.raises(UnableToRebuildReadingDays) as refused:
+        reading_days_rebuild(start=DAY, end=DAY)
+    assert refused.value.field == "end"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("day_exists", [True, False])
+def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
+    """The second writer's reading is merged while the first still holds the day; its rebuild waits for
+    the first to commit and then sees both (a rebuild from its own snapshot alone would lose the first's)."""
+    meter = make_meter("RD-C")
+    if day_exists:
+        ingest(meter, half_hours(DAY, 1, "0.1000"))
+    first_merged, errors = threading.Event(), []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                ingest(meter, half_hours(DAY + timedelta(hours=1), 1, "0.2000"))
+                first_merged.set()
+                time.sleep(1.5)  # hold the day while the second writer merges and waits
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_merged.wait(10)
+            ingest(meter, half_hours(DAY + timedelta(hours=2), 1, "0.3000"))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert loaded([meter.pk])[meter.pk][1] == ([1000] if day_exists else []) + [2000, 3000]
+    assert_days_match_readings([meter.pk])
