@@ -378,7 +378,6 @@ def meter_point_pv_count(*, feeder_code: str | None = None, identifier: str | No
 
 def feeder_code_list() -> list[str]:
     """Every feeder code that a meter point names, sorted (used by grid to map feeders onto a network)."""
-
     return sorted(
         code
         for code in MeterPoint.objects.exclude(feeder_code="")
