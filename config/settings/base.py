@@ -182,88 +182,67 @@ CELERY_TASK_QUEUES = [Queue("default"), *(Queue(name) for name in APP_QUEUES)]  
 # Routing by module (the per-task `queue` attribute is deprecated in Celery 5.7).
 CELERY_TASK_ROUTES = {f"{name}.tasks.*": {"queue": name} for name in APP_QUEUES}
 
+
+def _beat(task: str, schedule: object, *, expires: int | None = None) -> dict[str, object]:
+    """One beat entry; `expires` (seconds) drops a run that waited longer than its next one would."""
+    return {"task": task, "schedule": schedule} | ({"options": {"expires": expires}} if expires else {})
+
+
 # Periodic jobs: defined here in code and synced into django-celery-beat's tables when beat starts.
 # Run exactly one beat process (see README); staff can pause or retime entries in admin.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "config.tasks.heartbeat", "schedule": 60.0, "options": {"expires": 55}},
+    "worker-heartbeat": _beat("config.tasks.heartbeat", 60.0, expires=55),
     # Metering: refresh the feeder/region aggregates from what changed; VEE nightly; partitions ahead of time.
-    "metering-aggregates-refresh": {
-        "task": "metering.tasks.aggregates.aggregates_refresh_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
+    "metering-aggregates-refresh": _beat(
+        "metering.tasks.aggregates.aggregates_refresh_task", 60.0, expires=55
+    ),
     "metering-vee-run": {
         "task": "metering.tasks.vee.vee_run_task",
         "schedule": crontab(hour=3, minute=30),
         "kwargs": {"period_days": 2},
     },
-    "metering-reading-partitions": {
-        "task": "metering.tasks.readings.reading_partitions_ensure_task",
-        "schedule": crontab(hour=2, minute=0),
-    },
+    "metering-reading-partitions": _beat(
+        "metering.tasks.readings.reading_partitions_ensure_task", crontab(hour=2, minute=0)
+    ),
     # Forecasting: weather forecasts hourly; re-forecast every series hourly; refit the champions daily.
-    "forecasting-weather-fetch": {
-        "task": "forecasting.tasks.weather.weather_forecasts_fetch",
-        "schedule": crontab(minute=5),
-        "options": {"expires": 3000},
-    },
-    "forecasting-forecasts-refresh": {
-        "task": "forecasting.tasks.training.forecasts_refresh_all",
-        "schedule": crontab(minute=15),
-        "options": {"expires": 3000},
-    },
-    "forecasting-forecasts-retrain": {
-        "task": "forecasting.tasks.training.forecasts_retrain_all",
-        "schedule": crontab(hour=1, minute=30),
-    },
+    "forecasting-weather-fetch": _beat(
+        "forecasting.tasks.weather.weather_forecasts_fetch", crontab(minute=5), expires=3000
+    ),
+    "forecasting-forecasts-refresh": _beat(
+        "forecasting.tasks.training.forecasts_refresh_all", crontab(minute=15), expires=3000
+    ),
+    "forecasting-forecasts-retrain": _beat(
+        "forecasting.tasks.training.forecasts_retrain_all", crontab(hour=1, minute=30)
+    ),
     # Every 15 minutes: fetch tomorrow's day-ahead prices of each market whose results time has passed.
-    "pricing-market-prices-fetch-due": {
-        "task": "pricing.tasks.markets.market_prices_fetch_due",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
+    "pricing-market-prices-fetch-due": _beat(
+        "pricing.tasks.markets.market_prices_fetch_due", 900.0, expires=840
+    ),
     # Every 15 minutes: publish tomorrow's dynamic rates of each tariff whose market has closed.
-    "pricing-dynamic-prices-publish-due": {
-        "task": "pricing.tasks.dynamic.dynamic_prices_publish_due_task",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
+    "pricing-dynamic-prices-publish-due": _beat(
+        "pricing.tasks.dynamic.dynamic_prices_publish_due_task", 900.0, expires=840
+    ),
     # Hourly: verify the ledger and export its signed head (outside the database); verify compares with it.
-    "pricing-price-ledger-head-export": {
-        "task": "pricing.tasks.dynamic.price_ledger_head_export_task",
-        "schedule": crontab(minute=5),
-    },
+    "pricing-price-ledger-head-export": _beat(
+        "pricing.tasks.dynamic.price_ledger_head_export_task", crontab(minute=5)
+    ),
     # Every 15 minutes: schedule tomorrow's battery fleet once its prices are in; re-plan the rest of today
     # when prices, forecasts, limits or states of charge changed (idempotent on its inputs).
-    "grid-storage-schedules-due": {
-        "task": "grid.tasks.storage.storage_schedules_due_task",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
-    "pricing-price-ledger-verify": {
-        "task": "pricing.tasks.dynamic.price_ledger_verify_task",
-        "schedule": crontab(hour=3, minute=0),
-    },
+    "grid-storage-schedules-due": _beat("grid.tasks.storage.storage_schedules_due_task", 900.0, expires=840),
+    "pricing-price-ledger-verify": _beat(
+        "pricing.tasks.dynamic.price_ledger_verify_task", crontab(hour=3, minute=0)
+    ),
     # Daily after VEE: credit and re-bill issued invoices whose readings were revised since.
-    "billing-rebill-revised": {
-        "task": "billing.tasks.bill_runs.bill_rebill_revised_task",
-        "schedule": crontab(hour=4, minute=30),
-    },
+    "billing-rebill-revised": _beat(
+        "billing.tasks.bill_runs.bill_rebill_revised_task", crontab(hour=4, minute=30)
+    ),
     # Hourly: delete expired and revoked OAuth2 tokens (django-oauth-toolkit's `cleartokens`).
-    "oauth-tokens-clear": {
-        "task": "config.tasks.oauth_tokens_clear",
-        "schedule": 3600.0,
-        "options": {"expires": 3500},
-    },
+    "oauth-tokens-clear": _beat("config.tasks.oauth_tokens_clear", 3600.0, expires=3500),
     # Every 15 minutes: a power flow per quarter hour over the next hours of each network; violations alert
     # staff and create a shedding plan.
-    "grid-lookahead": {
-        "task": "grid.tasks.powerflow.grid_lookahead_task",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
-    "grid-restore-due": {"task": "grid.tasks.dispatch.shedding_plans_restore_due_task", "schedule": 300.0},
+    "grid-lookahead": _beat("grid.tasks.powerflow.grid_lookahead_task", 900.0, expires=840),
+    "grid-restore-due": _beat("grid.tasks.dispatch.shedding_plans_restore_due_task", 300.0),
     "billing-monthly": {
         # On the 2nd of each month at 03:00 UTC: bill last month (idempotency key monthly-YYYY-MM).
         "task": "billing.tasks.bill_runs.bill_run_monthly",
