@@ -9,6 +9,7 @@ feed). The reason names the feature with the largest robust z-score.
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from forecasting.modelling.calendar import Calendar
@@ -35,7 +36,8 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
     median = np.nanmedian(values)
     mad = np.nanmedian(np.abs(values - median)) * 1.4826
     scale = mad if mad > 0 else (np.nanstd(values) or 1.0)
-    return (values - median) / scale
+    z: npt.NDArray[np.float64] = (values - median) / scale
+    return z
 
 
 def features(y: pd.Series, calendar: Calendar) -> pd.DataFrame:

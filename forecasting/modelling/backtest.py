@@ -11,6 +11,7 @@ naive; when none does there is no champion and seasonal naive is what the series
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ class BacktestResult:
     seasonal_naive: ModelResult
     champion: str | None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "resolution_minutes": self.resolution_minutes,
             "origins": self.origins,
@@ -131,12 +132,12 @@ def champion_of(models: Sequence[ModelResult], naive: ModelResult) -> str | None
     naive_mape = naive.metrics["mape"]
     if naive_mape is None:
         return None
-    better = [
-        m
-        for m in models
-        if m.name != "seasonal_naive" and m.metrics["mape"] is not None and m.metrics["mape"] < naive_mape
-    ]
-    return min(better, key=lambda m: m.metrics["mape"]).name if better else None
+    better: list[tuple[float, str]] = []  # (MAPE, name), in the models' order
+    for m in models:
+        mape = m.metrics["mape"]
+        if m.name != "seasonal_naive" and mape is not None and mape < naive_mape:
+            better.append((mape, m.name))
+    return min(better, key=lambda pair: pair[0])[1] if better else None
 
 
 def run_model(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
@@ -82,7 +83,8 @@ def _numbers(frame: pd.DataFrame, column: str, path: str) -> np.ndarray:
         raise BadSeriesFile(
             path, f"{text.iloc[row]!r} is not a number", line=_line(frame, row), column=column
         )
-    return numbers.to_numpy(dtype=float)
+    values: npt.NDArray[np.float64] = numbers.to_numpy(dtype=float)
+    return values
 
 
 def read_series_csv(

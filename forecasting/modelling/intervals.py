@@ -13,8 +13,10 @@ narrow after a calm spell instead of waiting for the 28-day window to turn over.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 LEVELS = {"80": 0.80, "95": 0.95}
@@ -41,7 +43,8 @@ class ResidualPool:
     def scale(self, predicted: np.ndarray) -> np.ndarray:
         if self.mode == "absolute":
             return np.ones_like(predicted, dtype=float)
-        return np.maximum(np.abs(predicted), self.floor)
+        scale: npt.NDArray[np.float64] = np.maximum(np.abs(predicted), self.floor)
+        return scale
 
     def add(
         self,
@@ -121,7 +124,7 @@ class ResidualPool:
                 frame[f"upper_{name}"][mask] = predicted[mask] + hi * scale[mask]
         return pd.DataFrame(frame)
 
-    def as_json(self, *, last_days: int | None = None) -> dict:
+    def as_json(self, *, last_days: int | None = None) -> dict[str, Any]:
         """A compact form to store with a model run (the most recent residuals only)."""
         keep = np.ones(len(self.times), bool)
         if last_days is not None and len(self.times):
@@ -145,7 +148,7 @@ class ResidualPool:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "ResidualPool":
+    def from_json(cls, data: dict[str, Any]) -> "ResidualPool":
         """A stored pool; its bands use the miss rates adapted up to its newest error (none before they
         were stored: the nominal rates)."""
         return cls(
@@ -164,5 +167,8 @@ def _instant(value: pd.Timestamp | np.datetime64) -> np.datetime64:
     if isinstance(value, pd.Timestamp):
         if value.tzinfo is not None:
             value = value.tz_convert("UTC").tz_localize(None)
-        return value.to_datetime64()
-    return np.datetime64(value, "ns")
+        instant: np.datetime64 = value.to_datetime64()
+        return instant
+    # numpy's stubs list no (datetime64, unit) signature, which numpy accepts (a change of unit)
+    converted: np.datetime64 = np.datetime64(value, "ns")  # type: ignore[call-overload]
+    return converted

@@ -8,12 +8,17 @@ exogenous regressors (e.g. temperature) on a regular grid that covers both the h
 
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from forecasting.modelling.calendar import DAY, Calendar, degree_days, is_temperature
+
+if TYPE_CHECKING:
+    import lightgbm
+    from prophet import Prophet
 
 MODEL_NAMES = ("seasonal_naive", "prophet", "lightgbm")
 AUTO_MODELS = ("prophet", "lightgbm")
@@ -42,7 +47,7 @@ def lead_days(index: pd.DatetimeIndex, origin: pd.Timestamp, calendar: Calendar)
     """The smallest k ≥ 1 per target such that the same local time k days earlier is before `origin`."""
     # From whole days elapsed (never more than the answer, even on a 25-hour day), then one more where the
     # same local time k days earlier is not yet before the origin.
-    k = np.floor(np.asarray((index - origin) / DAY, dtype=float)).astype(int)
+    k: npt.NDArray[np.int_] = np.floor(np.asarray((index - origin) / DAY, dtype=float)).astype(int)
     k = np.maximum(k, 1)
     for _ in range(2):
         late = np.asarray(local_lag(index, k, calendar) >= origin)
@@ -160,7 +165,7 @@ class GradientBoosting:
         *,
         horizon: int,
         window_days: int = 730,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         target: str = "ratio",
         compact: bool | None = None,
         origin_features: bool = True,
@@ -177,7 +182,7 @@ class GradientBoosting:
         # Features of the forecast origin: lead time, the last value and the last day's mean before it.
         self.origin_features = origin_features
         self.max_k = max(1, math.ceil(horizon / calendar.steps_per_day) + 1)
-        self.model = None
+        self.model: lightgbm.LGBMRegressor | None = None
 
     def _rows(
         self,
@@ -231,12 +236,14 @@ class GradientBoosting:
         )
 
     def _scaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
-        return values - level if self.target == "difference" else values / level
+        scaled: npt.NDArray[np.float64] = values - level if self.target == "difference" else values / level
+        return scaled
 
     def _unscaled(self, values: np.ndarray, level: np.ndarray) -> np.ndarray:
-        return values + level if self.target == "difference" else values * level
+        unscaled: npt.NDArray[np.float64] = values + level if self.target == "difference" else values * level
+        return unscaled
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_weather_of", None)  # the cache key is the caller's frame; never stored with the model
         return state
@@ -247,7 +254,7 @@ class GradientBoosting:
         self._weather_of = X
         self._weather = weather_table(X, self.calendar)
         self._weather_columns = [] if X is None else list(X.columns)
-        if self._weather is not None:
+        if self._weather is not None and X is not None:  # a weather table is only built from regressors
             self._weather_columns = [f"{c}_mean24h" for c in X.columns] + list(X.columns)
 
     def fit(self, y: pd.Series, X: pd.DataFrame | None) -> None:
@@ -278,7 +285,8 @@ class GradientBoosting:
         origin = y.index[-1] + self.calendar.step
         k = lead_days(index, origin, self.calendar)
         frame = self._rows(y, X, index, k, pd.DatetimeIndex(np.repeat(origin, len(index))))
-        scaled = self.model.predict(frame[self.features_])
+        # a regressor's prediction is an array (LightGBM's return type also covers sparse contributions)
+        scaled = np.asarray(self.model.predict(frame[self.features_]))
         return self._unscaled(scaled, frame["level"].to_numpy())
 
 
@@ -310,7 +318,7 @@ class ProphetModel:
         self.window_days = window_days
         self.daily_fourier = daily_fourier
         self.max_rows = max_rows
-        self.model = None
+        self.model: Prophet | None = None
 
     def _frame(self, index: pd.DatetimeIndex, X: pd.DataFrame | None) -> pd.DataFrame:
         cal = self.calendar
@@ -321,7 +329,7 @@ class ProphetModel:
         frame["offday"] = off
         table = weather_table(X, cal)
         self.regressors_ = []
-        if table is not None:
+        if table is not None and X is not None:  # a weather table is only built from regressors
             rows = table.reindex(index)
             for name in X.columns:
                 if is_temperature(name):
@@ -389,11 +397,12 @@ class ProphetModel:
             raise RuntimeError("fit the model first")
         frame = self._frame(index, X)
         frame[self.regressors_] = frame[self.regressors_].ffill().bfill()
-        return self.model.predict(frame)["yhat"].to_numpy()
+        yhat: npt.NDArray[np.float64] = self.model.predict(frame)["yhat"].to_numpy()
+        return yhat
 
 
 def model_factory(
-    name: str, calendar: Calendar, *, horizon: int, options: dict | None = None
+    name: str, calendar: Calendar, *, horizon: int, options: dict[str, Any] | None = None
 ) -> Callable[[], Forecaster]:
     """A factory of fresh models called `name` (one of MODEL_NAMES)."""
     options = options or {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 # Below this many buses the numba JIT (seconds per process) costs more than it saves. With lightsim2grid
 # installed (its C++ Newton solver, used by pandapower's runpp) numba is not used at all.
@@ -91,6 +92,18 @@ def _labels(kind: str, names: Iterable[Any], indices: Iterable[Any]) -> np.ndarr
         ],
         dtype=object,
     )
+
+
+def _fixed_branches(
+    lookups: Any, solved: npt.NDArray[np.bool_], kind: str, frame: Any
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The branches of `kind` outside the solved case (all when none was solved) and their loading (%)."""
+    fixed = np.ones(len(frame), dtype=bool)
+    if kind in lookups:
+        f, t = lookups[kind]
+        fixed = ~solved[f:t]
+    loading: npt.NDArray[np.float64] = frame["loading_percent"].to_numpy(dtype=float)[fixed]
+    return fixed, loading
 
 
 class PowerFlowModel:
@@ -310,13 +323,8 @@ class PowerFlowModel:
         )
         lookups = net._pd2ppc_lookups["branch"]
         solved = np.asarray(net["_ppc"]["internal"]["branch_is"], dtype=bool)
-        for kind, frame in (("line", net.res_line), ("trafo", net.res_trafo)):
-            fixed = np.ones(len(frame), dtype=bool)
-            if kind in lookups:
-                f, t = lookups[kind]
-                fixed = ~solved[f:t]
-            setattr(self, f"_{kind}_fixed", fixed)
-            setattr(self, f"_{kind}_fixed_value", frame["loading_percent"].to_numpy(dtype=float)[fixed])
+        self._line_fixed, self._line_fixed_value = _fixed_branches(lookups, solved, "line", net.res_line)
+        self._trafo_fixed, self._trafo_fixed_value = _fixed_branches(lookups, solved, "trafo", net.res_trafo)
         if len(net.trafo):
             vns = np.vstack([net.trafo["vn_hv_kv"].to_numpy(float), net.trafo["vn_lv_kv"].to_numpy(float)]).T
             scale = net.trafo["sn_mva"].to_numpy(float) * net.trafo["parallel"].to_numpy(float)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from grid.calc.powerflow import PowerFlowModel, PowerFlowResult, ViolationRow
 
@@ -117,7 +118,7 @@ class Tree:
         self.children = children
 
     def is_ancestor(self, upper: int, lower: int) -> bool:
-        return self.tin[upper] <= self.tin[lower] < self.tout[upper]
+        return bool(self.tin[upper] <= self.tin[lower] < self.tout[upper])
 
 
 def _graph_edges(net: Any, position: dict[int, int], lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +215,8 @@ def _coverage(tree: Tree, found: np.ndarray, load_tin: np.ndarray) -> np.ndarray
     delta = np.zeros(len(tree.tin) + 1, dtype=np.int64)
     np.add.at(delta, tree.tin[found], 1)
     np.add.at(delta, tree.tout[found], -1)
-    return np.cumsum(delta)[load_tin]
+    counts: npt.NDArray[np.int64] = np.cumsum(delta)[load_tin]
+    return counts
 
 
 def _sheddable(violations: list[ViolationRow]) -> list[ViolationRow]:
@@ -239,15 +241,6 @@ def shedding_plan(
     """The plan for one operating point; `priority` is aligned with the net's loads (0 = never shed)."""
     started = time.perf_counter()
     flows_before = model.power_flows
-    inputs = {
-        "load_p": load_p,
-        "load_q": load_q,
-        "sgen_p": sgen_p,
-        "sgen_q": sgen_q,
-        "load_scale": load_scale,
-        "sgen_scale": sgen_scale,
-        "line_in_service": line_in_service,
-    }
     base_p = (model.load_p if load_p is None else load_p) * load_scale
     n_loads = len(base_p)
     priority = np.asarray(priority, dtype=np.int64)
@@ -255,7 +248,16 @@ def shedding_plan(
     shed = np.zeros(n_loads, dtype=bool)
 
     def run(mask: np.ndarray) -> PowerFlowResult:
-        return model.run(shed=mask, **inputs)
+        return model.run(
+            shed=mask,
+            load_p=load_p,
+            load_q=load_q,
+            sgen_p=sgen_p,
+            sgen_q=sgen_q,
+            load_scale=load_scale,
+            sgen_scale=sgen_scale,
+            line_in_service=line_in_service,
+        )
 
     before = run(shed)
     if not before.converged:
@@ -439,19 +441,19 @@ def _undo_overvoltage(
 
 
 def _result(
-    feasible,
-    shed,
-    base_p,
-    before,
-    after,
-    model,
-    flows_before,
-    started,
-    names,
-    message,
+    feasible: bool,
+    shed: np.ndarray,
+    base_p: np.ndarray,
+    before: list[ViolationRow],
+    after: list[ViolationRow],
+    model: PowerFlowModel,
+    flows_before: int,
+    started: float,
+    names: np.ndarray,
+    message: str,
     *,
-    converged=True,
-    priority=None,
+    converged: bool = True,
+    priority: np.ndarray | None = None,
 ) -> SheddingResult:
     critical = int((shed & (priority == 0)).sum()) if priority is not None else 0
     return SheddingResult(
@@ -475,7 +477,9 @@ def _tree_of(model: PowerFlowModel) -> tuple[Tree, _Places, np.ndarray]:
         model.net.line["in_service"].to_numpy(dtype=bool).tobytes(),
         model.net.trafo["in_service"].to_numpy(dtype=bool).tobytes(),
     )
-    cache = model.__dict__.setdefault("_shedding_trees", {})
+    cache: dict[tuple[bytes, bytes], tuple[Tree, _Places, np.ndarray]] = model.__dict__.setdefault(
+        "_shedding_trees", {}
+    )
     if key not in cache:
         tree = Tree(model.net)
         bus_of_load = tree.lookup[model.net.load["bus"].to_numpy(dtype=np.int64)]

@@ -16,10 +16,11 @@ Arrays in, arrays out; no Django.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from grid.optimize.response import ResponseModel
 
@@ -46,11 +47,11 @@ class FeederPeaks:
 
     @property
     def peak_before_kw(self) -> float:
-        return float(sum(f.before_kw for f in self.feeders.values()).max())
+        return float(np.asarray(sum(f.before_kw for f in self.feeders.values())).max())
 
     @property
     def peak_after_kw(self) -> float:
-        return float(sum(f.after_kw for f in self.feeders.values()).max())
+        return float(np.asarray(sum(f.after_kw for f in self.feeders.values())).max())
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,9 @@ def signal_balance(
     load = np.array([np.asarray(baseline_kw[f], dtype=float) for f in feeders])  # (F, T)
     limit = np.array([limits_kw.get(f, np.inf) for f in feeders])[:, None]
 
-    def predicted(current):
-        return load * model.factor(current, hours)[None, :]
+    def predicted(current: list[str]) -> npt.NDArray[np.float64]:
+        kw: npt.NDArray[np.float64] = load * model.factor(current, hours)[None, :]
+        return kw
 
     for _ in range(steps):
         over = np.flatnonzero((predicted(bands) > limit + 1e-9).any(axis=0))
@@ -126,11 +128,11 @@ def signal_balance(
         # no limits: put High on the peak interval while that does not raise the peak (ties included)
         for _ in range(steps):
             total = predicted(bands).sum(axis=0)
-            t = int(total.argmax())
-            if bands[t] == raise_band:
+            peak = int(total.argmax())
+            if bands[peak] == raise_band:
                 break
             trial = list(bands)
-            trial[t] = raise_band
+            trial[peak] = raise_band
             if predicted(trial).sum(axis=0).max() > total.max() + 1e-9:
                 break
             bands = trial
@@ -151,12 +153,19 @@ def signal_balance(
     )
 
 
-def _fill_valley(bands, predicted, limit, fill_band, raise_band, valley_share) -> list[int]:
+def _fill_valley(
+    bands: list[str],
+    predicted: Callable[[list[str]], npt.NDArray[np.float64]],
+    limit: npt.NDArray[np.float64],
+    fill_band: str,
+    raise_band: str,
+    valley_share: float,
+) -> list[int]:
     """Put `fill_band` on the lowest-load intervals while it raises load there without a new peak."""
     steps = len(bands)
     total = predicted(bands).sum(axis=0)
     ceiling = float(total.mean())
-    filled = []
+    filled: list[int] = []
     for t in np.argsort(total, kind="stable")[: max(1, int(valley_share * steps))]:
         t = int(t)
         if bands[t] == raise_band:

@@ -20,8 +20,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 BANDS = ("Low", "Normal", "High")
@@ -42,9 +44,10 @@ class ResponseModel:
 
     def predict(self, baseline: np.ndarray, bands: list[str] | np.ndarray, hours: np.ndarray) -> np.ndarray:
         """Load under a band signal from the Normal-band baseline (last axis = intervals)."""
-        return np.asarray(baseline) * self.factor(bands, hours)
+        load: npt.NDArray[np.float64] = np.asarray(baseline) * self.factor(bands, hours)
+        return load
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "factors": self.factors,
             "band_factor": self.band_factor,
@@ -54,7 +57,7 @@ class ResponseModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> ResponseModel:
+    def from_dict(cls, data: dict[str, Any]) -> ResponseModel:
         return cls(**data)
 
     def save(self, path: Path) -> None:
@@ -136,7 +139,7 @@ def lcl_read(
 
 def predicted_band_change(
     model: ResponseModel, consumption: pd.DataFrame, groups: pd.Series, bands: pd.Series
-) -> dict:
+) -> dict[str, Any]:
     """Measured vs predicted change of the treated group's load per band, against its Normal level."""
     common = consumption.index.intersection(bands.index)
     band = bands.loc[common].to_numpy()

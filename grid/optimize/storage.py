@@ -30,11 +30,17 @@ import math
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import highspy
 
 # Slack kept inside the feeder limits so that solver tolerances never put a feeder over its limit.
 LIMIT_MARGIN_KW = 1e-6
@@ -216,7 +222,26 @@ def problem_validate(problem: StorageProblem) -> None:
 NVAR = 5
 
 
-def _block_lp(problem: StorageProblem, coupled_feeders: Sequence[str]):
+class LpArrays(TypedDict):
+    """An LP in HiGHS's column-wise form, for ``n`` units of ``steps`` intervals."""
+
+    cost: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    row_lower: npt.NDArray[np.float64]
+    row_upper: npt.NDArray[np.float64]
+    starts: npt.NDArray[np.int64]
+    index: npt.NDArray[np.int32]
+    value: npt.NDArray[np.float64]
+    n: int
+    steps: int
+
+
+# (x per unit, variable and interval, or None when not solved; objective; status)
+BlockSolution = tuple[npt.NDArray[np.float64] | None, float, str]
+
+
+def _block_lp(problem: StorageProblem, coupled_feeders: Sequence[str]) -> LpArrays:
     """Column-wise arrays of the LP of all units in ``problem`` with rows for ``coupled_feeders``' limits."""
     fleet = problem.fleet
     n, steps, dt = len(fleet), problem.intervals, problem.dt_h
@@ -347,21 +372,22 @@ def _block_lp(problem: StorageProblem, coupled_feeders: Sequence[str]):
 _BANNER_SHOWN = False
 
 
-def _highs(time_limit: float | None = None):
+def _highs(time_limit: float | None = None) -> highspy.Highs:
     """A silent HiGHS instance. HiGHS prints its banner to fd 1 when the process's first instance is made,
     which would corrupt `storage_optimize --json`: that first construction runs with fd 1 on /dev/null."""
     global _BANNER_SHOWN
     import highspy
 
+    # highspy's `Highs.__init__` lacks its `-> None`, so mypy takes it for an untyped function
     if _BANNER_SHOWN:
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     else:
         sys.stdout.flush()
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
         finally:
             os.dup2(saved, 1)
             os.close(saved)
@@ -374,7 +400,7 @@ def _highs(time_limit: float | None = None):
     return h
 
 
-def _highs_lp(arrays):
+def _highs_lp(arrays: LpArrays) -> highspy.HighsLp:
     import highspy
 
     lp = highspy.HighsLp()
@@ -392,7 +418,9 @@ def _highs_lp(arrays):
     return lp
 
 
-def _solve_lp(h, arrays, basis=None):
+def _solve_lp(
+    h: highspy.Highs, arrays: LpArrays, basis: highspy.HighsBasis | None = None
+) -> tuple[npt.NDArray[np.float64] | None, float, str, highspy.HighsBasis | None]:
     """Solve with simplex (no presolve, so a basis can be handed on); return (x, objective, status, basis)."""
     import highspy
 
@@ -409,7 +437,9 @@ def _solve_lp(h, arrays, basis=None):
     return x, h.getInfo().objective_function_value, "optimal", h.getBasis()
 
 
-def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binaries: bool, time_limit: float):
+def _solve_block(
+    problem: StorageProblem, coupled_feeders: Sequence[str], binaries: bool, time_limit: float
+) -> BlockSolution:
     """Solve a block of units: each alone, then (if its feeder limit binds) the feeder jointly, warm-started.
 
     The joint LP starts from the units' own optimal bases with the feeder rows basic, so dual simplex only
@@ -421,8 +451,8 @@ def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binari
     h = _highs()
     x = np.empty((n, NVAR, steps))
     objective = 0.0
-    col_status: list = []
-    row_status: list = []
+    col_status: list[highspy.HighsBasisStatus] = []
+    row_status: list[highspy.HighsBasisStatus] = []
     block = _block_lp(problem, ())
     nv, nr = NVAR * steps, 2 * steps
     continuous = np.zeros(nv, dtype=np.int32)
@@ -479,7 +509,7 @@ def _solve_block(problem: StorageProblem, coupled_feeders: Sequence[str], binari
         return x, objective, "optimal"
     if arrays is not None:
         return _solve_milp(problem, arrays, x, time_limit)
-    results = []
+    results: list[BlockSolution] = []
     for u in range(n):
         if not simultaneous[u]:
             results.append((x[u : u + 1], _unit_cost(problem, x, u), "optimal"))
@@ -498,7 +528,7 @@ def _simultaneous(problem: StorageProblem, x: np.ndarray, tolerance: float = 1e-
     export_pays = problem.export_price > problem.import_price
     both_battery = (x[:, 0] > tolerance) & (x[:, 1] > tolerance) & negative[None, :]
     both_meter = (x[:, 3] > tolerance) & (x[:, 4] > tolerance) & export_pays[None, :]
-    return (both_battery | both_meter).any(axis=1)
+    return np.asarray((both_battery | both_meter).any(axis=1))
 
 
 def _below_min_power(problem: StorageProblem, x: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
@@ -509,7 +539,7 @@ def _below_min_power(problem: StorageProblem, x: np.ndarray, tolerance: float = 
         (x[:, 1] > tolerance) & (x[:, 1] < minimum - tolerance)
     )
     both = (x[:, 0] > tolerance) & (x[:, 1] > tolerance)
-    return (ruled & (low | both)).any(axis=1)
+    return np.asarray((ruled & (low | both)).any(axis=1))
 
 
 def _unit_cost(problem: StorageProblem, x: np.ndarray, u: int) -> float:
@@ -533,7 +563,9 @@ def _exclusive(problem: StorageProblem, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: float):
+def _solve_milp(
+    problem: StorageProblem, arrays: LpArrays, x_lp: np.ndarray, time_limit: float
+) -> BlockSolution:
     """Add binaries only where needed, with the LP solution (made exclusive) as incumbent.
 
     - units with a minimum power: per interval `on_c`, `on_d` with `min·on ≤ p ≤ P·on` and `on_c + on_d ≤ 1`;
@@ -552,7 +584,7 @@ def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: f
     ncont = len(arrays["cost"])
     x_inc = _exclusive(problem, x_lp)
     rows_i: list[int] = []
-    cols_i: list[int] = []
+    cols_i: list[int | np.integer[Any]] = []
     vals_i: list[float] = []
     rlo: list[float] = []
     rup: list[float] = []
@@ -563,7 +595,7 @@ def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: f
     def binary() -> int:
         return ncont + len(start_values)
 
-    def row(entries: list[tuple[int, float]], lo: float, up: float) -> None:
+    def row(entries: list[tuple[int | np.integer[Any], float]], lo: float, up: float) -> None:
         nonlocal r
         for col, val in entries:
             rows_i.append(r)
@@ -586,16 +618,16 @@ def _solve_milp(problem: StorageProblem, arrays, x_lp: np.ndarray, time_limit: f
                     on.append(y)
                 row([(on[0], 1.0), (on[1], 1.0)], -inf, 1.0)
         else:
-            for t in negative:
+            for tn in negative:
                 y = binary()
-                row([(col0 + t, 1.0), (y, -upper[u, 0, t])], -inf, 0.0)
-                row([(col0 + steps + t, 1.0), (y, upper[u, 1, t])], -inf, upper[u, 1, t])
-                start_values.append(float(x_inc[u, 0, t] > 0))
-        for t in export_pays:
+                row([(col0 + tn, 1.0), (y, -upper[u, 0, tn])], -inf, 0.0)
+                row([(col0 + steps + tn, 1.0), (y, upper[u, 1, tn])], -inf, upper[u, 1, tn])
+                start_values.append(float(x_inc[u, 0, tn] > 0))
+        for te in export_pays:
             z = binary()
-            row([(col0 + 3 * steps + t, 1.0), (z, -upper[u, 3, t])], -inf, 0.0)
-            row([(col0 + 4 * steps + t, 1.0), (z, upper[u, 4, t])], -inf, upper[u, 4, t])
-            start_values.append(float(x_inc[u, 3, t] > 0))
+            row([(col0 + 3 * steps + te, 1.0), (z, -upper[u, 3, te])], -inf, 0.0)
+            row([(col0 + 4 * steps + te, 1.0), (z, upper[u, 4, te])], -inf, upper[u, 4, te])
+            start_values.append(float(x_inc[u, 3, te] > 0))
     nbin = len(start_values)
     h = _highs(time_limit)
     h.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
@@ -680,7 +712,12 @@ def _work(job: Job) -> JobResult:
     return index, x, objective, status, cpu
 
 
-def _run_jobs(problem: StorageProblem, jobs: list, workers: int, progress=None):
+def _run_jobs(
+    problem: StorageProblem,
+    jobs: list[Job],
+    workers: int,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[JobResult]:
     global _SHARED
     _SHARED = problem
     try:
@@ -807,7 +844,7 @@ def schedule_optimize(
     workers: int | None = None,
     milp_time_limit: float = 20.0,
     units_per_block: int = UNITS_PER_BLOCK,
-    progress=None,
+    progress: Callable[[int], None] | None = None,
 ) -> Schedule:
     """Return the fleet's cost-minimal schedule, exact by feeder decomposition; raise ScheduleInfeasible."""
     import time
@@ -824,7 +861,7 @@ def schedule_optimize(
 # ---------------------------------------------------------------------------------------------------------
 # Subproblems as plain data (JSON), for solving them in other processes or machines (Celery workers)
 # ---------------------------------------------------------------------------------------------------------
-def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) -> dict:
+def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) -> dict[str, Any]:
     """The problem (or the units `index` of it) as JSON-ready lists."""
     sub = problem if index is None else problem.subproblem(np.asarray(index))
     fleet = sub.fleet
@@ -843,7 +880,7 @@ def problem_payload(problem: StorageProblem, index: np.ndarray | None = None) ->
     }
 
 
-def problem_from_payload(payload: dict) -> StorageProblem:
+def problem_from_payload(payload: dict[str, Any]) -> StorageProblem:
     steps = len(payload["import_price"])
     return StorageProblem(
         fleet=Fleet(
@@ -862,7 +899,7 @@ def problem_from_payload(payload: dict) -> StorageProblem:
     )
 
 
-def job_payload(problem: StorageProblem, job: Job) -> dict:
+def job_payload(problem: StorageProblem, job: Job) -> dict[str, Any]:
     """One subproblem and how to solve it, as JSON."""
     index, coupled, binaries, time_limit = job
     return {
@@ -874,7 +911,7 @@ def job_payload(problem: StorageProblem, job: Job) -> dict:
     }
 
 
-def job_payload_solve(payload: dict) -> dict:
+def job_payload_solve(payload: dict[str, Any]) -> dict[str, Any]:
     """Solve a `job_payload`; the answer is JSON too (set points per unit, objective, status, CPU s)."""
     problem = problem_from_payload(payload["problem"])
     x, objective, status, cpu = block_solve(
@@ -897,7 +934,7 @@ def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> Storage
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
 
-    def stack(getter) -> np.ndarray:
+    def stack(getter: Callable[[StorageProblem], np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(getter(sub)) for _index, sub in parts])[position]
 
     limits: dict[str, tuple[float, float]] = {}
@@ -908,7 +945,7 @@ def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> Storage
     fleet = Fleet(
         units=[units[k] for k in position],
         feeders=[feeders[k] for k in position],
-        **{name: stack(lambda sub, name=name: getattr(sub.fleet, name)) for name in FLEET_ARRAY_FIELDS},
+        **{name: stack(attrgetter(f"fleet.{name}")) for name in FLEET_ARRAY_FIELDS},
         min_power_kw=stack(lambda sub: sub.fleet.min_power),
     )
     return StorageProblem(
@@ -923,7 +960,7 @@ def problem_merge(parts: Sequence[tuple[np.ndarray, StorageProblem]]) -> Storage
     )
 
 
-def job_result(answer: dict) -> JobResult:
+def job_result(answer: dict[str, Any]) -> JobResult:
     x = None if answer["x"] is None else np.asarray(answer["x"], dtype=float)
     objective = math.nan if answer["objective"] is None else float(answer["objective"])
     return (
@@ -940,7 +977,10 @@ def job_result(answer: dict) -> JobResult:
 # ---------------------------------------------------------------------------------------------------------
 def meter_flows(problem: StorageProblem, schedule: Schedule) -> np.ndarray:
     """Net meter flow per unit and interval, kW (positive = import)."""
-    return problem.load_kw - problem.pv_kw + schedule.charge_kw - schedule.discharge_kw
+    flows: npt.NDArray[np.float64] = (
+        problem.load_kw - problem.pv_kw + schedule.charge_kw - schedule.discharge_kw
+    )
+    return flows
 
 
 def schedule_cost(problem: StorageProblem, schedule: Schedule) -> float:
@@ -965,7 +1005,7 @@ def schedule_violations(
     c, d, s = schedule.charge_kw, schedule.discharge_kw, schedule.soc_kwh
     problems: list[str] = []
 
-    def report(name, bad):
+    def report(name: str, bad: npt.NDArray[np.bool_]) -> None:
         for u, t in np.argwhere(bad)[:3]:
             problems.append(f"unit {fleet.units[u]} interval {t}: {name}")
 
@@ -1097,7 +1137,7 @@ def joint_pulp_solve(
     if model.status != pulp.LpStatusOptimal:
         raise ScheduleInfeasible(f"fleet: {pulp.LpStatus[model.status]}")
 
-    def grid(vs):
+    def grid(vs: list[list[pulp.LpVariable]]) -> npt.NDArray[np.float64]:
         return np.array([[v.value() or 0.0 for v in row] for row in vs])
 
     schedule = Schedule(grid(c), grid(d), grid(s), 0.0, "optimal")

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from grid.optimize.storage import (
@@ -67,7 +69,7 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _numbers(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    values: npt.NDArray[np.float64] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
@@ -266,7 +268,7 @@ def storage_optimize_files(
     workers: int | None = None,
     say: Callable[[str], None] = lambda message: None,
     progress: Callable[[int], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Read, optimise, write; return the summary the command prints with --json."""
     started = time.perf_counter()
     say("reading files")

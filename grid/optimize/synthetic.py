@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from grid.optimize.storage import Fleet, StorageProblem
@@ -78,11 +80,9 @@ def synthetic_problem(
 
 
 def problem_files_write(
-    problem: StorageProblem, directory, *, day_start: str = "2026-01-15T00:00:00Z"
-) -> dict:
+    problem: StorageProblem, directory: str | Path, *, day_start: str = "2026-01-15T00:00:00Z"
+) -> dict[str, Path]:
     """Write FLEET/PRICES/PV/LOAD/LIMITS CSVs of ``problem`` (CLI.md's columns); return their paths."""
-    from pathlib import Path
-
     import pandas as pd
 
     directory = Path(directory)
