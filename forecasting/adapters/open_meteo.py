@@ -41,7 +41,8 @@ class OpenMeteoError(ValueError):
 
 def http_get(url: str, timeout: float = 30) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed https hosts
-        return response.read()
+        body: bytes = response.read()
+        return body
 
 
 def read_csv(path: str | Path) -> dict[str, tuple[float, float, pd.DataFrame]]:
