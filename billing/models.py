@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import Combinable
 
 from billing.currencies import STORED_PLACES, quantum
+from core.models import JobStatus
 
 account_number_validator = RegexValidator(
     r"^[A-Z0-9][A-Z0-9-]{2,31}$", "Account numbers are 3-32 characters: capital letters, digits and '-'."
@@ -136,11 +137,7 @@ class Agreement(models.Model):
 class BillRun(models.Model):
     """Billing of a period [period_start, period_end) (local dates) for all or some accounts."""
 
-    class Status(models.TextChoices):
-        PENDING = "PENDING"
-        RUNNING = "RUNNING"
-        COMPLETED = "COMPLETED"
-        FAILED = "FAILED"
+    Status = JobStatus
 
     client = models.CharField(
         max_length=100,
@@ -458,11 +455,7 @@ class TariffComparisonRun(models.Model):
     `progress_done` of `progress_total` accounts; `results` holds one JSON result per scenario
     (summaries per tariff and every account's bill per tariff)."""
 
-    class Status(models.TextChoices):
-        PENDING = "PENDING"
-        RUNNING = "RUNNING"
-        COMPLETED = "COMPLETED"
-        FAILED = "FAILED"
+    Status = JobStatus
 
     tariff_codes = models.JSONField()
     period_start = models.DateField()

@@ -20,9 +20,18 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
 class DomainError(ValidationError):
-    """A domain rule refused an operation. Subclasses set `code`; `field` names the offending input."""
+    """A domain rule refused an operation; `field` names the offending input.
+
+    A subclass names its stable code in its header:
+    `class InvoiceNotDraft(DomainError, code="invoice_not_draft"): ...`.
+    """
 
     code = "domain_error"
+
+    def __init_subclass__(cls, *, code: str | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         code = code or type(self).code
@@ -34,7 +43,5 @@ class DomainError(ValidationError):
         self.field = field
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, code=NOT_FOUND):
     """A lookup by identifier found nothing (or nothing the caller may see)."""
-
-    code = NOT_FOUND

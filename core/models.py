@@ -9,6 +9,15 @@ SCOPE_PERMISSIONS: dict[str, str] = {
 }
 
 
+class JobStatus(models.TextChoices):
+    """The states of a job row a Celery task works through: a bill run, a tariff comparison, a scenario."""
+
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    COMPLETED = "COMPLETED", "Completed"
+    FAILED = "FAILED", "Failed"
+
+
 class ApiClient(models.Model):
     """A machine client of the API: an OAuth2 client-credentials application and the scopes granted to it.
 

@@ -15,12 +15,10 @@ from core.errors import NOT_FOUND, DomainError
 from core.models import ApiClient, ParkedTask
 
 
-class UnableToCreateApiClient(DomainError):
-    code = "api_client_invalid"
+class UnableToCreateApiClient(DomainError, code="api_client_invalid"): ...
 
 
-class UnableToSetApiClientScopes(DomainError):
-    code = "api_client_scopes_invalid"
+class UnableToSetApiClientScopes(DomainError, code="api_client_scopes_invalid"): ...
 
 
 def _check_scopes(scopes: list[str], error: type[DomainError]) -> None:

@@ -29,8 +29,7 @@ from core.api.permissions import ScopeRequired, SignedInUserRequired, principal_
 from core.errors import DomainError
 
 
-class CohortTooLarge(DomainError):
-    code = "cohort_too_large"
+class CohortTooLarge(DomainError, code="cohort_too_large"): ...
 
 
 def _customer_filter_user(info: Info):

@@ -7,11 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    dependencies = [
-        ('billing', '0001_initial'),
-        ('metering', '0002_partition_readings'),
-        ('pricing', '0002_postgresql_guards'),
-    ]
+    dependencies = [('billing', '0001_initial'), ('metering', '0002_partition_readings'), ('pricing', '0002_postgresql_guards')]
 
     operations = [
         migrations.CreateModel(
@@ -136,8 +132,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('bill_run', 'customer'), name='bill_run_item_once')],
             },
         ),
-        migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'VOID'), _negated=True), fields=('customer', 'period_start', 'period_end'), name='invoice_one_per_account_period'),
-        ),
+        migrations.AddConstraint(model_name='invoice', constraint=models.UniqueConstraint(condition=models.Q(('status', 'VOID'), _negated=True), fields=('customer', 'period_start', 'period_end'), name='invoice_one_per_account_period')),
     ]

@@ -31,65 +31,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="creditnote",
-            name="currency",
-            field=models.CharField(default="", help_text="The invoice's currency.", max_length=3),
-        ),
-        migrations.AddField(
-            model_name="invoiceline",
-            name="currency",
-            field=models.CharField(default="", help_text="The invoice's currency.", max_length=3),
-        ),
-        migrations.AddField(
-            model_name="invoicetax",
-            name="currency",
-            field=models.CharField(default="", help_text="The invoice's currency.", max_length=3),
-        ),
-        migrations.AlterField(
-            model_name="creditnote",
-            name="net_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="creditnote",
-            name="tax_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="creditnote",
-            name="total_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoice",
-            name="net_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoice",
-            name="tax_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoice",
-            name="total_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoiceline",
-            name="amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoicetax",
-            name="amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
-        migrations.AlterField(
-            model_name="invoicetax",
-            name="base_amount",
-            field=models.DecimalField(decimal_places=3, max_digits=15),
-        ),
+        migrations.AddField(model_name="creditnote", name="currency", field=models.CharField(default="", help_text="The invoice's currency.", max_length=3)),
+        migrations.AddField(model_name="invoiceline", name="currency", field=models.CharField(default="", help_text="The invoice's currency.", max_length=3)),
+        migrations.AddField(model_name="invoicetax", name="currency", field=models.CharField(default="", help_text="The invoice's currency.", max_length=3)),
+        migrations.AlterField(model_name="creditnote", name="net_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="creditnote", name="tax_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="creditnote", name="total_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoice", name="net_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoice", name="tax_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoice", name="total_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoiceline", name="amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoicetax", name="amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
+        migrations.AlterField(model_name="invoicetax", name="base_amount", field=models.DecimalField(decimal_places=3, max_digits=15)),
         migrations.RunPython(currency_copy, migrations.RunPython.noop),
     ]

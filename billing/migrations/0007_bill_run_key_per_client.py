@@ -10,18 +10,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='billrun',
-            name='client',
-            field=models.CharField(blank=True, default='', help_text='Who started it (API application, user or the scheduler): idempotency keys are theirs.', max_length=100),
-        ),
-        migrations.AlterField(
-            model_name='billrun',
-            name='idempotency_key',
-            field=models.CharField(max_length=128),
-        ),
-        migrations.AddConstraint(
-            model_name='billrun',
-            constraint=models.UniqueConstraint(fields=('client', 'idempotency_key'), name='bill_run_key_per_client'),
-        ),
+        migrations.AddField(model_name='billrun', name='client', field=models.CharField(blank=True, default='', help_text='Who started it (API application, user or the scheduler): idempotency keys are theirs.', max_length=100)),
+        migrations.AlterField(model_name='billrun', name='idempotency_key', field=models.CharField(max_length=128)),
+        migrations.AddConstraint(model_name='billrun', constraint=models.UniqueConstraint(fields=('client', 'idempotency_key'), name='bill_run_key_per_client')),
     ]

@@ -19,11 +19,7 @@ def guards(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [
-        ('billing', '0009_tariff_comparison_run'),
-        ('metering', '0004_mqtt_dead_letters'),
-        ('pricing', '0004_tariff_version_end'),
-    ]
+    dependencies = [('billing', '0009_tariff_comparison_run'), ('metering', '0004_mqtt_dead_letters'), ('pricing', '0004_tariff_version_end')]
 
     operations = [
         migrations.CreateModel(
@@ -61,64 +57,18 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField()),
             ],
         ),
-        migrations.AddField(
-            model_name='agreement',
-            name='minimum_charge_per_month',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='The least the agreement bills per month before tax, prorated by day (docs/billing.md).', max_digits=12, null=True),
-        ),
-        migrations.AddField(
-            model_name='agreement',
-            name='payment_terms_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Days from issue to the due date; empty: the BILLING_PAYMENT_TERMS_DAYS setting.', null=True),
-        ),
-        migrations.AddField(
-            model_name='invoice',
-            name='due_date',
-            field=models.DateField(blank=True, help_text="Set at issue: the issue date plus the agreement's payment terms.", null=True),
-        ),
-        migrations.AddConstraint(
-            model_name='agreement',
-            constraint=models.CheckConstraint(condition=models.Q(('minimum_charge_per_month__isnull', True), ('minimum_charge_per_month__gte', 0), _connector='OR'), name='agreement_minimum_charge_not_negative'),
-        ),
-        migrations.AddField(
-            model_name='invoiceadjustment',
-            name='invoice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.invoice'),
-        ),
-        migrations.AddField(
-            model_name='invoiceadjustmentline',
-            name='adjustment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.invoiceadjustment'),
-        ),
-        migrations.AddField(
-            model_name='invoiceadjustmentline',
-            name='invoice_line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.invoiceline'),
-        ),
-        migrations.AddField(
-            model_name='payment',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.customer'),
-        ),
-        migrations.AddConstraint(
-            model_name='invoiceadjustment',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount__gt', 0)), name='invoice_adjustment_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='invoiceadjustment',
-            constraint=models.UniqueConstraint(fields=('invoice', 'idempotency_key'), name='invoice_adjustment_key_once'),
-        ),
-        migrations.AddConstraint(
-            model_name='invoiceadjustmentline',
-            constraint=models.UniqueConstraint(fields=('adjustment', 'invoice_line'), name='adjustment_line_once'),
-        ),
-        migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_amount_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('customer', 'external_reference'), name='payment_reference_once_per_customer'),
-        ),
+        migrations.AddField(model_name='agreement', name='minimum_charge_per_month', field=models.DecimalField(blank=True, decimal_places=2, help_text='The least the agreement bills per month before tax, prorated by day (docs/billing.md).', max_digits=12, null=True)),
+        migrations.AddField(model_name='agreement', name='payment_terms_days', field=models.PositiveSmallIntegerField(blank=True, help_text='Days from issue to the due date; empty: the BILLING_PAYMENT_TERMS_DAYS setting.', null=True)),
+        migrations.AddField(model_name='invoice', name='due_date', field=models.DateField(blank=True, help_text="Set at issue: the issue date plus the agreement's payment terms.", null=True)),
+        migrations.AddConstraint(model_name='agreement', constraint=models.CheckConstraint(condition=models.Q(('minimum_charge_per_month__isnull', True), ('minimum_charge_per_month__gte', 0), _connector='OR'), name='agreement_minimum_charge_not_negative')),
+        migrations.AddField(model_name='invoiceadjustment', name='invoice', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='billing.invoice')),
+        migrations.AddField(model_name='invoiceadjustmentline', name='adjustment', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='billing.invoiceadjustment')),
+        migrations.AddField(model_name='invoiceadjustmentline', name='invoice_line', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.invoiceline')),
+        migrations.AddField(model_name='payment', name='customer', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.customer')),
+        migrations.AddConstraint(model_name='invoiceadjustment', constraint=models.CheckConstraint(condition=models.Q(('total_amount__gt', 0)), name='invoice_adjustment_positive')),
+        migrations.AddConstraint(model_name='invoiceadjustment', constraint=models.UniqueConstraint(fields=('invoice', 'idempotency_key'), name='invoice_adjustment_key_once')),
+        migrations.AddConstraint(model_name='invoiceadjustmentline', constraint=models.UniqueConstraint(fields=('adjustment', 'invoice_line'), name='adjustment_line_once')),
+        migrations.AddConstraint(model_name='payment', constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_amount_positive')),
+        migrations.AddConstraint(model_name='payment', constraint=models.UniqueConstraint(fields=('customer', 'external_reference'), name='payment_reference_once_per_customer')),
         migrations.RunPython(guards, migrations.RunPython.noop),
     ]

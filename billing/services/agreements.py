@@ -22,12 +22,10 @@ if TYPE_CHECKING:  # the annotation only: pricing is read through its selectors
     from pricing.models import Tariff
 
 
-class UnableToCreateAgreement(DomainError):
-    code = "agreement_invalid"
+class UnableToCreateAgreement(DomainError, code="agreement_invalid"): ...
 
 
-class AgreementOverlaps(DomainError):
-    code = "agreement_overlap"
+class AgreementOverlaps(DomainError, code="agreement_overlap"): ...
 
 
 @transaction.atomic

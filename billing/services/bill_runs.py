@@ -28,16 +28,13 @@ EXECUTE_TASK = "billing.tasks.bill_runs.bill_run_execute_task"
 MAX_PERIOD_DAYS = 400
 
 
-class UnableToStartBillRun(DomainError):
-    code = "bill_run_invalid"
+class UnableToStartBillRun(DomainError, code="bill_run_invalid"): ...
 
 
-class BillRunKeyReused(DomainError):
-    code = "idempotency_key_reused"
+class BillRunKeyReused(DomainError, code="idempotency_key_reused"): ...
 
 
-class BillRunNotFound(DomainError):
-    code = NOT_FOUND
+class BillRunNotFound(DomainError, code=NOT_FOUND): ...
 
 
 def bill_run_start(

@@ -39,8 +39,7 @@ SYNC_ACCOUNT_LIMIT = 500
 CHUNK_SIZE = 500
 
 
-class UnableToCompareTariffs(DomainError):
-    code = "tariff_comparison_invalid"
+class UnableToCompareTariffs(DomainError, code="tariff_comparison_invalid"): ...
 
 
 @dataclass(frozen=True)

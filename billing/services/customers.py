@@ -8,12 +8,10 @@ from billing.models import Customer
 from core.errors import NOT_FOUND, DomainError
 
 
-class UnableToCreateCustomer(DomainError):
-    code = "customer_invalid"
+class UnableToCreateCustomer(DomainError, code="customer_invalid"): ...
 
 
-class AccountNumberTaken(DomainError):
-    code = "account_number_taken"
+class AccountNumberTaken(DomainError, code="account_number_taken"): ...
 
 
 @transaction.atomic

@@ -21,8 +21,7 @@ from core.errors import DomainError
 from metering.selectors.readings import readings_changed_since
 
 
-class UnableToRerateDraft(DomainError):
-    code = "invoice_draft_stale"
+class UnableToRerateDraft(DomainError, code="invoice_draft_stale"): ...
 
 
 def invoice_draft_rerate(*, invoice: Invoice, now: datetime, actor=None) -> bool:

@@ -38,32 +38,25 @@ INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
 
 
-class InvoiceNotFound(DomainError):
-    code = NOT_FOUND
+class InvoiceNotFound(DomainError, code=NOT_FOUND): ...
 
 
-class InvoiceNotDraft(DomainError):
-    code = "invoice_not_draft"
+class InvoiceNotDraft(DomainError, code="invoice_not_draft"): ...
 
 
-class InvoiceNotIssued(DomainError):
-    code = "invoice_not_issued"
+class InvoiceNotIssued(DomainError, code="invoice_not_issued"): ...
 
 
-class UnableToVoidInvoice(DomainError):
-    code = "invoice_void_invalid"
+class UnableToVoidInvoice(DomainError, code="invoice_void_invalid"): ...
 
 
-class UnableToAdjustInvoice(DomainError):
-    code = "invoice_adjust_invalid"
+class UnableToAdjustInvoice(DomainError, code="invoice_adjust_invalid"): ...
 
 
-class AdjustmentExceedsRemaining(DomainError):
-    code = "adjustment_exceeds_remaining"
+class AdjustmentExceedsRemaining(DomainError, code="adjustment_exceeds_remaining"): ...
 
 
-class AdjustmentKeyReused(DomainError):
-    code = "idempotency_key_reused"
+class AdjustmentKeyReused(DomainError, code="idempotency_key_reused"): ...
 
 
 def number_take(*, prefix: str) -> str:

@@ -35,8 +35,7 @@ P2P_SALE = "P2P_SALE"
 P2P_FEE = "P2P_FEE"
 
 
-class UnableToSettleCommunity(DomainError):
-    code = "p2p_invalid"
+class UnableToSettleCommunity(DomainError, code="p2p_invalid"): ...
 
 
 @dataclass

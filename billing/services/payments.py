@@ -23,12 +23,10 @@ MAX_AMOUNT = Decimal("1e10")
 FUTURE_DAYS_ALLOWED = 1
 
 
-class UnableToRecordPayment(DomainError):
-    code = "payment_invalid"
+class UnableToRecordPayment(DomainError, code="payment_invalid"): ...
 
 
-class PaymentReferenceReused(DomainError):
-    code = "payment_reference_conflict"
+class PaymentReferenceReused(DomainError, code="payment_reference_conflict"): ...
 
 
 @transaction.atomic

@@ -4,6 +4,17 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def weather_values():
+    """The measured quantities a weather forecast and a weather observation share (all nullable)."""
+    return [
+        ('temperature_c', models.FloatField(blank=True, null=True)),
+        ('relative_humidity_pct', models.FloatField(blank=True, null=True)),
+        ('cloud_cover_pct', models.FloatField(blank=True, null=True)),
+        ('wind_speed_ms', models.FloatField(blank=True, null=True)),
+        ('ghi_wm2', models.FloatField(blank=True, null=True)),
+    ]
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -76,11 +87,7 @@ class Migration(migrations.Migration):
                 ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='backtests', to='forecasting.series')),
             ],
         ),
-        migrations.AddField(
-            model_name='series',
-            name='weather_location',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='series', to='forecasting.weatherlocation'),
-        ),
+        migrations.AddField(model_name='series', name='weather_location', field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='series', to='forecasting.weatherlocation')),
         migrations.CreateModel(
             name='Forecast',
             fields=[
@@ -134,11 +141,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('interval_start', models.DateTimeField()),
-                ('temperature_c', models.FloatField(blank=True, null=True)),
-                ('relative_humidity_pct', models.FloatField(blank=True, null=True)),
-                ('cloud_cover_pct', models.FloatField(blank=True, null=True)),
-                ('wind_speed_ms', models.FloatField(blank=True, null=True)),
-                ('ghi_wm2', models.FloatField(blank=True, null=True)),
+                *weather_values(),
                 ('source', models.CharField(default='', max_length=32)),
                 ('issued_at', models.DateTimeField()),
                 ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='forecasting.weatherlocation')),
@@ -164,11 +167,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('interval_start', models.DateTimeField()),
-                ('temperature_c', models.FloatField(blank=True, null=True)),
-                ('relative_humidity_pct', models.FloatField(blank=True, null=True)),
-                ('cloud_cover_pct', models.FloatField(blank=True, null=True)),
-                ('wind_speed_ms', models.FloatField(blank=True, null=True)),
-                ('ghi_wm2', models.FloatField(blank=True, null=True)),
+                *weather_values(),
                 ('source', models.CharField(default='', max_length=32)),
                 ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='forecasting.weatherlocation')),
             ],

@@ -13,14 +13,11 @@ from forecasting.models import BacktestRun, Forecast, ForecastingJob, ModelRun, 
 BOUND_COLUMNS = ("value", "lower_80", "upper_80", "lower_95", "upper_95")
 
 
-class ForecastNotFound(DomainError):
+class ForecastNotFound(DomainError, code=NOT_FOUND):
     """No forecast of the series issued at or before `as_of` covers the period."""
 
-    code = NOT_FOUND
 
-
-class UnknownSeries(DomainError):
-    code = NOT_FOUND
+class UnknownSeries(DomainError, code=NOT_FOUND): ...
 
 
 def series_list(*, kind: str | None = None, active: bool | None = True):

@@ -22,12 +22,10 @@ DEFAULT_PV_KWP = 4.0
 PV_NRMSE = 0.115  # of capacity, from the PVDAQ system 50 check (docs/forecasting.md)
 
 
-class SeriesFileError(DomainError):
-    code = "bad_series_file"
+class SeriesFileError(DomainError, code="bad_series_file"): ...
 
 
-class NoPvCapacity(DomainError):
-    code = "no_pv_capacity"
+class NoPvCapacity(DomainError, code="no_pv_capacity"): ...
 
 
 @dataclass

@@ -16,8 +16,7 @@ from forecasting.modelling.models import AUTO_MODELS, MODEL_NAMES, model_factory
 DEFAULT_ORIGINS = 28
 
 
-class InvalidBacktest(DomainError):
-    code = "invalid_backtest"
+class InvalidBacktest(DomainError, code="invalid_backtest"): ...
 
 
 @dataclass

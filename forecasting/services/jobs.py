@@ -22,8 +22,7 @@ MAX_ANOMALY_PERIOD = timedelta(days=366)
 DEFAULT_ANOMALY_PERIOD = timedelta(days=30)
 
 
-class InvalidForecastingJob(DomainError):
-    code = "invalid_forecasting_job"
+class InvalidForecastingJob(DomainError, code="invalid_forecasting_job"): ...
 
 
 def _series_codes(series_codes: list[str] | None) -> list[str]:

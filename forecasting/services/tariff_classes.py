@@ -17,8 +17,7 @@ from forecasting.services.analysis import SeriesImport, series_values_upsert
 MAX_CLASS_LENGTH = 64
 
 
-class TariffClassFileError(DomainError):
-    code = "bad_series_file"
+class TariffClassFileError(DomainError, code="bad_series_file"): ...
 
 
 @dataclass

@@ -38,8 +38,7 @@ CALIBRATION_DAYS = 7
 WEATHER_REGRESSORS = ("temperature_c",)
 
 
-class NotEnoughHistory(DomainError):
-    code = "not_enough_history"
+class NotEnoughHistory(DomainError, code="not_enough_history"): ...
 
 
 @dataclass

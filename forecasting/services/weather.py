@@ -17,12 +17,10 @@ from forecasting.models import WeatherArea, WeatherForecast, WeatherLocation, We
 FIELDS = list(open_meteo.WEATHER_COLUMNS)
 
 
-class WeatherFileError(DomainError):
-    code = "bad_weather_file"
+class WeatherFileError(DomainError, code="bad_weather_file"): ...
 
 
-class UnknownWeatherLocation(DomainError):
-    code = NOT_FOUND
+class UnknownWeatherLocation(DomainError, code=NOT_FOUND): ...
 
 
 @dataclass

@@ -5,6 +5,29 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def element_fields():
+    """The fields every network element starts with (grid.models.network.Element; `network` comes last)."""
+    return [
+        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+        ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
+        ('name', models.CharField(blank=True, max_length=200)),
+        ('in_service', models.BooleanField(default=True)),
+    ]
+
+
+def injection_fields():
+    """The fields a load and a static generator share, after the element's."""
+    return [
+        ('bus', models.IntegerField()),
+        ('p_mw', models.FloatField()),
+        ('q_mvar', models.FloatField(default=0.0)),
+        ('sn_mva', models.FloatField(blank=True, null=True)),
+        ('scaling', models.FloatField(default=1.0)),
+        ('type', models.CharField(blank=True, max_length=32)),
+        ('profile', models.CharField(blank=True, max_length=100)),
+    ]
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -29,17 +52,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Load',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
-                ('bus', models.IntegerField()),
-                ('p_mw', models.FloatField()),
-                ('q_mvar', models.FloatField(default=0.0)),
-                ('sn_mva', models.FloatField(blank=True, null=True)),
-                ('scaling', models.FloatField(default=1.0)),
-                ('type', models.CharField(blank=True, max_length=32)),
-                ('profile', models.CharField(blank=True, max_length=100)),
+                *element_fields(),
+                *injection_fields(),
                 ('priority', models.PositiveSmallIntegerField(default=3, help_text='0 = critical (hospitals, water, telecoms), never shed; higher numbers are shed first.')),
                 ('feeder_code', models.CharField(blank=True, db_index=True, max_length=32)),
                 ('meter_point', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='metering.meterpoint')),
@@ -76,18 +90,11 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('min_vm_pu__lt', models.F('max_vm_pu'))), name='grid_network_band_valid')],
             },
         ),
-        migrations.AddField(
-            model_name='load',
-            name='network',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='grid.network'),
-        ),
+        migrations.AddField(model_name='load', name='network', field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='grid.network')),
         migrations.CreateModel(
             name='Line',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('std_type', models.CharField(blank=True, max_length=100)),
                 ('from_bus', models.IntegerField()),
                 ('to_bus', models.IntegerField()),
@@ -107,10 +114,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Generator',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('bus', models.IntegerField()),
                 ('p_mw', models.FloatField()),
                 ('vm_pu', models.FloatField(default=1.0)),
@@ -126,10 +130,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ExtGrid',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('bus', models.IntegerField()),
                 ('vm_pu', models.FloatField(default=1.0)),
                 ('va_degree', models.FloatField(default=0.0)),
@@ -143,10 +144,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Bus',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('vn_kv', models.FloatField()),
                 ('type', models.CharField(default='b', max_length=32)),
                 ('zone', models.CharField(blank=True, max_length=100)),
@@ -241,16 +239,8 @@ class Migration(migrations.Migration):
                 ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='grid.powerflowrun')),
             ],
         ),
-        migrations.AddField(
-            model_name='scenario',
-            name='plan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='grid.sheddingplan'),
-        ),
-        migrations.AddField(
-            model_name='dispatch',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dispatches', to='grid.sheddingplan'),
-        ),
+        migrations.AddField(model_name='scenario', name='plan', field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='grid.sheddingplan')),
+        migrations.AddField(model_name='dispatch', name='plan', field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dispatches', to='grid.sheddingplan')),
         migrations.CreateModel(
             name='SheddingPlanLoad',
             fields=[
@@ -265,10 +255,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Shunt',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('bus', models.IntegerField()),
                 ('p_mw', models.FloatField(default=0.0)),
                 ('q_mvar', models.FloatField()),
@@ -281,17 +268,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='StaticGenerator',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
-                ('bus', models.IntegerField()),
-                ('p_mw', models.FloatField()),
-                ('q_mvar', models.FloatField(default=0.0)),
-                ('sn_mva', models.FloatField(blank=True, null=True)),
-                ('scaling', models.FloatField(default=1.0)),
-                ('type', models.CharField(blank=True, max_length=32)),
-                ('profile', models.CharField(blank=True, max_length=100)),
+                *element_fields(),
+                *injection_fields(),
                 ('feeder_code', models.CharField(blank=True, db_index=True, max_length=32)),
                 ('network', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='grid.network')),
             ],
@@ -332,10 +310,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Transformer',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.IntegerField(help_text="The element's index in its source (pandapower table index).")),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('in_service', models.BooleanField(default=True)),
+                *element_fields(),
                 ('std_type', models.CharField(blank=True, max_length=100)),
                 ('hv_bus', models.IntegerField()),
                 ('lv_bus', models.IntegerField()),
@@ -374,56 +349,17 @@ class Migration(migrations.Migration):
                 ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='violations', to='grid.powerflowrun')),
             ],
         ),
-        migrations.AddConstraint(
-            model_name='load',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_load_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='line',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_line_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='generator',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_generator_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='extgrid',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_extgrid_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='bus',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_bus_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='scenariostep',
-            constraint=models.UniqueConstraint(fields=('scenario', 'interval_start'), name='grid_scenario_step_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='dispatch',
-            constraint=models.UniqueConstraint(fields=('plan', 'kind'), name='grid_dispatch_plan_kind_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='sheddingplanload',
-            constraint=models.UniqueConstraint(fields=('plan', 'load'), name='grid_plan_load_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='shunt',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_shunt_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='staticgenerator',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_staticgenerator_index_uniq'),
-        ),
-        migrations.AddConstraint(
-            model_name='switch',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_switch_index_uniq'),
-        ),
-        migrations.AddIndex(
-            model_name='topologyevent',
-            index=models.Index(fields=['network', 'effective_at'], name='grid_topo_event_at_idx'),
-        ),
-        migrations.AddConstraint(
-            model_name='transformer',
-            constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_transformer_index_uniq'),
-        ),
+        migrations.AddConstraint(model_name='load', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_load_index_uniq')),
+        migrations.AddConstraint(model_name='line', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_line_index_uniq')),
+        migrations.AddConstraint(model_name='generator', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_generator_index_uniq')),
+        migrations.AddConstraint(model_name='extgrid', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_extgrid_index_uniq')),
+        migrations.AddConstraint(model_name='bus', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_bus_index_uniq')),
+        migrations.AddConstraint(model_name='scenariostep', constraint=models.UniqueConstraint(fields=('scenario', 'interval_start'), name='grid_scenario_step_uniq')),
+        migrations.AddConstraint(model_name='dispatch', constraint=models.UniqueConstraint(fields=('plan', 'kind'), name='grid_dispatch_plan_kind_uniq')),
+        migrations.AddConstraint(model_name='sheddingplanload', constraint=models.UniqueConstraint(fields=('plan', 'load'), name='grid_plan_load_uniq')),
+        migrations.AddConstraint(model_name='shunt', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_shunt_index_uniq')),
+        migrations.AddConstraint(model_name='staticgenerator', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_staticgenerator_index_uniq')),
+        migrations.AddConstraint(model_name='switch', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_switch_index_uniq')),
+        migrations.AddIndex(model_name='topologyevent', index=models.Index(fields=['network', 'effective_at'], name='grid_topo_event_at_idx')),
+        migrations.AddConstraint(model_name='transformer', constraint=models.UniqueConstraint(fields=('network', 'index'), name='grid_transformer_index_uniq')),
     ]

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.models import JobStatus
 from grid.models.network import Load, Network
 
 
@@ -164,11 +165,7 @@ class Scenario(models.Model):
         MAINTENANCE = "MAINTENANCE", "Planned maintenance"
         EVENING_RAMP = "EVENING_RAMP", "Evening ramp"
 
-    class Status(models.TextChoices):
-        PENDING = "PENDING", "Pending"
-        RUNNING = "RUNNING", "Running"
-        COMPLETED = "COMPLETED", "Completed"
-        FAILED = "FAILED", "Failed"
+    Status = JobStatus
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="scenarios")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -22,8 +22,7 @@ STEP = timedelta(minutes=30)
 BAND_RATES = {"Low": Decimal("0.0399"), "Normal": Decimal("0.1176"), "High": Decimal("0.6720")}
 
 
-class UnableToBalance(DomainError):
-    code = "unable_to_balance"
+class UnableToBalance(DomainError, code="unable_to_balance"): ...
 
 
 def consumer_response_model() -> ResponseModel:

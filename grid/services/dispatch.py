@@ -23,8 +23,7 @@ Publisher = Callable[[Sequence[Outgoing]], dict[str, int]]
 DISPATCH_TASK = "grid.tasks.dispatch.shedding_plan_dispatch_task"
 
 
-class DispatchInvalid(DomainError):
-    code = "GRID_DISPATCH_INVALID"
+class DispatchInvalid(DomainError, code="GRID_DISPATCH_INVALID"): ...
 
 
 def openadr_event(*, plan: SheddingPlan, load: Load, kind: str, now: datetime) -> dict[str, Any]:

@@ -33,8 +33,7 @@ STEP = timedelta(minutes=15)
 FALLBACK_TEMPERATURE_SENSITIVITY = 0.02
 
 
-class InputsUnavailable(DomainError):
-    code = "GRID_INPUTS_UNAVAILABLE"
+class InputsUnavailable(DomainError, code="GRID_INPUTS_UNAVAILABLE"): ...
 
 
 @dataclass

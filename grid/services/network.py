@@ -28,12 +28,10 @@ BATCH_SIZE = 5000
 CACHE_SIZE = 4
 
 
-class NetworkImportError(DomainError):
-    code = "NETWORK_IMPORT_INVALID"
+class NetworkImportError(DomainError, code="NETWORK_IMPORT_INVALID"): ...
 
 
-class NetworkNotFound(DomainError):
-    code = NOT_FOUND
+class NetworkNotFound(DomainError, code=NOT_FOUND): ...
 
 
 def _first_line(error: Exception) -> str:

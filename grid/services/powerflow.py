@@ -22,8 +22,7 @@ from grid.services.network import BuiltNetwork, network_model
 MV_MIN_KV = 1.0  # lines at or above this nominal voltage count as MV for N-1
 
 
-class InvalidElement(DomainError):
-    code = "GRID_ELEMENT_UNKNOWN"
+class InvalidElement(DomainError, code="GRID_ELEMENT_UNKNOWN"): ...
 
 
 @dataclass

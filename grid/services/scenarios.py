@@ -36,8 +36,7 @@ RUN_TASK = "grid.tasks.scenarios.scenario_run_task"
 STEPS = 96
 
 
-class ScenarioInvalid(DomainError):
-    code = "GRID_SCENARIO_INVALID"
+class ScenarioInvalid(DomainError, code="GRID_SCENARIO_INVALID"): ...
 
 
 def day_inputs(*, network: Network, built: BuiltNetwork, day_start: datetime) -> StepInputs:

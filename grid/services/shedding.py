@@ -22,12 +22,10 @@ DEFAULT_PRIORITY = 3
 MAX_PRIORITY = 9
 
 
-class PrioritiesInvalid(DomainError):
-    code = "GRID_PRIORITIES_INVALID"
+class PrioritiesInvalid(DomainError, code="GRID_PRIORITIES_INVALID"): ...
 
 
-class PlanStateInvalid(DomainError):
-    code = "GRID_PLAN_STATE_INVALID"
+class PlanStateInvalid(DomainError, code="GRID_PLAN_STATE_INVALID"): ...
 
 
 def priorities_read(*, path: str, load_names: set[str] | None = None) -> dict[str, int]:

@@ -62,8 +62,7 @@ def schedule_day_bounds(day: date) -> tuple[datetime, datetime]:
     return inputs.local_day_bounds(day, schedule_zone())
 
 
-class UnableToSchedule(DomainError):
-    code = "unable_to_schedule"
+class UnableToSchedule(DomainError, code="unable_to_schedule"): ...
 
 
 @dataclass(frozen=True)

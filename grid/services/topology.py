@@ -11,8 +11,7 @@ from grid.models import ELEMENT_MODELS, Network, TopologyEvent
 KIND_MODELS = {kind: ELEMENT_MODELS[kind] for kind in ("line", "trafo", "switch", "load", "sgen", "bus")}
 
 
-class TopologyEventInvalid(DomainError):
-    code = "GRID_TOPOLOGY_EVENT_INVALID"
+class TopologyEventInvalid(DomainError, code="GRID_TOPOLOGY_EVENT_INVALID"): ...
 
 
 @transaction.atomic

@@ -10,18 +10,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='ingestbatch',
-            name='client',
-            field=models.CharField(blank=True, default='', help_text='Whose key it is (API application or user).', max_length=100),
-        ),
-        migrations.AlterField(
-            model_name='ingestbatch',
-            name='idempotency_key',
-            field=models.CharField(max_length=128),
-        ),
-        migrations.AddConstraint(
-            model_name='ingestbatch',
-            constraint=models.UniqueConstraint(fields=('client', 'idempotency_key'), name='ingest_batch_key_per_client'),
-        ),
+        migrations.AddField(model_name='ingestbatch', name='client', field=models.CharField(blank=True, default='', help_text='Whose key it is (API application or user).', max_length=100)),
+        migrations.AlterField(model_name='ingestbatch', name='idempotency_key', field=models.CharField(max_length=128)),
+        migrations.AddConstraint(model_name='ingestbatch', constraint=models.UniqueConstraint(fields=('client', 'idempotency_key'), name='ingest_batch_key_per_client')),
     ]

@@ -13,20 +13,16 @@ from core.periods import check_instant
 from metering.models import Direction, HeatingType, Meter, MeterPoint
 
 
-class UnableToCreateMeterPoint(DomainError):
-    code = "meter_point_invalid"
+class UnableToCreateMeterPoint(DomainError, code="meter_point_invalid"): ...
 
 
-class UnableToInstallMeter(DomainError):
-    code = "meter_install_invalid"
+class UnableToInstallMeter(DomainError, code="meter_install_invalid"): ...
 
 
-class UnableToUpdateMeterPoint(DomainError):
-    code = "meter_point_update_invalid"
+class UnableToUpdateMeterPoint(DomainError, code="meter_point_update_invalid"): ...
 
 
-class UnableToChangeMeter(DomainError):
-    code = "meter_change_invalid"
+class UnableToChangeMeter(DomainError, code="meter_change_invalid"): ...
 
 
 def _check_timezone(name: str, error: type[DomainError] = UnableToCreateMeterPoint) -> None:

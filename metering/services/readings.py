@@ -34,8 +34,7 @@ from metering.validation import (
 )
 
 
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
+class IdempotencyKeyReused(DomainError, code="idempotency_key_reused"): ...
 
 
 def readings_ingest(
@@ -213,8 +212,7 @@ def _request_hash(meter_serial: str, readings: list[ReadingInput]) -> str:
     return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
 
 
-class UnableToIngestBlocks(DomainError):
-    code = "reading_block_invalid"
+class UnableToIngestBlocks(DomainError, code="reading_block_invalid"): ...
 
 
 @dataclass(frozen=True)
@@ -388,8 +386,7 @@ def _serials_in(path, file_format: str) -> list[str]:
     )
 
 
-class UnableToRebuildReadingDays(DomainError):
-    code = "reading_days_invalid"
+class UnableToRebuildReadingDays(DomainError, code="reading_days_invalid"): ...
 
 
 @transaction.atomic

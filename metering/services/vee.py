@@ -37,8 +37,7 @@ _METHOD_TEXT = {
 }
 
 
-class UnableToRunVee(DomainError):
-    code = "vee_period_invalid"
+class UnableToRunVee(DomainError, code="vee_period_invalid"): ...
 
 
 @dataclass

@@ -71,11 +71,7 @@ class Migration(migrations.Migration):
                 ('publication', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='ledger_entry', to='pricing.ratepublication')),
             ],
         ),
-        migrations.AddField(
-            model_name='ratepublication',
-            name='tariff',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='pricing.tariff'),
-        ),
+        migrations.AddField(model_name='ratepublication', name='tariff', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='pricing.tariff')),
         migrations.CreateModel(
             name='TariffVersion',
             fields=[
@@ -89,11 +85,7 @@ class Migration(migrations.Migration):
                 ('tariff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='pricing.tariff')),
             ],
         ),
-        migrations.AddField(
-            model_name='ratepublication',
-            name='tariff_version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='pricing.tariffversion'),
-        ),
+        migrations.AddField(model_name='ratepublication', name='tariff_version', field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='pricing.tariffversion')),
         migrations.CreateModel(
             name='MarketPrice',
             fields=[
@@ -137,16 +129,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='pricing_event_not_empty')],
             },
         ),
-        migrations.AddIndex(
-            model_name='tariffversion',
-            index=models.Index(fields=['tariff', 'valid_from'], name='tariff_version_from'),
-        ),
-        migrations.AddConstraint(
-            model_name='tariffversion',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gt', models.F('valid_from')), _connector='OR'), name='tariff_version_period_not_empty'),
-        ),
-        migrations.AddConstraint(
-            model_name='ratepublication',
-            constraint=models.UniqueConstraint(fields=('tariff', 'day', 'revision'), name='publication_revision_uniq'),
-        ),
+        migrations.AddIndex(model_name='tariffversion', index=models.Index(fields=['tariff', 'valid_from'], name='tariff_version_from')),
+        migrations.AddConstraint(model_name='tariffversion', constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gt', models.F('valid_from')), _connector='OR'), name='tariff_version_period_not_empty')),
+        migrations.AddConstraint(model_name='ratepublication', constraint=models.UniqueConstraint(fields=('tariff', 'day', 'revision'), name='publication_revision_uniq')),
     ]

@@ -14,8 +14,7 @@ from pricing import analytics
 from pricing.selectors.markets import market_get, market_price_series
 
 
-class UnableToAnalyseMarket(DomainError):
-    code = "analytics_invalid"
+class UnableToAnalyseMarket(DomainError, code="analytics_invalid"): ...
 
 
 MAX_ANALYTICS_DAYS = 366

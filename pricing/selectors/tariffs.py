@@ -34,12 +34,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = Decimal("0.000001")
 
 
-class TariffNotFound(DomainError):
-    code = NOT_FOUND
+class TariffNotFound(DomainError, code=NOT_FOUND): ...
 
 
-class UnableToPriceTariff(DomainError):
-    code = "unable_to_price"
+class UnableToPriceTariff(DomainError, code="unable_to_price"): ...
 
 
 @dataclass(frozen=True)

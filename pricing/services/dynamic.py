@@ -37,20 +37,16 @@ PUBLISH_ATTEMPTS = 3
 LOAD_LOOKBACK_DAYS = 28
 
 
-class UnableToPublishPrices(DomainError):
-    code = "unable_to_publish_prices"
+class UnableToPublishPrices(DomainError, code="unable_to_publish_prices"): ...
 
 
-class NotADynamicTariff(UnableToPublishPrices):
-    code = "not_dynamic"
+class NotADynamicTariff(UnableToPublishPrices, code="not_dynamic"): ...
 
 
-class InvalidDynamicRule(UnableToPublishPrices):
-    code = "invalid_dynamic_rule"
+class InvalidDynamicRule(UnableToPublishPrices, code="invalid_dynamic_rule"): ...
 
 
-class NoMarketPriceForInterval(UnableToPublishPrices):
-    code = "missing_market_price"
+class NoMarketPriceForInterval(UnableToPublishPrices, code="missing_market_price"): ...
 
 
 @dataclass(frozen=True)

@@ -62,16 +62,13 @@ KNOWN_MARKETS: dict[str, MarketDefaults] = {
 """Portugal is one hour behind Spain in wall-clock time, so 12:45 CET is 11:45 in Lisbon."""
 
 
-class UnableToEnsureMarket(DomainError):
-    code = "market_invalid"
+class UnableToEnsureMarket(DomainError, code="market_invalid"): ...
 
 
-class UnableToImportPrices(DomainError):
-    code = "prices_refused"
+class UnableToImportPrices(DomainError, code="prices_refused"): ...
 
 
-class UnableToClearMarket(DomainError):
-    code = "clearing_invalid"
+class UnableToClearMarket(DomainError, code="clearing_invalid"): ...
 
 
 # --- markets -----------------------------------------------------------------------------------------------
@@ -165,12 +162,10 @@ def market_ensure(
     )
 
 
-class UnableToCreateMarket(DomainError):
-    code = "market_invalid"
+class UnableToCreateMarket(DomainError, code="market_invalid"): ...
 
 
-class UnableToUpdateMarket(DomainError):
-    code = "market_invalid"
+class UnableToUpdateMarket(DomainError, code="market_invalid"): ...
 
 
 _DEFINING = ("currency", "timezone", "interval_minutes")

@@ -25,28 +25,22 @@ MAX_EVENT_LENGTH = timedelta(days=7)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class UnableToCreateTariff(DomainError):
-    code = "tariff_invalid"
+class UnableToCreateTariff(DomainError, code="tariff_invalid"): ...
 
 
-class UnableToPublishTariff(DomainError):
-    code = "tariff_version_invalid"
+class UnableToPublishTariff(DomainError, code="tariff_version_invalid"): ...
 
 
-class InvalidTariffDocumentError(UnableToPublishTariff):
-    code = "invalid_tariff_document"
+class InvalidTariffDocumentError(UnableToPublishTariff, code="invalid_tariff_document"): ...
 
 
-class OverlappingTariffVersion(UnableToPublishTariff):
-    code = "tariff_version_overlap"
+class OverlappingTariffVersion(UnableToPublishTariff, code="tariff_version_overlap"): ...
 
 
-class TariffVersionInUse(UnableToPublishTariff):
-    code = "tariff_version_in_use"
+class TariffVersionInUse(UnableToPublishTariff, code="tariff_version_in_use"): ...
 
 
-class UnableToDeclareEvent(DomainError):
-    code = "pricing_event_invalid"
+class UnableToDeclareEvent(DomainError, code="pricing_event_invalid"): ...
 
 
 def canonical_json(document: object) -> str:
