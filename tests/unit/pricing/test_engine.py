@@ -13,6 +13,7 @@ from pricing.engine import (
     UnpricedEvent,
     amount_e10,
     as_utc_seconds,
+    local_seconds,
     round_half_up_cents,
     tier_split,
     unit_rates,
@@ -257,6 +258,58 @@ def test_the_repeated_autumn_hour_gets_the_same_slots_twice(tariff):
 
     assert rates.band.tolist() == ["s02", "s03", "s02", "s03"]
     assert rates.rate_micros.tolist() == [20_000, 30_000, 20_000, 30_000]
+
+
+def wall_clock(zone: ZoneInfo, starts: np.ndarray) -> list[str]:
+    """Each start's local time in `zone` as `local_seconds` gives it, as ISO text without a zone."""
+    return [str(second) for second in local_seconds(starts, zone).astype("datetime64[s]")]
+
+
+def test_local_times_on_the_london_spring_day_skip_the_hour_from_one_to_two():
+    starts = at("2024-03-31T00:30Z", "2024-03-31T00:59:59Z", "2024-03-31T01:00Z", "2024-03-31T01:30Z")
+
+    assert wall_clock(LONDON, starts) == [
+        "2024-03-31T00:30:00",
+        "2024-03-31T00:59:59",
+        "2024-03-31T02:00:00",
+        "2024-03-31T02:30:00",
+    ]
+
+
+def test_local_times_on_the_london_autumn_day_repeat_the_hour_from_one_to_two():
+    starts = at("2024-10-27T00:30Z", "2024-10-27T00:59:59Z", "2024-10-27T01:00Z", "2024-10-27T01:30Z")
+
+    assert wall_clock(LONDON, starts) == [
+        "2024-10-27T01:30:00",
+        "2024-10-27T01:59:59",
+        "2024-10-27T01:00:00",
+        "2024-10-27T01:30:00",
+    ]
+
+
+@pytest.mark.parametrize("day", [date(2024, 3, 31), date(2024, 10, 27)])
+def test_local_times_on_london_dst_days_match_the_zone_for_every_second_near_the_change(day):
+    change = at(f"{day.isoformat()}T01:00Z")[0]
+    starts = change + np.arange(-3600, 3600, dtype=np.int64).astype("timedelta64[s]")
+
+    expected = [
+        datetime.fromtimestamp(second, UTC).astimezone(LONDON).replace(tzinfo=None).isoformat()
+        for second in starts.astype(np.int64).tolist()
+    ]
+
+    assert wall_clock(LONDON, starts) == expected
+
+
+def test_local_times_span_years_in_any_order_and_an_empty_array_has_none():
+    starts = at("2025-06-01T12:00Z", "2023-12-31T23:59:59Z", "2024-01-01T00:00Z", "2026-01-01T00:00Z")
+
+    assert wall_clock(LONDON, starts) == [
+        "2025-06-01T13:00:00",
+        "2023-12-31T23:59:59",
+        "2024-01-01T00:00:00",
+        "2026-01-01T00:00:00",
+    ]
+    assert local_seconds(at(), LONDON).tolist() == []
 
 
 def test_an_hourly_schedule_covers_both_half_hours(tariff):

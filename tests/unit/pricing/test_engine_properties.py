@@ -1,19 +1,29 @@
 """Invariants of the rate engine, checked on generated tariffs and intervals."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricing.engine import Event, PriceSeries, amount_e10, round_half_up_cents, tier_split, unit_rates
+from pricing.engine import (
+    Event,
+    PriceSeries,
+    amount_e10,
+    local_seconds,
+    round_half_up_cents,
+    tier_split,
+    unit_rates,
+)
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None)
 YEAR_2000 = 946_684_800
 YEAR_2040 = 2_208_988_800
 HOUR = 3600
 ZONES = ["Europe/London", "Europe/Berlin", "America/Chicago", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PERIODS = ["off_peak", "day", "peak", "super_off_peak"]
 
 instants = st.lists(st.integers(YEAR_2000, YEAR_2040).map(lambda s: s - s % 60), max_size=200)
@@ -86,6 +96,21 @@ def test_a_flat_rate_is_the_same_for_every_interval(tariff, seconds, rate):
 
     assert len(result.rate_micros) == len(result.band) == len(seconds)
     assert set(result.rate_micros.tolist()) <= {int(Decimal(rate) * 1_000_000)}
+
+
+@PROPERTY
+@given(
+    seconds=st.lists(st.integers(-2_208_988_800, 4_102_444_800), max_size=200),  # 1900 to 2100, any second
+    zone=st.sampled_from(ZONES),
+)
+def test_local_seconds_are_the_wall_clock_of_the_zone_at_each_instant(seconds, zone):
+    def wall_clock_seconds(second: int) -> int:
+        local = datetime.fromtimestamp(second, UTC).astimezone(ZoneInfo(zone))
+        return (local.replace(tzinfo=UTC) - EPOCH) // timedelta(seconds=1)
+
+    assert local_seconds(as_starts(seconds), ZoneInfo(zone)).tolist() == [
+        wall_clock_seconds(s) for s in seconds
+    ]
 
 
 @PROPERTY
