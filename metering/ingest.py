@@ -241,24 +241,24 @@ def _refresh_reading_days(
     cursor.execute("TRUNCATE reading_day_stage, reading_day_touch")
 
 
-def packed_days(rows: StagedRows, *, quality: int) -> Iterator[tuple[int, bytes]]:
+def packed_days(rows: StagedRows, *, quality: int) -> Iterator[tuple[int, memoryview]]:
     """Binary COPY rows (without header and trailer) of `reading_day_stage`: `rows` packed per meter and
     UTC day as `metering.models.ReadingDay` stores them, in start order; yields (days, payload) chunks.
 
     Vectorised: the days with the same number of readings are one numpy record array whose fields are the
     COPY row's (field count, then length and value per column), the readings as sub-arrays."""
     start_s = rows.start.astype("datetime64[s]").astype("int64")
-    meter_id = rows.meter_id.astype("int64")
-    key_sorted = (meter_id[1:] > meter_id[:-1]) | (
+    meter_id, kwh_e4 = rows.meter_id.astype("int64"), rows.kwh_e4
+    in_order = (meter_id[1:] > meter_id[:-1]) | (
         (meter_id[1:] == meter_id[:-1]) & (start_s[1:] > start_s[:-1])
     )
-    order = np.arange(len(rows)) if key_sorted.all() else np.lexsort((start_s, meter_id))
-    meter_id, start_s = meter_id[order], start_s[order]
+    if not in_order.all():
+        order = np.lexsort((start_s, meter_id))
+        meter_id, start_s, kwh_e4 = meter_id[order], start_s[order], kwh_e4[order]
     day = start_s // 86_400
     first = np.flatnonzero(np.concatenate(([True], (meter_id[1:] != meter_id[:-1]) | (day[1:] != day[:-1]))))
-    counts = np.diff(np.append(first, len(order)))
+    counts = np.diff(np.append(first, len(start_s)))
     starts_us = (start_s - PG_EPOCH_S) * 1_000_000
-    kwh_e4 = rows.kwh_e4[order]
     for n in np.unique(counts).tolist():
         record = np.dtype(
             [
@@ -272,9 +272,15 @@ def packed_days(rows: StagedRows, *, quality: int) -> Iterator[tuple[int, bytes]
             ]
         )
         groups = first[counts == n]
+        contiguous = len(groups) == len(first)  # every day has n readings (the common case): no gather
         for at in range(0, len(groups), COPY_CHUNK_DAYS):
             part = groups[at : at + COPY_CHUNK_DAYS]
-            readings = part[:, None] + np.arange(n)  # positions of each day's readings, in start order
+            if contiguous:
+                readings: slice | np.ndarray = slice(part[0], part[0] + len(part) * n)
+                shape = (len(part), n)
+            else:
+                readings = part[:, None] + np.arange(n)  # positions of each day's readings, in start order
+                shape = readings.shape
             out = np.empty(len(part), dtype=record)
             out["fields"] = 6
             for name, width in (("meter_id", 8), ("day", 4), ("reading_count", 2)):
@@ -283,11 +289,11 @@ def packed_days(rows: StagedRows, *, quality: int) -> Iterator[tuple[int, bytes]
                 out[f"{name}_len"] = width * n
             out["meter_id"] = meter_id[part]
             out["day"] = day[part] - PG_EPOCH_DAY
-            out["starts"] = starts_us[readings]
-            out["kwh_e4"] = kwh_e4[readings]
+            out["starts"] = starts_us[readings].reshape(shape)
+            out["kwh_e4"] = kwh_e4[readings].reshape(shape)
             out["quality"] = quality
             out["reading_count"] = n
-            yield len(part), out.tobytes()
+            yield len(part), out.view(np.uint8).data
 
 
 def _copy_field(name: str, dtype: str, n: int | None = None) -> list[tuple]:
