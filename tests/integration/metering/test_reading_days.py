@@ -297,3 +297,27 @@ def test_a_mixed_batch_packs_the_days_a_full_rebuild_would_and_leaves_unchanged_
 
     assert (again.accepted, again.duplicates) == (0, 1 + 48 + 48 + 47 + 48)
     assert packed_rows(meter_ids) == after_ingest
+
+
+def test_new_days_packed_in_several_copy_chunks_equal_a_full_rebuild(monkeypatch):
+    monkeypatch.setattr("metering.ingest.COPY_CHUNK_DAYS", 2)
+    meters = [make_meter(f"RD-K{i}") for i in range(5)]
+    batch = [
+        readings_from_inputs(m.pk, half_hours(DAY, 48, str(Decimal(i + 1) / 10)))
+        for i, m in enumerate(meters)
+    ]
+    arrays = ReadingArrays(
+        *(np.concatenate([getattr(a, name) for a in batch]) for name in ReadingArrays.__dataclass_fields__)
+    )
+
+    result = readings_ingest(readings=arrays, source=Source.FILE, now=NOW)
+
+    meter_ids = [m.pk for m in meters]
+    assert result.accepted == 5 * 48
+    after_ingest = packed_rows(meter_ids)
+    assert [kwh_e4 for _, _, _, kwh_e4, _, _ in after_ingest] == [
+        np.full(48, 1000 * (i + 1), dtype=">i8").tobytes() for i in range(5)
+    ]
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=meter_ids)
+    assert packed_rows(meter_ids) == after_ingest
+    assert_days_match_readings(meter_ids)
