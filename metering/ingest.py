@@ -3,8 +3,10 @@
 PostgreSQL: the batch is streamed into a temporary staging table with a binary COPY built by numpy (no
 per-row Python), then merged into the partitioned readings table set-based: stored intervals whose value
 changes are copied into the revision history and updated (the latest actual wins; an estimate never
-replaces an actual), new intervals are inserted. SQLite (the demo) runs an equivalent upsert on a
-temporary table filled with executemany.
+replaces an actual), new intervals are inserted; then the packed reading days of the meter-days written
+are brought in step (`_refresh_reading_days`: new days packed in numpy and written once, existing days
+re-aggregated per day). SQLite (the demo) runs an equivalent upsert on a temporary table filled with
+executemany.
 """
 
 from collections.abc import Iterator

@@ -321,3 +321,45 @@ def test_new_days_packed_in_several_copy_chunks_equal_a_full_rebuild(monkeypatch
     reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=meter_ids)
     assert packed_rows(meter_ids) == after_ingest
     assert_days_match_readings(meter_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_retried_after_a_concurrent_insert_of_its_intervals_leaves_the_days_equal_to_a_rebuild():
+    """The second writer sends the same intervals, one with another value, while the first holds them: its
+    insert fails on the key once the first commits, the retry finds them stored and revises the one."""
+    meter = make_meter("RD-R")
+    first_merged, errors, results = threading.Event(), [], []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                ingest(meter, half_hours(DAY, 4, "0.1000"))
+                first_merged.set()
+                time.sleep(1.5)  # hold the intervals and the new day while the second writer merges
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_merged.wait(10)
+            results.append(ingest(meter, half_hours(DAY, 4, ["0.1000", "0.1000", "0.2000", "0.1000"])))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert (results[0].accepted, results[0].revised, results[0].duplicates) == (1, 1, 3)
+    after_ingest = packed_rows([meter.pk])
+    assert loaded([meter.pk])[meter.pk][1] == [1000, 1000, 2000, 1000]
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=[meter.pk])
+    assert packed_rows([meter.pk]) == after_ingest
+    assert_days_match_readings([meter.pk])
