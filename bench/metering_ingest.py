@@ -27,9 +27,10 @@ django.setup()
 import numpy as np
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Count, Sum
 
 from metering.ingest import binary_copy_payload, pg_timestamps
-from metering.models import Meter, MeterPoint, Reading, ReadingRevision, Source
+from metering.models import Meter, MeterPoint, Reading, ReadingDay, ReadingRevision, Source
 from metering.partitions import ensure_reading_partitions
 from metering.services.readings import readings_ingest
 from metering.validation import ReadingArrays
@@ -130,6 +131,8 @@ def main() -> None:
         f"ingest (validate, de-duplicate, COPY, merge): {rows:,} rows in {ingest_s:.1f} s = "
         f"{rows / ingest_s:,.0f} rows/s; {ingest_s / copy_s:.2f}x the bare COPY"
     )
+    days = ReadingDay.objects.aggregate(days=Count("pk"), readings=Sum("reading_count"))
+    assert days == {"days": args.meters, "readings": rows}, days  # one packed day per meter, every reading
 
     started = time.perf_counter()
     again = readings_ingest(readings=arrays, source=Source.FILE, now=now)

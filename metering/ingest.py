@@ -3,10 +3,13 @@
 PostgreSQL: the batch is streamed into a temporary staging table with a binary COPY built by numpy (no
 per-row Python), then merged into the partitioned readings table set-based: stored intervals whose value
 changes are copied into the revision history and updated (the latest actual wins; an estimate never
-replaces an actual), new intervals are inserted. SQLite (the demo) runs an equivalent upsert on a
-temporary table filled with executemany.
+replaces an actual), new intervals are inserted; then the packed reading days of the meter-days written
+are brought in step (`_refresh_reading_days`: new days packed in numpy and written once, existing days
+re-aggregated per day). SQLite (the demo) runs an equivalent upsert on a temporary table filled with
+executemany.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +19,11 @@ from django.db import connection
 from metering.validation import KWH_SCALE
 
 PG_EPOCH_S = 946_684_800  # 2000-01-01T00:00:00Z, the origin of PostgreSQL's binary timestamps
+PG_EPOCH_DAY = PG_EPOCH_S // 86_400  # the same origin for PostgreSQL's binary dates
 COPY_CHUNK_ROWS = 500_000
+COPY_CHUNK_DAYS = 20_000
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+COPY_TRAILER = b"\xff\xff"
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def binary_copy_payload(columns: list[np.ndarray]) -> bytes:
     for i, column in enumerate(columns):
         rows[f"len{i}"] = 8
         rows[f"val{i}"] = column
-    return b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
+    return COPY_HEADER + rows.tobytes() + COPY_TRAILER
 
 
 def pg_timestamps(values: np.ndarray) -> np.ndarray:
@@ -134,29 +141,24 @@ def _merge_postgresql(rows: StagedRows, *, quality: int, source: int, received_a
                 f"WHERE {same_key} AND {in_period}",
                 params,
             )
-        cursor.execute(
-            "INSERT INTO metering_reading (meter_id, interval_start, interval_end, energy_kwh, quality, "
-            f"source, received_at) SELECT s.meter_id, s.interval_start, s.interval_end, {new_kwh}, %(q)s, "
-            "%(src)s, %(at)s FROM reading_stage s"
-            + (" WHERE NOT EXISTS (SELECT 1 FROM reading_match r WHERE " + same_key + ")" if matched else ""),
-            params,
-        )
-        inserted = cursor.rowcount
-        if inserted or revised:
-            # The meter-days of the written rows (new or replaced, not the unchanged ones).
-            _touch_table(cursor)
+        inserted = 0
+        if matched < len(rows):  # a re-sent batch (every row stored) skips the anti-join
             cursor.execute(
-                "INSERT INTO reading_day_touch (meter_id, day) "
-                f"SELECT DISTINCT s.meter_id, {_UTC_DAY.format(t='s')} "
-                "FROM reading_stage s"
+                "INSERT INTO metering_reading (meter_id, interval_start, interval_end, energy_kwh, "
+                "quality, source, received_at) SELECT s.meter_id, s.interval_start, s.interval_end, "
+                f"{new_kwh}, %(q)s, %(src)s, %(at)s FROM reading_stage s"
                 + (
-                    " WHERE NOT EXISTS (SELECT 1 FROM reading_match m WHERE m.meter_id = s.meter_id "
-                    "AND m.interval_start = s.interval_start AND NOT m.replaces)"
-                    if matched - revised
+                    " WHERE NOT EXISTS (SELECT 1 FROM reading_match r WHERE " + same_key + ")"
+                    if matched
                     else ""
-                )
+                ),
+                params,
             )
-            refresh_reading_days(cursor, lo=period["lo"], hi=period["hi"], staged_quality=quality)
+            inserted = cursor.rowcount
+        if inserted or revised:
+            _refresh_reading_days(
+                cursor, rows, quality=quality, unchanged=matched - revised, lo=period["lo"], hi=period["hi"]
+            )
         cursor.execute("TRUNCATE reading_stage, reading_match")
     return MergeCounts(written=inserted + revised, revised=revised, unchanged=matched - revised)
 
@@ -173,76 +175,129 @@ PACKED_DAY_COLUMNS = (
 )
 
 
-def _touch_table(cursor) -> None:
+def _refresh_reading_days(
+    cursor, rows: StagedRows, *, quality: int, unchanged: int, lo: datetime, hi: datetime
+) -> None:
+    """Bring the packed day rows (`metering_readingday`) of the meter-days this merge wrote (inserted or
+    replaced a reading of) in step with the readings, in the merge's transaction.
+
+    The staged rows are packed per meter-day in numpy and copied into `reading_day_stage`; days whose
+    staged rows were all unchanged are dropped. One statement then inserts every remaining day, in key
+    order, through the primary key: a day that had no row (committed or pending) had no readings, so all
+    its readings are the staged ones and the packed row is final (the bulk case: new days are written
+    once, and `metering_readingday` and `metering_reading` are not read). A day whose row exists is instead
+    locked by a no-op update; concurrent writers of a day serialise on its row. These days are aggregated
+    again from `metering_reading` (index range per meter-day) by a later statement, whose snapshot (READ
+    COMMITTED) includes every writer that held the row before; a writer that waits rebuilds after this
+    one commits."""
     cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS reading_day_touch (meter_id bigint, day date, "
-        "fresh boolean NOT NULL DEFAULT false, PRIMARY KEY (meter_id, day)) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS reading_day_stage (meter_id bigint, day date, starts bytea, "
+        "kwh_e4 bytea, quality bytea, reading_count smallint, PRIMARY KEY (meter_id, day)) "
+        "ON COMMIT DELETE ROWS"
     )
-
-
-def refresh_reading_days(cursor, *, lo: datetime, hi: datetime, staged_quality: int | None = None) -> int:
-    """Rebuild the packed day rows (`metering_readingday`) of the meter-days listed in the temporary table
-    `reading_day_touch` from the readings, in the caller's transaction; `[lo, hi]` bounds the readings'
-    starts (partition pruning). Returns the number of days rebuilt; empties `reading_day_touch`.
-
-    Concurrent writers of the same meter-day serialise on its row: one statement inserts (or, when it
-    exists, locks by a no-op update) every touched row through the unique index, in key order; the readings
-    are aggregated by a later statement, whose snapshot (READ COMMITTED) includes every writer that held
-    the row before; a writer that waits rebuilds after this one commits. Both statements go through the
-    primary key, so their cost does not depend on the tables' statistics.
-
-    From a merge (`staged_quality`: the quality it wrote), a day whose row this call inserted (none existed,
-    committed or pending) had no readings before this merge, so all its readings are the staged rows: it is
-    packed from `reading_stage` without reading `metering_reading` (the bulk case: new days).
-    """
-    cursor.execute("SELECT count(*) FROM reading_day_touch")
-    days = cursor.fetchone()[0]
-    if not days:
-        return 0
-    if days > 1_000:
-        cursor.execute("ANALYZE reading_day_touch")
     cursor.execute(
-        "WITH locked AS (INSERT INTO metering_readingday AS d "
+        "CREATE TEMP TABLE IF NOT EXISTS reading_day_touch (meter_id bigint, day date) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute("TRUNCATE reading_day_stage, reading_day_touch")
+    with cursor.cursor.copy("COPY reading_day_stage FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(COPY_HEADER)
+        for payload in packed_days(rows, quality=quality):
+            copy.write(payload)
+        copy.write(COPY_TRAILER)
+    if unchanged:
+        # A day is written when one of its staged rows is: drop the days whose rows all matched unchanged.
+        cursor.execute(
+            "DELETE FROM reading_day_stage d USING (SELECT m.meter_id, "
+            f"{_UTC_DAY.format(t='m')} AS day, count(*) AS n FROM reading_match m WHERE NOT m.replaces "
+            "GROUP BY 1, 2) u WHERE d.meter_id = u.meter_id AND d.day = u.day AND d.reading_count = u.n"
+        )
+    cursor.execute(
+        "WITH days AS (INSERT INTO metering_readingday AS d "
         "(meter_id, day, starts, kwh_e4, quality, reading_count) "
-        "SELECT meter_id, day, ''::bytea, ''::bytea, ''::bytea, 0 FROM reading_day_touch "
-        "ORDER BY meter_id, day ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count "
+        "SELECT meter_id, day, starts, kwh_e4, quality, reading_count FROM reading_day_stage "
+        "ORDER BY meter_id, day "  # read through its primary key: no sort, no statistics needed
+        "ON CONFLICT (meter_id, day) DO UPDATE SET reading_count = d.reading_count "
         "RETURNING d.meter_id, d.day, d.xmax = 0 AS inserted) "
-        "UPDATE reading_day_touch t SET fresh = true FROM locked l "
-        "WHERE l.inserted AND t.meter_id = l.meter_id AND t.day = l.day"
+        "INSERT INTO reading_day_touch SELECT meter_id, day FROM days WHERE NOT inserted"
     )
-    fresh = cursor.rowcount if staged_quality is not None else 0
-    if fresh:
+    if cursor.rowcount:
+        first = datetime.combine(lo.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+        last = datetime.combine(
+            hi.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+        )
+        # One index range per meter-day (LATERAL): the cost follows the days touched, not the partition.
         cursor.execute(
             "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
-            "SELECT t.meter_id, t.day, "
-            "string_agg(timestamptz_send(s.interval_start), ''::bytea ORDER BY s.interval_start), "
-            "string_agg(int8send(s.kwh_e4), ''::bytea ORDER BY s.interval_start), "
-            "string_agg(int2send(%s::smallint), ''::bytea ORDER BY s.interval_start), count(*) "
-            "FROM reading_day_touch t JOIN reading_stage s ON s.meter_id = t.meter_id "
-            f"AND {_UTC_DAY.format(t='s')} = t.day WHERE t.fresh GROUP BY t.meter_id, t.day "
+            "SELECT t.meter_id, t.day, p.starts, p.kwh_e4, p.quality, p.n FROM reading_day_touch t "
+            f"CROSS JOIN LATERAL (SELECT {PACKED_DAY_COLUMNS} FROM metering_reading r "
+            f"WHERE r.meter_id = t.meter_id AND r.interval_start >= {_DAY_START.format(t='t')} "
+            f"AND r.interval_start < {_DAY_END.format(t='t')} "
+            "AND r.interval_start >= %s AND r.interval_start < %s) p "
             "ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, kwh_e4 = excluded.kwh_e4, "
             "quality = excluded.quality, reading_count = excluded.reading_count",
-            [staged_quality],
+            [first, last],
         )
-    if fresh == days:
-        cursor.execute("TRUNCATE reading_day_touch")
-        return int(days)
-    first = datetime.combine(lo.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
-    last = datetime.combine(hi.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    cursor.execute(
-        "INSERT INTO metering_readingday AS d (meter_id, day, starts, kwh_e4, quality, reading_count) "
-        "SELECT t.meter_id, t.day, "
-        + PACKED_DAY_COLUMNS
-        + " FROM reading_day_touch t JOIN metering_reading r ON r.meter_id = t.meter_id "
-        f"AND r.interval_start >= {_DAY_START.format(t='t')} AND r.interval_start < {_DAY_END.format(t='t')} "
-        "WHERE r.interval_start >= %s AND r.interval_start < %s"
-        + (" AND NOT t.fresh" if fresh else "")
-        + " GROUP BY t.meter_id, t.day ON CONFLICT (meter_id, day) DO UPDATE SET starts = excluded.starts, "
-        "kwh_e4 = excluded.kwh_e4, quality = excluded.quality, reading_count = excluded.reading_count",
-        [first, last],
+    cursor.execute("TRUNCATE reading_day_stage, reading_day_touch")
+
+
+def packed_days(rows: StagedRows, *, quality: int) -> Iterator[memoryview]:
+    """Binary COPY rows (without header and trailer) of `reading_day_stage`: `rows` packed per meter and
+    UTC day as `metering.models.ReadingDay` stores them, in start order, in chunks.
+
+    Vectorised: the days with the same number of readings are one numpy record array whose fields are the
+    COPY row's (field count, then length and value per column), the readings as sub-arrays."""
+    start_s = rows.start.astype("datetime64[s]").astype("int64")
+    meter_id, kwh_e4 = rows.meter_id.astype("int64"), rows.kwh_e4
+    in_order = (meter_id[1:] > meter_id[:-1]) | (
+        (meter_id[1:] == meter_id[:-1]) & (start_s[1:] > start_s[:-1])
     )
-    cursor.execute("TRUNCATE reading_day_touch")
-    return int(days)
+    if not in_order.all():
+        order = np.lexsort((start_s, meter_id))
+        meter_id, start_s, kwh_e4 = meter_id[order], start_s[order], kwh_e4[order]
+    day = start_s // 86_400
+    first = np.flatnonzero(np.concatenate(([True], (meter_id[1:] != meter_id[:-1]) | (day[1:] != day[:-1]))))
+    counts = np.diff(np.append(first, len(start_s)))
+    starts_us = (start_s - PG_EPOCH_S) * 1_000_000
+    for n in np.unique(counts).tolist():
+        record = np.dtype(
+            [
+                ("fields", ">i2"),
+                *_copy_field("meter_id", ">i8"),
+                *_copy_field("day", ">i4"),
+                *_copy_field("starts", ">i8", n),
+                *_copy_field("kwh_e4", ">i8", n),
+                *_copy_field("quality", ">i2", n),
+                *_copy_field("reading_count", ">i2"),
+            ]
+        )
+        groups = first[counts == n]
+        contiguous = len(groups) == len(first)  # every day has n readings (the common case): no gather
+        for at in range(0, len(groups), COPY_CHUNK_DAYS):
+            part = groups[at : at + COPY_CHUNK_DAYS]
+            if contiguous:
+                readings: slice | np.ndarray = slice(part[0], part[0] + len(part) * n)
+                shape = (len(part), n)
+            else:
+                readings = part[:, None] + np.arange(n)  # positions of each day's readings, in start order
+                shape = readings.shape
+            out = np.empty(len(part), dtype=record)
+            out["fields"] = 6
+            for name, width in (("meter_id", 8), ("day", 4), ("reading_count", 2)):
+                out[f"{name}_len"] = width
+            for name, width in (("starts", 8), ("kwh_e4", 8), ("quality", 2)):
+                out[f"{name}_len"] = width * n
+            out["meter_id"] = meter_id[part]
+            out["day"] = day[part] - PG_EPOCH_DAY
+            out["starts"] = starts_us[readings].reshape(shape)
+            out["kwh_e4"] = kwh_e4[readings].reshape(shape)
+            out["quality"] = quality
+            out["reading_count"] = n
+            yield out.view(np.uint8).data
+
+
+def _copy_field(name: str, dtype: str, n: int | None = None) -> list[tuple]:
+    """A binary COPY field: its byte length, then its value (`n` values packed together, a bytea)."""
+    return [(f"{name}_len", ">i4"), (name, dtype) if n is None else (name, dtype, (n,))]
 
 
 def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: datetime) -> int:
@@ -251,7 +306,7 @@ def rebuild_reading_days(*, meter_ids: list[int] | None, start: datetime, end: d
     written or deleted around the ingest (raw SQL, restores; run it while nothing ingests into these meters);
     day rows of the period left without readings are deleted. Returns the number of days rebuilt.
 
-    The same two steps as `refresh_reading_days` (rows inserted or locked first, in key order; then
+    The same two steps as the merge's refresh (rows inserted or locked first, in key order; then
     aggregated in a later snapshot), each one pass over the readings of the meters in the period, grouped by
     (meter, day): no per-day lookups, so a year of many meters costs one scan."""
     if connection.vendor != "postgresql":

@@ -89,7 +89,7 @@ def _merge_with_retry(
     groups: list[tuple[StagedRows, int]], meters, *, source: int, now: datetime
 ) -> MergeCounts:
     """Merge each (rows, quality) group and mark the touched feeder intervals, in one transaction (the
-    merge also rebuilds the touched reading days, `metering.ingest.refresh_reading_days`).
+    merge also brings the days it wrote in step, `metering.ingest._refresh_reading_days`).
 
     A concurrent batch that inserted some of the same intervals first makes the insert fail on the key;
     the retry then finds them stored and counts them as duplicates or revisions.

@@ -20,11 +20,13 @@ from metering.services.readings import (
     reading_days_rebuild,
     readings_from_inputs,
     readings_import_file,
+    readings_ingest,
     readings_ingest_blocks,
     readings_ingest_for_meter,
 )
 from metering.services.telemetry import mqtt_batch_store
 from metering.services.vee import vee_run
+from metering.validation import ReadingArrays
 from tests.factories.metering import half_hours, ingest, make_meter
 
 pytestmark = [
@@ -221,4 +223,143 @@ def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
 
     assert errors == []
     assert loaded([meter.pk])[meter.pk][1] == ([1000] if day_exists else []) + [2000, 3000]
+    assert_days_match_readings([meter.pk])
+
+
+def packed_rows(meter_ids: list[int]) -> list[tuple]:
+    rows = ReadingDay.objects.filter(meter_id__in=meter_ids).order_by("meter_id", "day")
+    return [
+        (r.meter_id, r.day, bytes(r.starts), bytes(r.kwh_e4), bytes(r.quality), r.reading_count) for r in rows
+    ]
+
+
+def day_row_location(meter_id: int, day) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ctid::text FROM metering_readingday WHERE meter_id = %s AND day = %s", [meter_id, day]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_mixed_batch_packs_the_days_a_full_rebuild_would_and_leaves_unchanged_days_alone():
+    revised, resent, new = make_meter("RD-M1"), make_meter("RD-M2"), make_meter("RD-M3")
+    values = [str(Decimal(100 + i) / 10_000) for i in range(48)]
+    ingest(revised, half_hours(DAY, 48, values))
+    ingest(resent, half_hours(DAY, 48, "0.2000"))
+    untouched_at = day_row_location(resent.pk, DAY.date())
+    one_revised = [*values[:10], "0.9999", *values[11:]]
+    parts = [
+        (revised, half_hours(DAY, 48, one_revised), Quality.ACTUAL),  # an existing day, one value revised
+        (revised, half_hours(DAY + timedelta(days=1), 48, "0.3000"), Quality.ACTUAL),  # a new day
+        (resent, half_hours(DAY, 1, "0.5000"), Quality.ESTIMATED),  # an estimate never replaces an actual
+        (resent, half_hours(DAY + timedelta(minutes=30), 47, "0.2000"), Quality.ACTUAL),  # duplicates
+        (new, half_hours(DAY - timedelta(hours=10), 20, "0.0400"), Quality.ACTUAL),  # a new meter: 2 days
+        (new, half_hours(DAY + timedelta(hours=10), 1, "0.0500"), Quality.ESTIMATED),
+        (new, half_hours(DAY + timedelta(hours=10, minutes=30), 27, "0.0600"), Quality.ACTUAL),
+    ]
+    arrays = [readings_from_inputs(meter.pk, readings) for meter, readings, _ in parts]
+    qualities = np.concatenate([np.full(len(readings), q, dtype="int8") for _, readings, q in parts])
+    shuffled = np.random.default_rng(7).permutation(len(qualities))  # not in (meter, start) order
+    batch = ReadingArrays(
+        *(
+            np.concatenate([getattr(a, name) for a in arrays])[shuffled]
+            for name in ReadingArrays.__dataclass_fields__
+        )
+    )
+
+    result = readings_ingest(readings=batch, source=Source.FILE, now=NOW, quality=qualities[shuffled])
+
+    assert (result.accepted, result.revised, result.duplicates) == (1 + 48 + 48, 1, 47 + 48)
+    meter_ids = [revised.pk, resent.pk, new.pk]
+    after_ingest = packed_rows(meter_ids)
+    assert [(m, d, n) for m, d, *_, n in after_ingest] == [
+        (revised.pk, DAY.date(), 48),
+        (revised.pk, DAY.date() + timedelta(days=1), 48),
+        (resent.pk, DAY.date(), 48),
+        (new.pk, DAY.date() - timedelta(days=1), 20),
+        (new.pk, DAY.date(), 28),
+    ]
+    assert (
+        day_row_location(resent.pk, DAY.date()) == untouched_at
+    )  # all its readings unchanged: not rewritten
+    assert (
+        reading_days_rebuild(start=DAY - timedelta(days=1), end=DAY + timedelta(days=2), meter_ids=meter_ids)
+        == 5
+    )
+    assert packed_rows(meter_ids) == after_ingest
+    got = loaded(meter_ids)
+    assert got[revised.pk][1][9:12] == [109, 9999, 111]
+    assert got[new.pk][1][19:23] == [400, 500, 600, 600]
+    assert got[new.pk][2][19:23] == [1, 2, 1, 1]
+    assert_days_match_readings(meter_ids)
+
+    again = readings_ingest(readings=batch, source=Source.FILE, now=NOW, quality=qualities[shuffled])
+
+    assert (again.accepted, again.duplicates) == (0, 1 + 48 + 48 + 47 + 48)
+    assert packed_rows(meter_ids) == after_ingest
+
+
+def test_new_days_packed_in_several_copy_chunks_equal_a_full_rebuild(monkeypatch):
+    monkeypatch.setattr("metering.ingest.COPY_CHUNK_DAYS", 2)
+    meters = [make_meter(f"RD-K{i}") for i in range(5)]
+    batch = [
+        readings_from_inputs(m.pk, half_hours(DAY, 48, str(Decimal(i + 1) / 10)))
+        for i, m in enumerate(meters)
+    ]
+    arrays = ReadingArrays(
+        *(np.concatenate([getattr(a, name) for a in batch]) for name in ReadingArrays.__dataclass_fields__)
+    )
+
+    result = readings_ingest(readings=arrays, source=Source.FILE, now=NOW)
+
+    meter_ids = [m.pk for m in meters]
+    assert result.accepted == 5 * 48
+    after_ingest = packed_rows(meter_ids)
+    assert [kwh_e4 for _, _, _, kwh_e4, _, _ in after_ingest] == [
+        np.full(48, 1000 * (i + 1), dtype=">i8").tobytes() for i in range(5)
+    ]
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=meter_ids)
+    assert packed_rows(meter_ids) == after_ingest
+    assert_days_match_readings(meter_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_retried_after_a_concurrent_insert_of_its_intervals_leaves_the_days_equal_to_a_rebuild():
+    """The second writer sends the same intervals, one with another value, while the first holds them: its
+    insert fails on the key once the first commits, the retry finds them stored and revises the one."""
+    meter = make_meter("RD-R")
+    first_merged, errors, results = threading.Event(), [], []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                ingest(meter, half_hours(DAY, 4, "0.1000"))
+                first_merged.set()
+                time.sleep(1.5)  # hold the intervals and the new day while the second writer merges
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_merged.wait(10)
+            results.append(ingest(meter, half_hours(DAY, 4, ["0.1000", "0.1000", "0.2000", "0.1000"])))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert (results[0].accepted, results[0].revised, results[0].duplicates) == (1, 1, 3)
+    after_ingest = packed_rows([meter.pk])
+    assert loaded([meter.pk])[meter.pk][1] == [1000, 1000, 2000, 1000]
+    reading_days_rebuild(start=DAY, end=DAY + timedelta(days=1), meter_ids=[meter.pk])
+    assert packed_rows([meter.pk]) == after_ingest
     assert_days_match_readings([meter.pk])
