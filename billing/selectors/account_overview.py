@@ -278,6 +278,10 @@ def account_overview(
         (r.unit_rate_per_kwh for r in reversed(rates_today + rates_tomorrow) if r.valid_from <= now), None
     )
     year_ago = now - timedelta(days=366)
+    year = account_statement(customer, start=year_ago, end=now)
+    # The last entry's running balance is the balance now (the statement starts from the balance a year
+    # ago); without entries in the year the balance is asked for on its own.
+    balance = year[-1].balance if year else account_balance(customer, at=now)
     return AccountOverview(
         customer=customer,
         agreement=agreement,
@@ -290,8 +294,8 @@ def account_overview(
         daily=daily,
         half_hourly=half_hourly,
         half_hour_day=day,
-        balance=account_balance(customer, at=now),
-        activity=list(reversed(account_statement(customer, start=year_ago, end=now)))[:12],
+        balance=balance,
+        activity=list(reversed(year))[:12],
         invoices=invoices,
         projection=projection,
         rate_now=rate_now,

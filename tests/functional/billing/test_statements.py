@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Invoice, Payment
+from billing.selectors.account_overview import account_overview
 from billing.selectors.statements import account_balance, account_statement, payments_received
 from billing.services.invoices import invoice_adjust, invoice_void
 from tests.functional.billing.test_invoice_lifecycle import make_invoice
@@ -55,6 +56,21 @@ def account(customer_a, customer_b):
     issued(customer_b, month=1, number="INV-00000003", issued_at=at(2, 3, 9))
     pay(customer_b, "P1", "7.00", date(2026, 2, 10))
     return customer_a
+
+
+@pytest.mark.parametrize(
+    ("now", "queries"),
+    [
+        (at(12, 31), 13),  # entries in the year before: the balance is the statement's last running balance
+        (datetime(2028, 1, 1, tzinfo=UTC), 18),  # none in the year: the balance is asked for on its own
+    ],
+)
+def test_the_account_page_balance_is_the_statement_balance(account, now, queries, django_assert_num_queries):
+    with django_assert_num_queries(queries):
+        overview = account_overview(customer=account, now=now)
+
+    assert overview.balance == account_balance(account, at=now) == D("-15.50")
+    assert [line.reference for line in overview.activity][:1] == (["CN-00000002"] if now.year == 2026 else [])
 
 
 def rows(lines):
