@@ -185,23 +185,18 @@ def test_readings_written_around_the_ingest_are_found_after_a_rebuild():
     assert refused.value.field == "end"
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("day_exists", [True, False])
-def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
-    """The second writer's reading is merged while the first still holds the day; its rebuild waits for
-    the first to commit and then sees both (a rebuild from its own snapshot alone would lose the first's)."""
-    meter = make_meter("RD-C")
-    if day_exists:
-        ingest(meter, half_hours(DAY, 1, "0.1000"))
+def while_the_first_holds_its_rows(first_write, second_write) -> list[Exception]:
+    """Run `first_write` in a transaction held open for 1.5 s after it merged, and `second_write` from another
+    thread meanwhile; the exceptions either raised."""
     first_merged, errors = threading.Event(), []
 
     def first() -> None:
         try:
             with transaction.atomic():
-                ingest(meter, half_hours(DAY + timedelta(hours=1), 1, "0.2000"))
+                first_write()
                 first_merged.set()
-                time.sleep(1.5)  # hold the day while the second writer merges and waits
-        except Exception as exc:  # reported below
+                time.sleep(1.5)  # hold the rows while the second writer merges and waits
+        except Exception as exc:  # reported to the caller
             errors.append(exc)
         finally:
             connection.close()
@@ -209,7 +204,7 @@ def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
     def second() -> None:
         try:
             first_merged.wait(10)
-            ingest(meter, half_hours(DAY + timedelta(hours=2), 1, "0.3000"))
+            second_write()
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -220,6 +215,21 @@ def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
         thread.start()
     for thread in threads:
         thread.join(30)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("day_exists", [True, False])
+def test_two_writers_of_one_day_at_once_both_reach_its_row(day_exists):
+    """The second writer's reading is merged while the first still holds the day; its rebuild waits for
+    the first to commit and then sees both (a rebuild from its own snapshot alone would lose the first's)."""
+    meter = make_meter("RD-C")
+    if day_exists:
+        ingest(meter, half_hours(DAY, 1, "0.1000"))
+    errors = while_the_first_holds_its_rows(
+        lambda: ingest(meter, half_hours(DAY + timedelta(hours=1), 1, "0.2000")),
+        lambda: ingest(meter, half_hours(DAY + timedelta(hours=2), 1, "0.3000")),
+    )
 
     assert errors == []
     assert loaded([meter.pk])[meter.pk][1] == ([1000] if day_exists else []) + [2000, 3000]
@@ -328,33 +338,11 @@ def test_a_writer_retried_after_a_concurrent_insert_of_its_intervals_leaves_the_
     """The second writer sends the same intervals, one with another value, while the first holds them: its
     insert fails on the key once the first commits, the retry finds them stored and revises the one."""
     meter = make_meter("RD-R")
-    first_merged, errors, results = threading.Event(), [], []
-
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                ingest(meter, half_hours(DAY, 4, "0.1000"))
-                first_merged.set()
-                time.sleep(1.5)  # hold the intervals and the new day while the second writer merges
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    def second() -> None:
-        try:
-            first_merged.wait(10)
-            results.append(ingest(meter, half_hours(DAY, 4, ["0.1000", "0.1000", "0.2000", "0.1000"])))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = []
+    errors = while_the_first_holds_its_rows(
+        lambda: ingest(meter, half_hours(DAY, 4, "0.1000")),
+        lambda: results.append(ingest(meter, half_hours(DAY, 4, ["0.1000", "0.1000", "0.2000", "0.1000"]))),
+    )
 
     assert errors == []
     assert (results[0].accepted, results[0].revised, results[0].duplicates) == (1, 1, 3)

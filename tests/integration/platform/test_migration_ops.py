@@ -10,6 +10,12 @@ from metering.models import MeterPoint
 pytestmark = pytest.mark.django_db
 
 
+def heating_types(*points: MeterPoint) -> list[str]:
+    """The stored heating types of `points`, read again from the database."""
+    stored = dict(MeterPoint.objects.filter(pk__in=[p.pk for p in points]).values_list("pk", "heating_type"))
+    return [stored[point.pk] for point in points]
+
+
 def test_recase_choices_writes_stored_values_upper_case_and_back_lower_case():
     altered = [
         migrations.AlterField(
@@ -22,19 +28,11 @@ def test_recase_choices_writes_stored_values_upper_case_and_back_lower_case():
 
     with connection.schema_editor() as schema_editor:
         operation.code(apps, schema_editor)
-    assert list(
-        MeterPoint.objects.filter(pk__in=[heat_pump.pk, gas.pk])
-        .order_by("pk")
-        .values_list("heating_type", flat=True)
-    ) == ["HEAT_PUMP", "GAS"]
+    assert heating_types(heat_pump, gas) == ["HEAT_PUMP", "GAS"]
 
     with connection.schema_editor() as schema_editor:
         operation.reverse_code(apps, schema_editor)
-    assert list(
-        MeterPoint.objects.filter(pk__in=[heat_pump.pk, gas.pk])
-        .order_by("pk")
-        .values_list("heating_type", flat=True)
-    ) == ["heat_pump", "gas"]
+    assert heating_types(heat_pump, gas) == ["heat_pump", "gas"]
 
 
 def test_recase_choices_leaves_fields_it_is_not_given_alone():
